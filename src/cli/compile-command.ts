@@ -1,0 +1,53 @@
+// `secmarkc compile POLICY [--format nft|json|cil] [-o FILE]`
+
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { emitCil } from '../emit/cil.js';
+import { emitNftJson } from '../emit/nft-json.js';
+import { emitNftText } from '../emit/nft-text.js';
+import { writeFileAtomic } from './io.js';
+import { loadPolicy } from './load-policy.js';
+import { describeError, failRuntime } from './report.js';
+
+export const COMPILE_FORMATS = ['nft', 'json', 'cil', 'all'] as const;
+type Format = (typeof COMPILE_FORMATS)[number];
+
+export function registerCompile(program: Command): void {
+  program
+    .command('compile')
+    .summary('print the nft ruleset and CIL module a policy compiles to')
+    .description(
+      'Compile POLICY ("-" for stdin) and print what `apply` would load, without loading it. ' +
+        '`all` (the default) prints the nft script, then the CIL module; `nft`, `json` (libnftables JSON, ' +
+        'as `nft -j` prints it) and `cil` print one.',
+    )
+    .argument('<policy>', 'policy file, or - for stdin')
+    .addOption(new Option('-f, --format <format>', 'what to print').choices(COMPILE_FORMATS).default('all'))
+    .option('-o, --output <file>', 'write to FILE (atomically: written whole or not at all) instead of stdout')
+    .action((policyPath: string, options: { format: Format; output?: string }) => {
+      const result = loadPolicy(policyPath);
+      if (!result) return;
+      const { ruleset, module } = result.compiled;
+      const text =
+        options.format === 'nft'
+          ? emitNftText(ruleset)
+          : options.format === 'json'
+            ? emitNftJson(ruleset)
+            : options.format === 'cil'
+              ? emitCil(module)
+              : `${emitNftText(ruleset)}\n${commentBanner(`CIL module ${module.name}`)}\n${emitCil(module)}`;
+      if (!options.output) {
+        process.stdout.write(text);
+        return;
+      }
+      try {
+        writeFileAtomic(options.output, text);
+      } catch (error) {
+        failRuntime(`cannot write ${options.output}: ${describeError(error)}`);
+      }
+    });
+}
+
+function commentBanner(title: string): string {
+  return `; ${'-'.repeat(20)} ${title} ${'-'.repeat(20)}`;
+}

@@ -1,0 +1,49 @@
+// The secmarkc command line: commander wiring only. Each command lives in its own file and is
+// imported when it runs, so `secmarkc --version` does not pay for the compiler or the addon.
+
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { EXIT } from './exit-codes.js';
+import { describeError, failRuntime } from './report.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../package.json') as { version: string };
+
+const EPILOG = `
+Exit codes: 0 ok, 1 runtime failure (kernel, semodule, I/O, privileges),
+            2 invalid policy or usage, 3 drift (status POLICY).
+Policy reference: README.md ("Policy reference"); JSON Schema: schema/policy.schema.json.`;
+
+interface CommandModule {
+  register(program: Command): void;
+}
+
+/** Command name → module that registers it (loaded only when that command runs, or for --help). */
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  compile: async () => ({ register: (await import('./compile-command.js')).registerCompile }),
+  check: async () => ({ register: (await import('./check-command.js')).registerCheck }),
+};
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command('secmarkc')
+    .description('Per-application network filtering with nftables secmark and SELinux.')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EPILOG)
+    .exitOverride();
+
+  const wanted = argv.slice(2).find((a) => !a.startsWith('-'));
+  const load = wanted !== undefined && wanted in COMMANDS ? [COMMANDS[wanted]!] : Object.values(COMMANDS);
+  for (const loader of load) (await loader()).register(program);
+
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; usage errors were already printed by commander.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+      return;
+    }
+    failRuntime(describeError(error));
+  }
+}

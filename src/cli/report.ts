@@ -1,0 +1,30 @@
+// How the CLI prints diagnostics and runtime errors: one formatter, exit codes set, no stack traces.
+
+import { formatDiagnostic, type Diagnostic } from '../policy/diagnostics.js';
+import { EXIT } from './exit-codes.js';
+
+export function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+}
+
+/** Invalid policy: print everything, exit 2. */
+export function failInvalid(diagnostics: readonly Diagnostic[]): void {
+  printDiagnostics(diagnostics);
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  process.stderr.write(`secmarkc: ${errors} error${errors === 1 ? '' : 's'}\n`);
+  process.exitCode = EXIT.invalid;
+}
+
+/** A runtime failure with a message a person can act on. */
+export function failRuntime(message: string): void {
+  process.stderr.write(`secmarkc: ${message}\n`);
+  process.exitCode = EXIT.failure;
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,121 @@
+// Flattening a policy's connect/serve rules into map entries (peer × port), and checking that
+// no two entries of one map overlap: a packet can carry only one label, and the kernel's
+// interval maps refuse overlapping elements anyway.
+
+import type { DiagnosticSink } from '../policy/diagnostics.js';
+import { formatAddress } from '../policy/address.js';
+import { PROTOCOL_NUMBERS, protocolFamily } from '../policy/ports.js';
+import type { Span } from '../policy/span.js';
+import type { PeerRange, PortEntry, TrafficRule } from '../policy/types.js';
+
+export interface Entry {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly prefixLength: number | undefined;
+  readonly proto: number;
+  readonly portFrom: number;
+  readonly portTo: number;
+  readonly object: string;
+  readonly app: string;
+  readonly peer: PeerRange | undefined;
+  readonly port: PortEntry;
+  readonly span: Span;
+}
+
+const ANY: Record<'ipv4' | 'ipv6', { start: bigint; end: bigint }> = {
+  ipv4: { start: 0n, end: (1n << 32n) - 1n },
+  ipv6: { start: 0n, end: (1n << 128n) - 1n },
+};
+
+export function expandRules(rules: readonly TrafficRule[], app: string, object: string, out: { ipv4: Entry[]; ipv6: Entry[] }): void {
+  for (const rule of rules) {
+    for (const port of rule.ports) {
+      const onlyFamily = protocolFamily(port.protocol);
+      const proto = PROTOCOL_NUMBERS[port.protocol];
+      if (rule.peers === 'any') {
+        for (const family of ['ipv4', 'ipv6'] as const) {
+          if (onlyFamily && onlyFamily !== family) continue;
+          out[family].push({ family, ...ANY[family], prefixLength: 0, proto, portFrom: port.from, portTo: port.to, object, app, peer: undefined, port, span: port.span });
+        }
+        continue;
+      }
+      for (const peer of rule.peers) {
+        if (onlyFamily && onlyFamily !== peer.family) continue;
+        out[peer.family].push({
+          family: peer.family,
+          start: peer.start,
+          end: peer.end,
+          prefixLength: peer.prefixLength,
+          proto,
+          portFrom: port.from,
+          portTo: port.to,
+          object,
+          app,
+          peer,
+          port,
+          span: peer.span,
+        });
+      }
+    }
+  }
+}
+
+/** Key order of the map: address, then protocol, then port. */
+export function compareEntries(a: Entry, b: Entry): number {
+  if (a.start !== b.start) return a.start < b.start ? -1 : 1;
+  if (a.proto !== b.proto) return a.proto - b.proto;
+  if (a.portFrom !== b.portFrom) return a.portFrom - b.portFrom;
+  if (a.end !== b.end) return a.end > b.end ? -1 : 1;
+  return b.portTo - a.portTo;
+}
+
+/**
+ * Sorts entries and removes those wholly inside another entry with the same label (they add
+ * nothing). Reports SMC041 for overlaps between different labels and SMC042 for partial
+ * overlaps within one label. A sweep over address starts keeps this near-linear for real
+ * policies: only entries whose address interval is still open are compared.
+ */
+export function resolveOverlaps(entries: Entry[], sink: DiagnosticSink, direction: 'connect' | 'serve'): Entry[] {
+  entries.sort(compareEntries);
+  const kept: Entry[] = [];
+  const dropped = new Set<Entry>();
+  let active: Entry[] = [];
+  for (const entry of entries) {
+    active = active.filter((a) => a.end >= entry.start && !dropped.has(a));
+    let keep = true;
+    for (const other of active) {
+      if (other.proto !== entry.proto || other.portTo < entry.portFrom || entry.portTo < other.portFrom) continue;
+      // Sorted by start (and, at equal start, larger first), so only `entry ⊆ other` can be a containment.
+      const contained = entry.end <= other.end && other.portFrom <= entry.portFrom && entry.portTo <= other.portTo && entry.start >= other.start;
+      if (other.object === entry.object && contained) {
+        keep = false;
+        break;
+      }
+      const where = `${describe(other)} of app "${other.app}" (line ${other.span.line})`;
+      if (other.object === entry.object) {
+        sink.error('SMC042', entry.span, `${describe(entry)} partly overlaps ${where}; split them so that they do not overlap or one contains the other`);
+      } else {
+        sink.error(
+          'SMC041',
+          entry.span,
+          `${describe(entry)} of app "${entry.app}" overlaps ${where}: a ${direction === 'connect' ? 'connection' : 'served connection'} can carry only one label; list both domains in one app, or make the entries disjoint`,
+        );
+      }
+      keep = false;
+      break;
+    }
+    if (keep) {
+      kept.push(entry);
+      active.push(entry);
+    } else dropped.add(entry);
+  }
+  return kept;
+}
+
+function describe(entry: Entry): string {
+  const peer = entry.peer ? entry.peer.text : entry.family === 'ipv4' ? 'any IPv4 address' : 'any IPv6 address';
+  return `"${peer} ${entry.port.text}"`;
+}
+
+export { formatAddress };

@@ -1,0 +1,170 @@
+// The intermediate representation: what the compiler produces from a policy and what every
+// emitter (nft text, nft JSON, CIL) and the netlink encoder consume. Pure data, no behaviour.
+// Every node records the policy span that produced it, so kernel errors map back to a line.
+
+import type { Span } from '../policy/span.js';
+
+/** The whole compiler output: both halves of the per-application filter. */
+export interface CompiledPolicy {
+  readonly ruleset: Ruleset;
+  readonly module: CilModule;
+}
+
+// ---------------------------------------------------------------- nftables
+
+/** One nft table of family inet (NFPROTO_INET), with everything in it. */
+export interface Ruleset {
+  /** NFTA_TABLE_NAME */
+  readonly table: string;
+  readonly family: 'inet';
+  /** The policy file the ruleset came from, for the header comment. */
+  readonly source: string;
+  readonly span: Span;
+  readonly objects: readonly NamedObject[];
+  readonly maps: readonly ObjectMap[];
+  readonly chains: readonly Chain[];
+}
+
+/**
+ * Stateful object types we create. `secmark` is the product; `counter` stands in for it on
+ * kernels without an LSM (host tests, benchmarks): same structure, same expressions.
+ */
+export type ObjectType = 'secmark' | 'counter';
+
+/** NFT_MSG_NEWOBJ. */
+export interface NamedObject {
+  readonly kind: ObjectType;
+  /** NFTA_OBJ_NAME */
+  readonly name: string;
+  /** NFTA_SECMARK_CTX, e.g. `system_u:object_r:secmarkc_browser_client_packet_t:s0` (secmark only). */
+  readonly context?: string;
+  readonly span: Span;
+}
+
+/** A field of a concatenated map key, in order. Each is padded to 4 bytes on the wire. */
+export type KeyField = 'ipv4_addr' | 'ipv6_addr' | 'inet_proto' | 'inet_service';
+
+/**
+ * A named interval map from a concatenated key to a named object
+ * (NFT_SET_MAP | NFT_SET_OBJECT | NFT_SET_INTERVAL | NFT_SET_CONCAT, NFTA_SET_OBJ_TYPE).
+ */
+export interface ObjectMap {
+  readonly kind: 'map';
+  /** NFTA_SET_NAME */
+  readonly name: string;
+  readonly key: readonly KeyField[];
+  /** NFTA_SET_OBJ_TYPE */
+  readonly data: ObjectType;
+  /** Sorted by key start; no two elements overlap (the compiler guarantees it). */
+  readonly elements: readonly MapElement[];
+  readonly span: Span;
+}
+
+/** One element: an interval per key field, mapped to the object named `object`. */
+export interface MapElement {
+  /** One part per key field, same order as ObjectMap.key. */
+  readonly parts: readonly KeyPart[];
+  /** NFTA_SET_ELEM_OBJREF */
+  readonly object: string;
+  readonly span: Span;
+}
+
+export type KeyPart = AddrPart | ProtoPart | PortPart;
+
+export interface AddrPart {
+  readonly kind: 'addr';
+  readonly family: 'ipv4' | 'ipv6';
+  /** First and last address of the interval, network byte order, 4 or 16 bytes. */
+  readonly start: Uint8Array;
+  readonly end: Uint8Array;
+  /** Set when the interval is exactly a prefix (prints as `a/len`, or `a` at full length). */
+  readonly prefixLength?: number;
+}
+
+export interface ProtoPart {
+  readonly kind: 'proto';
+  /** IANA protocol number (tcp 6, udp 17, sctp 132, icmp 1, icmpv6 58). */
+  readonly value: number;
+}
+
+export interface PortPart {
+  readonly kind: 'port';
+  /** Inclusive range; `th dport` of ICMP reads the checksum, so ICMP entries use 0-65535. */
+  readonly from: number;
+  readonly to: number;
+}
+
+export type Hook = 'input' | 'output';
+
+/** A base chain (NFTA_CHAIN_HOOK with NFTA_HOOK_HOOKNUM / NFTA_HOOK_PRIORITY). */
+export interface Chain {
+  /** NFTA_CHAIN_NAME */
+  readonly name: string;
+  readonly hook: Hook;
+  /** NFTA_HOOK_PRIORITY */
+  readonly priority: number;
+  /** NFTA_CHAIN_POLICY; we only label, SELinux decides, so always accept. */
+  readonly policy: 'accept';
+  readonly rules: readonly Rule[];
+  readonly span: Span;
+}
+
+/** NFT_MSG_NEWRULE: statements run in order; a failed match or lookup ends the rule. */
+export interface Rule {
+  readonly statements: readonly Statement[];
+  /** NFTA_RULE_USERDATA comment, also printed in nft text. */
+  readonly comment: string;
+  readonly span: Span;
+}
+
+export type CtState = 'new' | 'established' | 'related';
+
+/** Fields a map key is read from; the encoder adds nft's implicit dependencies (nfproto). */
+export type KeySelector = 'ip saddr' | 'ip daddr' | 'ip6 saddr' | 'ip6 daddr' | 'meta l4proto' | 'th dport';
+
+export type Statement =
+  /** `ct state new` / `ct state established,related`: ct load state, bitwise mask, cmp neq 0. */
+  | { readonly kind: 'ct-state'; readonly states: readonly CtState[] }
+  /** `icmpv6 type FROM-TO` (with the implied `meta l4proto icmpv6`). */
+  | { readonly kind: 'icmpv6-type-range'; readonly from: number; readonly to: number }
+  /** `meta secmark set ct secmark` (restore the connection's label onto the packet). */
+  | { readonly kind: 'meta-secmark-from-ct' }
+  /** `ct secmark set meta secmark` (save the packet's label into the connection). */
+  | { readonly kind: 'ct-secmark-from-meta' }
+  /** `meta secmark set "name"` / `counter name "name"`: objref by name. */
+  | { readonly kind: 'objref'; readonly objType: ObjectType; readonly name: string }
+  /** `meta secmark set KEY map @map`: objref through a map lookup. */
+  | { readonly kind: 'objref-map'; readonly objType: ObjectType; readonly map: string; readonly key: readonly KeySelector[] }
+  /** An anonymous counter, so `status` can show traffic per rule. */
+  | { readonly kind: 'counter' };
+
+// ---------------------------------------------------------------- SELinux CIL
+
+export type PacketRole = 'client' | 'server' | 'control';
+
+/** The CIL module: packet types and the grants on them, nothing more. */
+export interface CilModule {
+  /** Module name for `semodule -i` (the file is written as NAME.cil). */
+  readonly name: string;
+  readonly source: string;
+  readonly types: readonly PacketType[];
+  readonly allows: readonly Grant[];
+  readonly auditallows: readonly Grant[];
+}
+
+export interface PacketType {
+  readonly name: string;
+  /** client → client_packet_type, server → server_packet_type, control → packet_type only. */
+  readonly role: PacketRole;
+  readonly span: Span;
+}
+
+/** `(allow SOURCE TARGET (packet (PERMS)))`. */
+export interface Grant {
+  readonly source: string;
+  readonly target: string;
+  readonly permissions: readonly PacketPermission[];
+  readonly span: Span;
+}
+
+export type PacketPermission = 'send' | 'recv' | 'relabelto';

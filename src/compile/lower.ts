@@ -1,0 +1,165 @@
+// lowerPolicy: validated Policy → IR (nft ruleset + CIL module). Pure and synchronous.
+// The shape of the ruleset is explained in the README ("What secmarkc generates").
+
+import { bigintToBytes } from '../policy/address.js';
+import { DiagnosticSink, type Diagnostic } from '../policy/diagnostics.js';
+import type { Span } from '../policy/span.js';
+import type { Policy } from '../policy/types.js';
+import { expandRules, resolveOverlaps, type Entry } from './entries.js';
+import type {
+  Chain,
+  CilModule,
+  CompiledPolicy,
+  Grant,
+  Hook,
+  KeySelector,
+  MapElement,
+  NamedObject,
+  ObjectMap,
+  PacketType,
+  Rule,
+  Statement,
+} from './ir.js';
+import { CHAIN_NAMES, MAP_NAMES, NDP_OBJECT, ndpTypeName, objectName, packetTypeName, securityContext } from './names.js';
+
+/**
+ * Output runs after conntrack (-200, `ct state` needs it) and NAT (-100, so we see the final
+ * address) and before SELinux's postroute `send` check (225). Input labels before socket delivery,
+ * where `recv` is checked, so any priority works; filter (0) keeps both easy to read.
+ */
+export const CHAIN_PRIORITY: Record<Hook, number> = { input: 0, output: 0 };
+
+/** ICMPv6 neighbour discovery: router solicitation (133) to redirect (137). */
+export const NDP_TYPES = { from: 133, to: 137 } as const;
+
+export type LowerResult =
+  | { readonly ok: true; readonly compiled: CompiledPolicy; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+export function lowerPolicy(policy: Policy): LowerResult {
+  const sink = new DiagnosticSink();
+  const table = policy.table.value;
+  const level = policy.level.value;
+
+  const objects: NamedObject[] = [];
+  const types: PacketType[] = [];
+  const allows: Grant[] = [];
+  const entries = { connect: { ipv4: [] as Entry[], ipv6: [] as Entry[] }, serve: { ipv4: [] as Entry[], ipv6: [] as Entry[] } };
+
+  const addType = (name: string, object: string, role: PacketType['role'], span: Span, domains: Policy['loader']): void => {
+    types.push({ name, role, span });
+    objects.push({ kind: 'secmark', name: object, context: securityContext(name, level), span });
+    for (const domain of domains) allows.push({ source: domain.value, target: name, permissions: ['send', 'recv'], span: domain.span });
+  };
+
+  for (const app of policy.apps) {
+    for (const direction of ['connect', 'serve'] as const) {
+      const rules = app[direction];
+      if (rules.length === 0) continue;
+      const role = direction === 'connect' ? 'client' : 'server';
+      const object = objectName(app.name, role);
+      addType(packetTypeName(table, app.name, role), object, role, rules[0]!.span, app.domains);
+      expandRules(rules, app.name, object, entries[direction]);
+    }
+  }
+  if (policy.neighbourDiscovery.length > 0) {
+    addType(ndpTypeName(table), NDP_OBJECT, 'control', policy.neighbourDiscovery[0]!.span, policy.neighbourDiscovery);
+  }
+
+  const maps: ObjectMap[] = [];
+  for (const direction of ['connect', 'serve'] as const) {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const kept = resolveOverlaps(entries[direction][family], sink, direction);
+      if (kept.length === 0) continue;
+      maps.push({
+        kind: 'map',
+        name: MAP_NAMES[direction][family],
+        key: [family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'],
+        data: 'secmark',
+        elements: kept.map(toElement),
+        span: kept[0]!.span,
+      });
+    }
+  }
+  if (sink.hasErrors) return { ok: false, diagnostics: sink.sorted() };
+
+  const span = policy.table.span;
+  const chains = (['input', 'output'] as const).map((hook) => buildChain(hook, maps, policy.neighbourDiscovery.length > 0, span));
+
+  const relabel: Grant[] = policy.loader.flatMap((loader) =>
+    types.map((type) => ({ source: loader.value, target: type.name, permissions: ['relabelto'] as const, span: loader.span })),
+  );
+  const unlabeledGrant: Grant = { source: 'domain', target: 'unlabeled_t', permissions: ['send', 'recv'], span: policy.unlabeled.span };
+  const mode = policy.unlabeled.value;
+  const module: CilModule = {
+    name: table,
+    source: policy.file,
+    types,
+    allows: [...allows, ...relabel, ...(mode === 'deny' ? [] : [unlabeledGrant])],
+    auditallows: mode === 'audit' ? [unlabeledGrant] : [],
+  };
+
+  return {
+    ok: true,
+    diagnostics: sink.sorted(),
+    compiled: { ruleset: { table, family: 'inet', source: policy.file, span, objects, maps, chains }, module },
+  };
+}
+
+function toElement(entry: Entry): MapElement {
+  return {
+    parts: [
+      {
+        kind: 'addr',
+        family: entry.family,
+        start: bigintToBytes(entry.family, entry.start),
+        end: bigintToBytes(entry.family, entry.end),
+        ...(entry.prefixLength === undefined ? {} : { prefixLength: entry.prefixLength }),
+      },
+      { kind: 'proto', value: entry.proto },
+      { kind: 'port', from: entry.portFrom, to: entry.portTo },
+    ],
+    object: entry.object,
+    span: entry.span,
+  };
+}
+
+function buildChain(hook: Hook, maps: readonly ObjectMap[], labelNdp: boolean, span: Span): Chain {
+  const direction = hook === 'output' ? 'connect' : 'serve';
+  const peer = hook === 'output' ? 'daddr' : 'saddr';
+  const rules: Rule[] = [
+    {
+      statements: [{ kind: 'ct-state', states: ['established', 'related'] }, { kind: 'meta-secmark-from-ct' }, { kind: 'counter' }],
+      comment: 'restore the connection label',
+      span,
+    },
+  ];
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const map = maps.find((m) => m.name === MAP_NAMES[direction][family]);
+    if (!map) continue;
+    const key: KeySelector[] = [family === 'ipv4' ? `ip ${peer}` : `ip6 ${peer}`, 'meta l4proto', 'th dport'];
+    const statements: Statement[] = [
+      { kind: 'ct-state', states: ['new'] },
+      { kind: 'objref-map', objType: 'secmark', map: map.name, key },
+      { kind: 'counter' },
+    ];
+    rules.push({ statements, comment: `label new connections by ${direction} rules`, span: map.span });
+  }
+  rules.push({
+    statements: [{ kind: 'ct-state', states: ['new'] }, { kind: 'ct-secmark-from-meta' }, { kind: 'counter' }],
+    comment: 'save the label of a new connection',
+    span,
+  });
+  if (labelNdp) {
+    rules.push({
+      statements: [
+        { kind: 'icmpv6-type-range', from: NDP_TYPES.from, to: NDP_TYPES.to },
+        { kind: 'objref', objType: 'secmark', name: NDP_OBJECT },
+        { kind: 'counter' },
+      ],
+      comment: 'label neighbour discovery',
+      span,
+    });
+  }
+  return { name: CHAIN_NAMES[hook], hook, priority: CHAIN_PRIORITY[hook], policy: 'accept', rules, span };
+}

@@ -1,0 +1,32 @@
+// Generated names, deterministic and documented in the README ("Generated names").
+// Inputs are validated identifiers (src/policy/names.ts), so concatenation cannot break quoting.
+
+export type Direction = 'client' | 'server';
+
+/** SELinux packet type for an app's connect (client) or serve (server) traffic. */
+export function packetTypeName(table: string, app: string, direction: Direction): string {
+  return `${table}_${app}_${direction}_packet_t`;
+}
+
+/** Packet type for IPv6 neighbour discovery. */
+export function ndpTypeName(table: string): string {
+  return `${table}_ndp_packet_t`;
+}
+
+/** nft secmark object name for an app's traffic in one direction. */
+export function objectName(app: string, direction: Direction): string {
+  return `${app}_${direction}`;
+}
+
+export const NDP_OBJECT = 'ndp';
+
+export function securityContext(type: string, level: string): string {
+  return `system_u:object_r:${type}:${level}`;
+}
+
+export const MAP_NAMES = {
+  connect: { ipv4: 'connect4', ipv6: 'connect6' },
+  serve: { ipv4: 'serve4', ipv6: 'serve6' },
+} as const;
+
+export const CHAIN_NAMES = { input: 'input', output: 'output' } as const;

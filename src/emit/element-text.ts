@@ -1,0 +1,21 @@
+// Text of map key parts as nft prints them, shared by the nft text and JSON emitters.
+
+import { bytesToBigint, formatAddress } from '../policy/address.js';
+import type { AddrPart } from '../compile/ir.js';
+
+/** inet_proto names as nft prints them (from /etc/protocols). */
+export const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp', 132: 'sctp' };
+
+export function protocolName(value: number): string {
+  return PROTOCOL_NAMES[value] ?? String(value);
+}
+
+export type AddrText = { kind: 'single'; addr: string } | { kind: 'prefix'; addr: string; length: number } | { kind: 'range'; from: string; to: string };
+
+export function addrText(part: AddrPart): AddrText {
+  const start = formatAddress(part.family, bytesToBigint(part.start));
+  const full = part.family === 'ipv4' ? 32 : 128;
+  if (part.prefixLength === full) return { kind: 'single', addr: start };
+  if (part.prefixLength !== undefined) return { kind: 'prefix', addr: start, length: part.prefixLength };
+  return { kind: 'range', from: start, to: formatAddress(part.family, bytesToBigint(part.end)) };
+}

@@ -1,0 +1,109 @@
+// Address, prefix and range parsing for policy peers. Parsing is ipaddr.js's; this file only
+// turns its results into inclusive numeric intervals and explains what is wrong with bad input.
+
+import ipaddr from 'ipaddr.js';
+
+export interface ParsedRange {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly prefixLength?: number;
+}
+
+export type AddressResult =
+  | { readonly ok: true; readonly range: ParsedRange }
+  | { readonly ok: false; readonly code: 'SMC020' | 'SMC022'; readonly message: string };
+
+export function familyBits(family: 'ipv4' | 'ipv6'): number {
+  return family === 'ipv4' ? 32 : 128;
+}
+
+/** `192.0.2.1`, `192.0.2.0/24`, `2001:db8::/32`, `192.0.2.1-192.0.2.9`. */
+export function parseAddress(text: string): AddressResult {
+  const trimmed = text.trim();
+  if (trimmed.includes('-')) return parseRange(trimmed);
+  if (trimmed.includes('/')) return parsePrefix(trimmed);
+  const single = parseSingle(trimmed);
+  if (!single) return bad(`"${text}" is not an IPv4 or IPv6 address`);
+  const bits = familyBits(single.family);
+  return { ok: true, range: { family: single.family, start: single.value, end: single.value, prefixLength: bits } };
+}
+
+function parseRange(text: string): AddressResult {
+  const [lowText = '', highText = '', ...rest] = text.split('-');
+  const low = parseSingle(lowText.trim());
+  const high = parseSingle(highText.trim());
+  if (rest.length > 0 || !low || !high) return bad(`"${text}" is not an address range (expected FIRST-LAST)`);
+  if (low.family !== high.family) return bad(`"${text}" mixes IPv4 and IPv6`);
+  if (low.value > high.value) return bad(`"${text}" is reversed: the first address is above the last`);
+  const prefixLength = exactPrefix(low.family, low.value, high.value);
+  return { ok: true, range: { family: low.family, start: low.value, end: high.value, ...(prefixLength === undefined ? {} : { prefixLength }) } };
+}
+
+function parsePrefix(text: string): AddressResult {
+  const [addrText = '', lenText = '', ...rest] = text.split('/');
+  const addr = parseSingle(addrText);
+  if (rest.length > 0 || !addr) return bad(`"${text}" is not an address prefix`);
+  const bits = familyBits(addr.family);
+  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > bits) {
+    return bad(`"${text}": prefix length must be 0 to ${bits}`);
+  }
+  const length = Number(lenText);
+  const hostMask = (1n << BigInt(bits - length)) - 1n;
+  if ((addr.value & hostMask) !== 0n) {
+    const network = formatAddress(addr.family, addr.value & ~hostMask);
+    return { ok: false, code: 'SMC022', message: `"${text}" has host bits set; did you mean ${network}/${length}?` };
+  }
+  return { ok: true, range: { family: addr.family, start: addr.value, end: addr.value | hostMask, prefixLength: length } };
+}
+
+function parseSingle(text: string): { family: 'ipv4' | 'ipv6'; value: bigint } | undefined {
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
+    return { family: 'ipv4', value: bytesToBigint(ipaddr.IPv4.parse(text).toByteArray()) };
+  }
+  // Zone ids (fe80::1%eth0) name an interface, not a peer: refuse them.
+  if (!text.includes('%') && ipaddr.IPv6.isValid(text)) {
+    return { family: 'ipv6', value: bytesToBigint(ipaddr.IPv6.parse(text).toByteArray()) };
+  }
+  return undefined;
+}
+
+/** The prefix length if [start, end] is exactly one prefix. */
+export function exactPrefix(family: 'ipv4' | 'ipv6', start: bigint, end: bigint): number | undefined {
+  const bits = familyBits(family);
+  const size = end - start + 1n;
+  if ((size & (size - 1n)) !== 0n) return undefined;
+  const hostBits = size.toString(2).length - 1;
+  if ((start & (size - 1n)) !== 0n) return undefined;
+  return bits - hostBits;
+}
+
+export function bytesToBigint(bytes: readonly number[] | Uint8Array): bigint {
+  let value = 0n;
+  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  return value;
+}
+
+/** Network byte order, 4 or 16 bytes. */
+export function bigintToBytes(family: 'ipv4' | 'ipv6', value: bigint): Uint8Array {
+  const length = family === 'ipv4' ? 4 : 16;
+  const out = new Uint8Array(length);
+  let v = value;
+  for (let i = length - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** Canonical text (RFC 5952 for IPv6), as nft prints it. */
+export function formatAddress(family: 'ipv4' | 'ipv6', value: bigint): string {
+  const bytes = Array.from(bigintToBytes(family, value));
+  return family === 'ipv4'
+    ? ipaddr.fromByteArray(bytes).toString()
+    : (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
+}
+
+function bad(message: string): AddressResult {
+  return { ok: false, code: 'SMC020', message };
+}

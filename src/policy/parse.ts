@@ -1,0 +1,254 @@
+// parsePolicy: policy text → validated Policy, or every diagnostic at once. Pure: the caller
+// reads the file. Nothing here throws on bad input; an escaping exception is a bug.
+
+import { LineCounter, parseDocument } from 'yaml';
+import { DiagnosticSink, type Diagnostic } from './diagnostics.js';
+import { parseAddress } from './address.js';
+import { nameProblem, typeProblem, LEVEL_PATTERN } from './names.js';
+import { parsePortEntry, protocolFamily } from './ports.js';
+import { fileSpan, type Span } from './span.js';
+import { closest } from './suggest.js';
+import type { App, PeerRange, Policy, PortEntry, Spanned, TrafficRule, UnlabeledMode } from './types.js';
+import { YamlReader, type MapEntry, type YamlNode } from './yaml-reader.js';
+
+export const TOP_KEYS = ['version', 'table', 'unlabeled', 'level', 'loader', 'neighbour_discovery', 'groups', 'apps'] as const;
+export const APP_KEYS = ['domain', 'description', 'connect', 'serve'] as const;
+export const CONNECT_KEYS = ['to', 'ports'] as const;
+export const SERVE_KEYS = ['from', 'ports'] as const;
+export const UNLABELED_MODES: readonly UnlabeledMode[] = ['allow', 'audit', 'deny'];
+
+export const DEFAULTS = {
+  table: 'secmarkc',
+  level: 's0',
+  /** A root shell (unconfined_t / sysadm_t) and a service started by init (initrc_t) on refpolicy. */
+  loader: ['unconfined_t', 'sysadm_t', 'initrc_t'],
+  /** Neighbour discovery is sent by the kernel's own socket. */
+  neighbourDiscovery: ['kernel_t'],
+} as const;
+
+export type ParseResult =
+  | { readonly ok: true; readonly policy: Policy; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+export function parsePolicy(text: string, file: string): ParseResult {
+  const sink = new DiagnosticSink();
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true });
+  const reader = new YamlReader(file, lines, sink, fileSpan(file));
+  for (const error of doc.errors) sink.error('SMC001', reader.spanAt(error.pos[0]), error.message.split('\n')[0] ?? 'YAML syntax error');
+  if (sink.hasErrors) return { ok: false, diagnostics: sink.sorted() };
+
+  const policy = readPolicy(reader, doc.contents as YamlNode, file);
+  if (!policy || sink.hasErrors) return { ok: false, diagnostics: sink.sorted() };
+  return { ok: true, policy, diagnostics: sink.sorted() };
+}
+
+function readPolicy(reader: YamlReader, root: YamlNode, file: string): Policy | undefined {
+  const sink = reader.sink;
+  const top = reader.entries(root, 'the policy', TOP_KEYS);
+  if (!top) return undefined;
+  const get = (key: string): MapEntry | undefined => top.find((e) => e.key === key);
+  const rootSpan = reader.spanOf(root);
+
+  const version = get('version');
+  if (!version) sink.error('SMC004', rootSpan, 'missing "version" (this tool reads version: 1)');
+  else {
+    const v = reader.scalarText(version.value, '"version"');
+    if (v && v.value !== '1') sink.error('SMC005', v.span, `unsupported policy version ${v.value} (this tool reads version: 1)`);
+  }
+
+  const table = readName(reader, get('table'), '"table"') ?? { value: DEFAULTS.table, span: get('table')?.keySpan ?? rootSpan };
+
+  let unlabeled: Spanned<UnlabeledMode> | undefined;
+  const unlabeledEntry = get('unlabeled');
+  if (!unlabeledEntry) {
+    sink.error('SMC004', rootSpan, 'missing "unlabeled": choose allow, audit or deny (loading a secmark rule turns on packet checks for every packet on the host)');
+  } else {
+    const mode = reader.string(unlabeledEntry.value, '"unlabeled"');
+    if (mode && !(UNLABELED_MODES as readonly string[]).includes(mode.value)) {
+      sink.error('SMC007', mode.span, `"unlabeled" must be allow, audit or deny, not "${mode.value}"`);
+    } else if (mode) unlabeled = mode as Spanned<UnlabeledMode>;
+  }
+
+  let level: Spanned<string> = { value: DEFAULTS.level, span: rootSpan };
+  const levelEntry = get('level');
+  if (levelEntry) {
+    const l = reader.scalarText(levelEntry.value, '"level"');
+    if (l && !LEVEL_PATTERN.test(l.value)) sink.error('SMC012', l.span, `"${l.value}" is not an MLS/MCS level (e.g. s0, s0:c1,c2, s0-s0:c0.c1023)`);
+    else if (l) level = l;
+  }
+
+  const loader = readTypeList(reader, get('loader'), '"loader"', false) ?? DEFAULTS.loader.map((value) => ({ value, span: rootSpan }));
+  const neighbourDiscovery =
+    readTypeList(reader, get('neighbour_discovery'), '"neighbour_discovery"', true) ??
+    DEFAULTS.neighbourDiscovery.map((value) => ({ value, span: rootSpan }));
+
+  const groups = readGroups(reader, get('groups'));
+  const apps = readApps(reader, get('apps'), groups, rootSpan);
+
+  if (!unlabeled || !apps) return undefined;
+  return { file, version: 1, table, unlabeled, level, loader, neighbourDiscovery, apps };
+}
+
+function readName(reader: YamlReader, entry: MapEntry | undefined, what: string): Spanned<string> | undefined {
+  if (!entry) return undefined;
+  const name = reader.string(entry.value, what);
+  if (!name) return undefined;
+  const problem = nameProblem(name.value);
+  if (problem) {
+    reader.sink.error('SMC010', name.span, `${what} "${name.value}" ${problem}`);
+    return undefined;
+  }
+  return name;
+}
+
+function readTypeList(reader: YamlReader, entry: MapEntry | undefined, what: string, allowEmpty: boolean): Spanned<string>[] | undefined {
+  if (!entry) return undefined;
+  const list = reader.stringList(entry.value, what, allowEmpty);
+  if (!list) return undefined;
+  return checkTypes(reader, list, what);
+}
+
+function checkTypes(reader: YamlReader, list: Spanned<string>[], what: string): Spanned<string>[] {
+  const out: Spanned<string>[] = [];
+  for (const item of list) {
+    const problem = typeProblem(item.value);
+    if (problem) reader.sink.error('SMC011', item.span, `${what}: "${item.value}" ${problem}`);
+    else if (!out.some((o) => o.value === item.value)) out.push(item);
+  }
+  return out;
+}
+
+type Groups = Map<string, PeerRange[]>;
+
+function readGroups(reader: YamlReader, entry: MapEntry | undefined): Groups {
+  const groups: Groups = new Map();
+  if (!entry) return groups;
+  for (const group of reader.entries(entry.value, '"groups"') ?? []) {
+    const problem = nameProblem(group.key);
+    if (problem) {
+      reader.sink.error('SMC010', group.keySpan, `group name "${group.key}" ${problem}`);
+      continue;
+    }
+    const items = reader.stringList(group.value, `group "${group.key}"`) ?? [];
+    const ranges: PeerRange[] = [];
+    for (const item of items) {
+      const range = readAddress(reader, item);
+      if (range) ranges.push(range);
+    }
+    groups.set(group.key, ranges);
+  }
+  return groups;
+}
+
+function readAddress(reader: YamlReader, item: Spanned<string>): PeerRange | undefined {
+  const parsed = parseAddress(item.value);
+  if (!parsed.ok) {
+    reader.sink.error(parsed.code, item.span, parsed.message);
+    return undefined;
+  }
+  return { ...parsed.range, text: item.value, span: item.span };
+}
+
+function readApps(reader: YamlReader, entry: MapEntry | undefined, groups: Groups, rootSpan: Span): App[] | undefined {
+  if (!entry) {
+    reader.sink.error('SMC004', rootSpan, 'missing "apps": the applications and what each may reach');
+    return undefined;
+  }
+  // An empty `apps:` parses as null: a policy that only sets the unlabeled mode.
+  if (entry.value === null || (entry.value && 'value' in entry.value && entry.value.value === null)) return [];
+  const apps: App[] = [];
+  for (const appEntry of reader.entries(entry.value, '"apps"', undefined, 'SMC040') ?? []) {
+    const problem = nameProblem(appEntry.key);
+    if (problem) {
+      reader.sink.error('SMC010', appEntry.keySpan, `app name "${appEntry.key}" ${problem}`);
+      continue;
+    }
+    const app = readApp(reader, appEntry, groups);
+    if (app) apps.push(app);
+  }
+  return apps;
+}
+
+function readApp(reader: YamlReader, appEntry: MapEntry, groups: Groups): App | undefined {
+  const what = `app "${appEntry.key}"`;
+  const fields = reader.entries(appEntry.value, what, APP_KEYS);
+  if (!fields) return undefined;
+  const get = (key: string): MapEntry | undefined => fields.find((e) => e.key === key);
+
+  const domainEntry = get('domain');
+  let domains: Spanned<string>[] = [];
+  if (!domainEntry) reader.sink.error('SMC004', appEntry.keySpan, `${what} has no "domain": the SELinux domain(s) that may use its traffic`);
+  else domains = checkTypes(reader, reader.stringList(domainEntry.value, `"domain" of ${what}`) ?? [], `"domain" of ${what}`);
+
+  const description = get('description');
+  if (description) reader.string(description.value, `"description" of ${what}`);
+
+  const connect = readRules(reader, get('connect'), `"connect" of ${what}`, 'to', groups);
+  const serve = readRules(reader, get('serve'), `"serve" of ${what}`, 'from', groups);
+  if (connect.length === 0 && serve.length === 0 && !get('connect') && !get('serve')) {
+    reader.sink.error('SMC044', appEntry.keySpan, `${what} has neither "connect" nor "serve" rules`);
+  }
+  return { name: appEntry.key, span: appEntry.keySpan, domains, connect, serve };
+}
+
+function readRules(reader: YamlReader, entry: MapEntry | undefined, what: string, peerKey: 'to' | 'from', groups: Groups): TrafficRule[] {
+  if (!entry) return [];
+  const rules: TrafficRule[] = [];
+  for (const item of reader.list(entry.value, what) ?? []) {
+    const fields = reader.entries(item, `each entry of ${what}`, peerKey === 'to' ? CONNECT_KEYS : SERVE_KEYS);
+    if (!fields) continue;
+    const span = reader.spanOf(item);
+    const peerEntry = fields.find((f) => f.key === peerKey);
+    const portsEntry = fields.find((f) => f.key === 'ports');
+    const peers = peerEntry ? readPeers(reader, peerEntry, groups) : 'any';
+    if (!portsEntry) {
+      reader.sink.error('SMC004', span, `each entry of ${what} needs "ports" (e.g. [tcp/443])`);
+      continue;
+    }
+    const ports = readPorts(reader, portsEntry);
+    if (peers !== 'any') checkFamilies(reader, peers, ports, peerKey, span);
+    rules.push({ span, peers, ports });
+  }
+  return rules;
+}
+
+function readPeers(reader: YamlReader, entry: MapEntry, groups: Groups): PeerRange[] {
+  const peers: PeerRange[] = [];
+  for (const item of reader.stringList(entry.value, `"${entry.key}"`) ?? []) {
+    const group = groups.get(item.value);
+    if (group) {
+      peers.push(...group);
+      continue;
+    }
+    const looksLikeName = /^[A-Za-z_][A-Za-z0-9_]*$/.test(item.value);
+    if (looksLikeName) {
+      const suggestion = closest(item.value, groups.keys());
+      reader.sink.error('SMC021', item.span, `unknown address group "${item.value}"${suggestion ? `; did you mean "${suggestion}"?` : ' (define it under "groups")'}`);
+      continue;
+    }
+    const range = readAddress(reader, item);
+    if (range) peers.push(range);
+  }
+  return peers;
+}
+
+function readPorts(reader: YamlReader, entry: MapEntry): PortEntry[] {
+  const ports: PortEntry[] = [];
+  for (const item of reader.stringList(entry.value, '"ports"') ?? []) {
+    const parsed = parsePortEntry(item.value);
+    if (!parsed.ok) reader.sink.error(parsed.code, item.span, parsed.message);
+    else ports.push({ protocol: parsed.protocol, from: parsed.from, to: parsed.to, text: item.value, span: item.span });
+  }
+  return ports;
+}
+
+/** icmp needs an IPv4 peer and icmpv6 an IPv6 one, or the entry would label nothing. */
+function checkFamilies(reader: YamlReader, peers: PeerRange[], ports: PortEntry[], peerKey: string, span: Span): void {
+  for (const port of ports) {
+    const family = protocolFamily(port.protocol);
+    if (family && peers.length > 0 && !peers.some((p) => p.family === family)) {
+      reader.sink.error('SMC023', port.span, `"${port.text}" needs an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address in "${peerKey}" (line ${span.line})`);
+    }
+  }
+}

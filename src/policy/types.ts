@@ -1,0 +1,65 @@
+// The validated policy: what a policy file means, with the span of every node.
+// Produced by parsePolicy; consumed by the compiler. Defaults are already filled in.
+
+import type { Span } from './span.js';
+
+export type UnlabeledMode = 'allow' | 'audit' | 'deny';
+
+export interface Policy {
+  readonly file: string;
+  readonly version: 1;
+  /** The one `inet` table we own; also prefixes generated type names and the CIL module name. */
+  readonly table: Spanned<string>;
+  readonly unlabeled: Spanned<UnlabeledMode>;
+  /** MLS/MCS level of generated contexts, e.g. `s0`. */
+  readonly level: Spanned<string>;
+  /** Domains that create the secmark objects and so need `relabelto` on the packet types. */
+  readonly loader: readonly Spanned<string>[];
+  /** Domains that send IPv6 neighbour discovery (labelled statelessly); empty = not labelled. */
+  readonly neighbourDiscovery: readonly Spanned<string>[];
+  readonly apps: readonly App[];
+}
+
+export interface Spanned<T> {
+  readonly value: T;
+  readonly span: Span;
+}
+
+export interface App {
+  readonly name: string;
+  readonly span: Span;
+  readonly domains: readonly Spanned<string>[];
+  readonly connect: readonly TrafficRule[];
+  readonly serve: readonly TrafficRule[];
+}
+
+/** One `connect` (peers = destinations) or `serve` (peers = sources) entry. */
+export interface TrafficRule {
+  readonly span: Span;
+  /** Resolved addresses (groups expanded); `any` when the key was omitted. */
+  readonly peers: readonly PeerRange[] | 'any';
+  readonly ports: readonly PortEntry[];
+}
+
+/** An inclusive address interval, as numbers for fast comparison. */
+export interface PeerRange {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly start: bigint;
+  readonly end: bigint;
+  /** Set when the interval is exactly this prefix. */
+  readonly prefixLength?: number;
+  /** The text as written (or the group member), for messages. */
+  readonly text: string;
+  readonly span: Span;
+}
+
+export type Protocol = 'tcp' | 'udp' | 'sctp' | 'icmp' | 'icmpv6';
+
+export interface PortEntry {
+  readonly protocol: Protocol;
+  /** Inclusive; ICMP entries carry 0-65535 (they have no ports). */
+  readonly from: number;
+  readonly to: number;
+  readonly text: string;
+  readonly span: Span;
+}

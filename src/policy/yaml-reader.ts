@@ -1,0 +1,137 @@
+// A typed, position-aware walk over a YAML document: every accessor reports what is wrong with
+// a span instead of throwing, so a bad policy yields all its diagnostics at once.
+
+import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type ParsedNode } from 'yaml';
+import type { DiagnosticSink } from './diagnostics.js';
+import type { Span } from './span.js';
+import type { Spanned } from './types.js';
+import { didYouMean } from './suggest.js';
+
+export type YamlNode = ParsedNode | Node | null | undefined;
+
+export interface MapEntry {
+  readonly key: string;
+  readonly keySpan: Span;
+  readonly value: YamlNode;
+  readonly valueSpan: Span;
+}
+
+export class YamlReader {
+  constructor(
+    readonly file: string,
+    private readonly lines: LineCounter,
+    readonly sink: DiagnosticSink,
+    private readonly fallback: Span,
+  ) {}
+
+  spanOf(node: YamlNode): Span {
+    const range = node && 'range' in node ? node.range : undefined;
+    if (!range) return this.fallback;
+    const start = this.lines.linePos(range[0]);
+    const end = this.lines.linePos(range[1]);
+    return { file: this.file, line: start.line, col: start.col, endLine: end.line, endCol: end.col };
+  }
+
+  spanAt(offset: number): Span {
+    const pos = this.lines.linePos(offset);
+    return { file: this.file, line: pos.line, col: pos.col, endLine: pos.line, endCol: pos.col };
+  }
+
+  /**
+   * The entries of a mapping, in order. Unknown keys get SMC002 with a suggestion, repeated keys
+   * SMC006 (or `duplicateCode`, e.g. SMC040 for apps); `known` undefined accepts any key.
+   */
+  entries(node: YamlNode, what: string, known?: readonly string[], duplicateCode: 'SMC006' | 'SMC040' = 'SMC006'): MapEntry[] | undefined {
+    if (!this.notAlias(node)) return undefined;
+    if (!isMap(node)) {
+      this.sink.error('SMC003', this.spanOf(node), `${what} must be a mapping`);
+      return undefined;
+    }
+    const seen = new Map<string, Span>();
+    const out: MapEntry[] = [];
+    for (const pair of node.items) {
+      const keyNode = pair.key as YamlNode;
+      const keySpan = this.spanOf(keyNode);
+      if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
+        this.sink.error('SMC003', keySpan, `keys of ${what} must be plain strings`);
+        continue;
+      }
+      const key = keyNode.value;
+      if (known && !known.includes(key)) {
+        this.sink.error('SMC002', keySpan, `unknown key "${key}" in ${what}${didYouMean(key, known)}`);
+        continue;
+      }
+      const previous = seen.get(key);
+      if (previous) {
+        const label = duplicateCode === 'SMC040' ? `duplicate app name "${key}"` : `duplicate key "${key}" in ${what}`;
+        this.sink.error(duplicateCode, keySpan, `${label} (first at line ${previous.line})`);
+        continue;
+      }
+      seen.set(key, keySpan);
+      const value = pair.value as YamlNode;
+      out.push({ key, keySpan, value, valueSpan: value ? this.spanOf(value) : keySpan });
+    }
+    return out;
+  }
+
+  string(node: YamlNode, what: string): Spanned<string> | undefined {
+    if (!this.notAlias(node)) return undefined;
+    if (!isScalar(node) || typeof node.value !== 'string' || node.value === '') {
+      this.sink.error('SMC003', this.spanOf(node), `${what} must be a non-empty string`);
+      return undefined;
+    }
+    return { value: node.value, span: this.spanOf(node) };
+  }
+
+  /** A scalar that may be written as a number or a string (ports, versions). */
+  scalarText(node: YamlNode, what: string): Spanned<string> | undefined {
+    if (!this.notAlias(node)) return undefined;
+    if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) {
+      this.sink.error('SMC003', this.spanOf(node), `${what} must be a string`);
+      return undefined;
+    }
+    return { value: String(node.value), span: this.spanOf(node) };
+  }
+
+  /** A list of strings; a single string is accepted as a list of one. */
+  stringList(node: YamlNode, what: string, allowEmpty = false): Spanned<string>[] | undefined {
+    if (!this.notAlias(node)) return undefined;
+    if (isScalar(node)) {
+      const one = this.scalarText(node, what);
+      return one ? [one] : undefined;
+    }
+    if (!isSeq(node)) {
+      this.sink.error('SMC003', this.spanOf(node), `${what} must be a list of strings`);
+      return undefined;
+    }
+    if (node.items.length === 0 && !allowEmpty) {
+      this.sink.error('SMC008', this.spanOf(node), `${what} must not be empty`);
+      return undefined;
+    }
+    const out: Spanned<string>[] = [];
+    for (const item of node.items) {
+      const value = this.scalarText(item as YamlNode, `each entry of ${what}`);
+      if (value) out.push(value);
+    }
+    return out;
+  }
+
+  /** The items of a list of mappings. */
+  list(node: YamlNode, what: string): YamlNode[] | undefined {
+    if (!this.notAlias(node)) return undefined;
+    if (!isSeq(node)) {
+      this.sink.error('SMC003', this.spanOf(node), `${what} must be a list`);
+      return undefined;
+    }
+    return node.items as YamlNode[];
+  }
+
+  /** Aliases would let one node appear under several spans (and invite alias bombs): refused. */
+  private notAlias(node: YamlNode): boolean {
+    if (isAlias(node)) {
+      this.sink.error('SMC003', this.spanOf(node), 'YAML aliases are not supported; use a named group under "groups" instead');
+      return false;
+    }
+    return true;
+  }
+}
