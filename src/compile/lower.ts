@@ -4,9 +4,10 @@
 import { bigintToBytes } from '../policy/address.js';
 import { DiagnosticSink, type Diagnostic } from '../policy/diagnostics.js';
 import type { Span } from '../policy/span.js';
-import type { Policy } from '../policy/types.js';
+import type { PeerRange, Policy } from '../policy/types.js';
 import { expandRules, resolveOverlaps, type Entry } from './entries.js';
 import type {
+  AddrPart,
   Chain,
   CilModule,
   CompiledPolicy,
@@ -67,6 +68,7 @@ export function lowerPolicy(policy: Policy): LowerResult {
   }
 
   const maps: ObjectMap[] = [];
+  const addrParts = new Map<PeerRange | string, AddrPart>();
   for (const direction of ['connect', 'serve'] as const) {
     for (const family of ['ipv4', 'ipv6'] as const) {
       const kept = resolveOverlaps(entries[direction][family], sink, direction);
@@ -76,7 +78,7 @@ export function lowerPolicy(policy: Policy): LowerResult {
         name: MAP_NAMES[direction][family],
         key: [family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'],
         data: 'secmark',
-        elements: kept.map(toElement),
+        elements: kept.map((entry) => toElement(entry, addrParts)),
         span: kept[0]!.span,
       });
     }
@@ -106,19 +108,29 @@ export function lowerPolicy(policy: Policy): LowerResult {
   };
 }
 
-function toElement(entry: Entry): MapElement {
+/**
+ * One address part per peer, shared by all of that peer's elements (a peer × 100 ports is 100
+ * elements): fewer allocations, and emitters can cache the address text per part.
+ */
+function addrPartFor(entry: Entry, cache: Map<PeerRange | string, AddrPart>): AddrPart {
+  const key = entry.peer ?? entry.family;
+  let part = cache.get(key);
+  if (!part) {
+    part = {
+      kind: 'addr',
+      family: entry.family,
+      start: bigintToBytes(entry.family, entry.start),
+      end: bigintToBytes(entry.family, entry.end),
+      ...(entry.prefixLength === undefined ? {} : { prefixLength: entry.prefixLength }),
+    };
+    cache.set(key, part);
+  }
+  return part;
+}
+
+function toElement(entry: Entry, cache: Map<PeerRange | string, AddrPart>): MapElement {
   return {
-    parts: [
-      {
-        kind: 'addr',
-        family: entry.family,
-        start: bigintToBytes(entry.family, entry.start),
-        end: bigintToBytes(entry.family, entry.end),
-        ...(entry.prefixLength === undefined ? {} : { prefixLength: entry.prefixLength }),
-      },
-      { kind: 'proto', value: entry.proto },
-      { kind: 'port', from: entry.portFrom, to: entry.portTo },
-    ],
+    parts: [addrPartFor(entry, cache), { kind: 'proto', value: entry.proto }, { kind: 'port', from: entry.portFrom, to: entry.portTo }],
     object: entry.object,
     span: entry.span,
   };

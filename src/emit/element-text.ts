@@ -12,7 +12,19 @@ export function protocolName(value: number): string {
 
 export type AddrText = { kind: 'single'; addr: string } | { kind: 'prefix'; addr: string; length: number } | { kind: 'range'; from: string; to: string };
 
+/** Address parts are shared between elements (one per peer), so their text is computed once. */
+const textCache = new WeakMap<AddrPart, AddrText>();
+
 export function addrText(part: AddrPart): AddrText {
+  let text = textCache.get(part);
+  if (!text) {
+    text = computeAddrText(part);
+    textCache.set(part, text);
+  }
+  return text;
+}
+
+function computeAddrText(part: AddrPart): AddrText {
   const start = formatAddress(part.family, bytesToBigint(part.start));
   const full = part.family === 'ipv4' ? 32 : 128;
   if (part.prefixLength === full) return { kind: 'single', addr: start };
