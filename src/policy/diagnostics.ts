@@ -38,7 +38,6 @@ export const DIAGNOSTIC_CODES = {
   SMC040: 'duplicate app name',
   SMC041: 'two apps claim the same destination and port',
   SMC042: 'entries of one app partly overlap',
-  SMC043: 'generated name too long',
   SMC044: 'app has no rules',
 } as const;
 
