@@ -1,0 +1,89 @@
+// Installing and removing our CIL module with semodule(8). A module is installed only when its
+// text changed since the last successful install (kept in the state directory), and a semodule
+// error that names a line of our CIL is mapped back to the policy line that produced it.
+
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CilModule } from '../compile/ir.js';
+import { cilLineSpan, emitCil } from '../emit/cil.js';
+import { formatSpan } from '../policy/span.js';
+import { runTool } from './tools.js';
+
+export const DEFAULT_STATE_DIR = '/var/lib/secmarkc';
+
+export class ModuleError extends Error {
+  constructor(message: string, readonly detail: string) {
+    super(message);
+    this.name = 'ModuleError';
+  }
+}
+
+export function listModules(): Set<string> {
+  const r = runTool('semodule', ['-l']);
+  if (r.status !== 0) throw new ModuleError(`semodule -l failed: ${r.stderr.trim()}`, r.stderr);
+  return new Set(r.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean));
+}
+
+function statePath(stateDir: string, name: string): string {
+  return join(stateDir, `${name}.cil`);
+}
+
+export function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** True when semodule already has this exact module text installed (by our record). */
+export function moduleUpToDate(module: CilModule, stateDir = DEFAULT_STATE_DIR): boolean {
+  const path = statePath(stateDir, module.name);
+  if (!existsSync(path)) return false;
+  if (digest(readFileSync(path, 'utf8')) !== digest(emitCil(module))) return false;
+  return listModules().has(module.name);
+}
+
+/** Install if changed. Returns whether semodule ran. */
+export function installModule(module: CilModule, stateDir = DEFAULT_STATE_DIR): boolean {
+  const text = emitCil(module);
+  if (moduleUpToDate(module, stateDir)) return false;
+  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-cil-'));
+  try {
+    const file = join(dir, `${module.name}.cil`);
+    writeFileSync(file, text, { mode: 0o600 });
+    const r = runTool('semodule', ['-i', file]);
+    if (r.status !== 0) throw new ModuleError(explainFailure(module, r.stderr), r.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  writeFileSync(statePath(stateDir, module.name), text, { mode: 0o600 });
+  return true;
+}
+
+export function removeModule(name: string, stateDir = DEFAULT_STATE_DIR): boolean {
+  rmSync(statePath(stateDir, name), { force: true });
+  if (!listModules().has(name)) return false;
+  const r = runTool('semodule', ['-r', name]);
+  if (r.status !== 0) throw new ModuleError(`semodule -r ${name} failed: ${r.stderr.trim()}`, r.stderr);
+  return true;
+}
+
+/**
+ * semodule reports CIL problems against the module's copy in its store (`.../NAME/cil:LINE`)
+ * or the file given (`NAME.cil:LINE`); name the policy line instead.
+ */
+export function explainFailure(module: CilModule, stderr: string): string {
+  const lines: string[] = [];
+  const pattern = new RegExp(`(?:${module.name}\\.cil|/${module.name}/cil):(\\d+)`, 'g');
+  const seen = new Set<number>();
+  for (const match of stderr.matchAll(pattern)) {
+    const line = Number(match[1]);
+    if (seen.has(line)) continue;
+    seen.add(line);
+    const origin = cilLineSpan(module, line);
+    if (origin?.span) lines.push(`${formatSpan(origin.span)}: SELinux refused ${origin.text}`);
+  }
+  const summary = stderr.trim().split('\n').filter(Boolean).slice(-6).join('\n  ');
+  const hint = /resolve/i.test(stderr) ? '\n(a type named in the policy does not exist in the loaded SELinux policy: check the domain and loader names, e.g. with `seinfo -t NAME`)' : '';
+  return `semodule refused module ${module.name}:${lines.length ? `\n${lines.join('\n')}` : ''}\n  ${summary}${hint}`;
+}
