@@ -79,15 +79,17 @@ export function compareEntries(a: Entry, b: Entry): number {
 export function resolveOverlaps(entries: Entry[], sink: DiagnosticSink, direction: 'connect' | 'serve'): Entry[] {
   entries.sort(compareEntries);
   const kept: Entry[] = [];
-  const dropped = new Set<Entry>();
-  let active: Entry[] = [];
+  // Kept entries whose address interval may still contain later starts, compacted in place.
+  const active: Entry[] = [];
   for (const entry of entries) {
-    active = active.filter((a) => a.end >= entry.start && !dropped.has(a));
+    let open = 0;
+    for (const a of active) if (a.end >= entry.start) active[open++] = a;
+    active.length = open;
     let keep = true;
     for (const other of active) {
       if (other.proto !== entry.proto || other.portTo < entry.portFrom || entry.portTo < other.portFrom) continue;
       // Sorted by start (and, at equal start, larger first), so only `entry ⊆ other` can be a containment.
-      const contained = entry.end <= other.end && other.portFrom <= entry.portFrom && entry.portTo <= other.portTo && entry.start >= other.start;
+      const contained = entry.end <= other.end && other.portFrom <= entry.portFrom && entry.portTo <= other.portTo;
       if (other.object === entry.object && contained) {
         keep = false;
         break;
@@ -108,7 +110,7 @@ export function resolveOverlaps(entries: Entry[], sink: DiagnosticSink, directio
     if (keep) {
       kept.push(entry);
       active.push(entry);
-    } else dropped.add(entry);
+    }
   }
   return kept;
 }
