@@ -1,0 +1,33 @@
+// Guest driver: runs the scenarios named on the command line one after another, each with a
+// time budget, prints their results and AVC lines on the console, and cleans up between them.
+// Started by the guest init (/sbin/secmarkc-init) in unconfined_t.
+import process from 'node:process';
+import { setTimeout, clearTimeout } from 'node:timers';
+import { Context, Kmsg } from './lib.mjs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { GUEST_DIR } from './lib.mjs';
+
+const kmsg = new Kmsg();
+const say = (line) => process.stdout.write(`${line}\n`);
+
+for (const name of process.argv.slice(2)) {
+  const t0 = Date.now();
+  const t = new Context(name, kmsg);
+  say(`SMC-BEGIN ${name}`);
+  let status = 'ok';
+  try {
+    const mod = await import(pathToFileURL(join(GUEST_DIR, '..', 'scenarios', `${name}.mjs`)).href);
+    const budget = (mod.meta?.budgetSec ?? 300) * 1000;
+    let timer;
+    await Promise.race([
+      mod.run(t),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`over its budget of ${budget / 1000} s`)), budget))),
+    ]).finally(() => clearTimeout(timer));
+  } catch (e) {
+    status = `error ${String(e?.stack ?? e).split('\n').slice(0, 3).join(' | ')}`;
+  }
+  await t.cleanup();
+  for (const line of t.kernelSince(t.kmark)) if (/avc:|audit|secmark|nf_tables/i.test(line)) t.emit('AVC', line);
+  say(`SMC-END ${name} ${Date.now() - t0} ${status}`.replace(/\s+$/, ''));
+}

@@ -1,0 +1,225 @@
+// What a scenario gets: checks that print SMC-RESULT lines, shell helpers, network namespaces,
+// probes and servers run in test domains, secmarkc itself, and the kernel's AVC lines.
+// Runs inside the guest (node from the host, unconfined_t), never on the host.
+import { spawn, spawnSync } from 'node:child_process';
+import process from 'node:process';
+import { setTimeout, clearTimeout } from 'node:timers';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const GUEST_DIR = dirname(fileURLToPath(import.meta.url));
+export const PROJECT = join(GUEST_DIR, '..', '..');
+export const NODE = process.execPath;
+const one = (s) => String(s).replace(/\s+/g, ' ').trim();
+
+/** Kernel log since boot, read destructively (dmesg -c) and kept here. */
+export class Kmsg {
+  lines = [];
+  read() {
+    const r = spawnSync('dmesg', ['-c'], { encoding: 'utf8' });
+    for (const l of (r.stdout ?? '').split('\n')) if (l) this.lines.push(l);
+    return this.lines.length;
+  }
+}
+
+export class Context {
+  constructor(name, kmsg) {
+    this.name = name;
+    this.kmsg = kmsg;
+    this.counts = { pass: 0, fail: 0, skip: 0 };
+    this.cleanups = [];
+    this.children = new Set();
+    this.kmark = kmsg.read();
+  }
+
+  emit(kind, ...rest) {
+    process.stdout.write(`SMC-${kind} ${this.name} ${rest.map(one).join(' ')}\n`);
+  }
+
+  log(msg) {
+    this.emit('LOG', msg);
+  }
+
+  /** One test result. `id` is a short slug; detail says what was expected and what was seen. */
+  check(id, ok, detail = {}) {
+    this.counts[ok ? 'pass' : 'fail']++;
+    this.emit('RESULT', id.replace(/\s+/g, '-'), ok ? 'PASS' : 'FAIL', JSON.stringify(detail));
+    return ok;
+  }
+
+  skip(id, reason) {
+    this.counts.skip++;
+    this.emit('RESULT', id.replace(/\s+/g, '-'), 'SKIP', JSON.stringify({ reason }));
+  }
+
+  /** Times a phase of the scenario (printed as SMC-PHASE, shown by the host runner). */
+  async phase(label, fn) {
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      this.emit('PHASE', label.replace(/\s+/g, '-'), String(Date.now() - t0));
+    }
+  }
+
+  /** Runs a command without a shell; throws with its output unless it exits 0 or allowFail. */
+  run(argv, { allowFail = false, input, env } = {}) {
+    const [cmd, ...args] = argv;
+    const r = spawnSync(cmd, args, { encoding: 'utf8', input, env: env ? { ...process.env, ...env } : undefined, timeout: 300_000 });
+    const res = { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
+    if (!allowFail && res.code !== 0) throw new Error(`${argv.join(' ')} exited ${res.code}: ${one(res.stderr || res.stdout).slice(0, 600)}`);
+    return res;
+  }
+
+  sh(script, opts) {
+    return this.run(['sh', '-ec', script], opts);
+  }
+
+  /** Runs argv in DOMAIN (runcon) inside network namespace NS (nsenter), or the init's own. */
+  wrap(argv, { domain, ns } = {}) {
+    let out = argv;
+    if (domain) out = ['runcon', '-t', domain, '--', ...out];
+    if (ns) out = ['nsenter', `--net=/run/netns/${ns}`, '--', ...out];
+    return out;
+  }
+
+  // --- secmarkc
+
+  secmarkc(args, opts) {
+    return this.run([NODE, join(PROJECT, 'bin', 'secmarkc.js'), ...args], opts);
+  }
+
+  writeFile(name, text) {
+    const path = join('/tmp', name);
+    writeFileSync(path, text);
+    return path;
+  }
+
+  /** `secmarkc apply` of the YAML text; registers a `secmarkc remove` as cleanup. */
+  async apply(name, yaml, opts = {}) {
+    const path = this.writeFile(`${name}.yaml`, yaml);
+    const res = await this.phase(`apply-${name}`, () => this.secmarkc(['apply', path], { allowFail: true }));
+    if (!this.removeRegistered) {
+      this.removeRegistered = true;
+      this.cleanups.push(() => this.secmarkc(['remove'], { allowFail: true }));
+    }
+    if (!opts.allowFail && res.code !== 0) throw new Error(`secmarkc apply ${name} exited ${res.code}: ${one(res.stderr + res.stdout).slice(0, 800)}`);
+    return res;
+  }
+
+  // --- network
+
+  /**
+   * A peer namespace joined to the init namespace by a veth pair. addrs: [[hostSide, peerSide], ...]
+   * as CIDRs; IPv6 addresses skip DAD so they are usable at once.
+   */
+  netns(name, addrs) {
+    const host = `v-${name}`.slice(0, 15);
+    const lines = [`ip netns add ${name}`, `ip link add ${host} type veth peer name eth0 netns ${name}`, `ip -n ${name} link set lo up`];
+    for (const [h, p] of addrs) {
+      const six = h.includes(':') ? ' nodad' : '';
+      lines.push(`ip addr add ${h} dev ${host}${six}`, `ip -n ${name} addr add ${p} dev eth0${six}`);
+    }
+    lines.push(`ip link set ${host} up`, `ip -n ${name} link set eth0 up`);
+    this.sh(lines.join('\n'));
+    this.cleanups.push(() => this.run(['ip', 'netns', 'del', name], { allowFail: true }));
+    return name;
+  }
+
+  /** Echo server; resolves once it listens. Killed at the end of the scenario. */
+  server(listeners, { domain, ns } = {}) {
+    const argv = this.wrap([NODE, join(GUEST_DIR, 'serve.mjs'), JSON.stringify(listeners)], { domain, ns });
+    const [cmd, ...args] = argv;
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.add(child);
+    const events = [];
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server ${JSON.stringify(listeners)} not ready in 60 s: ${one(err)}`)), 60_000);
+      let buf = '';
+      child.stdout.on('data', (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line === 'READY') {
+            clearTimeout(timer);
+            resolve({ events, child, domain });
+          } else if (line.startsWith('{')) events.push(JSON.parse(line));
+        }
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited ${code}: ${one(err).slice(0, 600)}`));
+      });
+    });
+  }
+
+  /** Runs probe.mjs in DOMAIN/NS; returns {id: {outcome, code, ms}}. */
+  async probe(probes, { domain, ns } = {}) {
+    const argv = this.wrap([NODE, join(GUEST_DIR, 'probe.mjs'), JSON.stringify(probes)], { domain, ns });
+    const [cmd, ...args] = argv;
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise((r) => child.on('close', r));
+    const results = {};
+    for (const line of out.split('\n')) if (line.startsWith('{')) { const o = JSON.parse(line); results[o.id] = o; }
+    for (const p of probes) results[p.id] ??= { id: p.id, outcome: 'error', code: `probe exited ${code}: ${one(err).slice(0, 300)}` };
+    return results;
+  }
+
+  /**
+   * Probes and checks each outcome. Each item: {id, expect: 'ok'|'refused'|'timeout', ...probe}.
+   * `avc` on an item: a regexp a kernel line must match (a denial it must have caused).
+   */
+  async expect(title, items, where = {}) {
+    const mark = this.kmsg.read();
+    const probes = items.map((item) => {
+      const p = { ...item };
+      delete p.expect;
+      delete p.avc;
+      return p;
+    });
+    const results = await this.probe(probes, where);
+    this.kmsg.read();
+    const kernel = this.kmsg.lines.slice(mark);
+    for (const item of items) {
+      const r = results[item.id];
+      let ok = r.outcome === item.expect;
+      const detail = { expected: item.expect, got: `${r.outcome}${r.code ? ` (${r.code})` : ''} in ${r.ms ?? '?'} ms`, who: where.domain ?? 'init', ns: where.ns ?? 'init', to: `${item.proto}/${item.host}:${item.port}` };
+      if (item.avc) {
+        const hit = kernel.find((l) => item.avc.test(l));
+        detail.avc = hit ? hit.replace(/^.*avc:/, 'avc:').slice(0, 300) : `none matching ${item.avc}`;
+        ok &&= hit !== undefined;
+      }
+      this.check(`${title}:${item.id}`, ok, detail);
+    }
+    return results;
+  }
+
+  /** Kernel lines (AVC or other) printed since `mark` (a value returned by kmsg.read()). */
+  kernelSince(mark) {
+    this.kmsg.read();
+    return this.kmsg.lines.slice(mark);
+  }
+
+  async cleanup() {
+    for (const child of this.children) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const fn of this.cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        this.log(`cleanup: ${e.message}`);
+      }
+    }
+  }
+}
+
+/** `avc: denied { PERM } ... scontext=...:DOMAIN:... tclass=packet` */
+export const deniedPacket = (perm, domain) => new RegExp(`avc:  denied  \\{ ${perm} \\}.*scontext=\\S*:${domain}:.*tclass=packet`);
