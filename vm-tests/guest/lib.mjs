@@ -72,6 +72,23 @@ export class Context {
     return res;
   }
 
+  /** Like run() but without blocking the driver, for commands that overlap a probe. */
+  runAsync(argv, { allowFail = false } = {}) {
+    const [cmd, ...args] = argv;
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    return new Promise((resolve, reject) =>
+      child.on('close', (code) => {
+        const res = { code: code ?? -1, stdout, stderr };
+        if (!allowFail && res.code !== 0) reject(new Error(`${argv.join(' ')} exited ${res.code}: ${one(stderr || stdout).slice(0, 600)}`));
+        else resolve(res);
+      }),
+    );
+  }
+
   sh(script, opts) {
     return this.run(['sh', '-ec', script], opts);
   }
@@ -88,6 +105,16 @@ export class Context {
 
   secmarkc(args, opts) {
     return this.run([NODE, join(PROJECT, 'bin', 'secmarkc.js'), ...args], opts);
+  }
+
+  secmarkcAsync(args, opts) {
+    return this.runAsync([NODE, join(PROJECT, 'bin', 'secmarkc.js'), ...args], opts);
+  }
+
+  /** Modules installed with `semodule -i` (priority 400), read from the store: semodule's own
+   * output does not reach us (semanage_t may not write to unconfined_t's pipes). */
+  installedModules() {
+    return this.run(['ls', '/var/lib/selinux/default/active/modules/400']).stdout.split('\n').filter(Boolean).sort();
   }
 
   writeFile(name, text) {
@@ -221,5 +248,10 @@ export class Context {
   }
 }
 
-/** `avc: denied { PERM } ... scontext=...:DOMAIN:... tclass=packet` */
-export const deniedPacket = (perm, domain) => new RegExp(`avc:  denied  \\{ ${perm} \\}.*scontext=\\S*:${domain}:.*tclass=packet`);
+/** `avc:  denied  { PERM } ... scontext=...:DOMAIN:... tcontext=...:TYPE:... tclass=packet` */
+export const deniedPacket = (perm, domain, type = '\\w+') =>
+  new RegExp(`avc:\\s+denied\\s+\\{ ${perm} \\}.*scontext=\\S*:${domain}:\\S* tcontext=\\S*:${type}:\\S* tclass=packet`);
+
+/** `avc:  granted  { PERM } ...` as printed for auditallow rules. */
+export const grantedPacket = (perm, domain, type = '\\w+') =>
+  new RegExp(`avc:\\s+granted\\s+\\{ ${perm} \\}.*scontext=\\S*:${domain}:\\S* tcontext=\\S*:${type}:\\S* tclass=packet`);

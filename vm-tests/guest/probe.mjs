@@ -1,11 +1,13 @@
 // Client probe, run inside the guest in a test domain (runcon) and maybe a network namespace
 // (nsenter). argv[2] is a JSON list of probes; each is tried concurrently and reported as one
 // JSON line: {"id", "outcome": "ok"|"refused"|"timeout"|"error", "code", "ms"}.
-//   {"id": "a4", "proto": "tcp"|"udp", "host": "192.0.2.10", "port": 3128, "from": "198.51.100.20", "timeoutMs": 3000}
+//   {"id": "a4", "proto": "tcp"|"udp", "host": "192.0.2.10", "port": 3128, "from": "198.51.100.20",
+//    "timeoutMs": 3000, "untilFile": "/tmp/stop"}
 // ok means a payload went out and its echo came back.
 import net from 'node:net';
 import dgram from 'node:dgram';
 import process from 'node:process';
+import { existsSync } from 'node:fs';
 import { setTimeout, clearTimeout, setInterval, clearInterval } from 'node:timers';
 
 const REFUSED = new Set(['ECONNREFUSED', 'EPERM', 'EACCES', 'ECONNRESET']);
@@ -59,11 +61,16 @@ function udp(p) {
   });
 }
 
+// With "untilFile", a probe repeats one attempt after another until that file exists and
+// reports each attempt, numbered by "n".
 const probes = JSON.parse(process.argv[2]);
 await Promise.all(
   probes.map(async (p) => {
-    const t0 = Date.now();
-    const r = await (p.proto === 'udp' ? udp : tcp)({ timeoutMs: 3000, ...p });
-    process.stdout.write(`${JSON.stringify({ id: p.id, ...r, ms: Date.now() - t0 })}\n`);
+    for (let n = 0; ; n++) {
+      const t0 = Date.now();
+      const r = await (p.proto === 'udp' ? udp : tcp)({ timeoutMs: 3000, ...p });
+      process.stdout.write(`${JSON.stringify({ id: p.untilFile ? `${p.id}#${n}` : p.id, ...r, ms: Date.now() - t0 })}\n`);
+      if (!p.untilFile || existsSync(p.untilFile)) break;
+    }
   }),
 );

@@ -1,0 +1,58 @@
+// Atomic swap under load. Two policies with the same module (so no semodule in between) give
+// smc_a_t tcp/3128 (P1) or tcp/3129 (P2) on the proxy. While A connects to 3128 in a loop,
+// `secmarkc apply` alternates between them: every attempt must be either P1's verdict (ok) or
+// P2's (refused at send) — never a hang or an error from a half-loaded ruleset. Then a batch the
+// kernel refuses (a context level the loaded policy does not know) must leave P1 enforcing.
+import { existsSync, writeFileSync } from 'node:fs';
+import { PEER4, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
+
+export const meta = { boot: 'main', budgetSec: 300, needs: ['apply'], title: 'apply swaps atomically under load; a refused batch keeps the old policy' };
+
+const SWAPS = 20;
+const p1 = policy();
+const p2 = policy({ aConnect: [{ to: [PEER4], ports: ['tcp/3129'] }] });
+const probes = (outcome3128, outcome3129) => [
+  { id: 'tcp3128', proto: 'tcp', host: PEER4, port: 3128, expect: outcome3128 },
+  { id: 'tcp3129', proto: 'tcp', host: PEER4, port: 3129, expect: outcome3129 },
+];
+
+export async function run(t) {
+  peerNetwork(t);
+  await t.server(listeners([3128, 3129]), { ns: 'peer' });
+  const f1 = t.writeFile('swap-p1.yaml', p1);
+  const f2 = t.writeFile('swap-p2.yaml', p2);
+  await t.apply('swap-p1', p1);
+  await t.expect('p1', probes('ok', 'refused'), { domain: 'smc_a_t' });
+  await t.apply('swap-p2', p2);
+  await t.expect('p2', probes('refused', 'ok'), { domain: 'smc_a_t' });
+
+  const stop = '/tmp/swap-stop';
+  const loop = t.probe([{ id: 'loop', proto: 'tcp', host: PEER4, port: 3128, timeoutMs: 5000, untilFile: stop }], { domain: 'smc_a_t' });
+  const applies = [];
+  await t.phase(`${SWAPS}-swaps`, async () => {
+    for (let i = 0; i < SWAPS; i++) {
+      const t0 = Date.now();
+      const r = await t.secmarkcAsync(['apply', i % 2 ? f2 : f1], { allowFail: true });
+      applies.push({ code: r.code, ms: Date.now() - t0, err: r.stderr.trim().split('\n')[0] });
+    }
+    writeFileSync(stop, '');
+  });
+  const results = Object.values(await loop).filter((r) => r.id.includes('#'));
+  const failedApplies = applies.filter((a) => a.code !== 0);
+  t.check('all-swaps-applied', failedApplies.length === 0, { expected: `${SWAPS} applies exit 0`, got: failedApplies.length ? `${failedApplies.length} failed, first: ${failedApplies[0].err}` : `all ok, ${applies.map((a) => a.ms).join('/')} ms` });
+  const tally = {};
+  for (const r of results) tally[r.outcome] = (tally[r.outcome] ?? 0) + 1;
+  const odd = results.filter((r) => r.outcome !== 'ok' && r.outcome !== 'refused');
+  t.check('every-attempt-old-or-new', results.length > 0 && odd.length === 0, { expected: 'only ok (P1) or refused (P2)', got: `${JSON.stringify(tally)}${odd.length ? `; first other: ${JSON.stringify(odd[0])}` : ''}` });
+  t.check('both-verdicts-seen', (tally.ok ?? 0) > 0 && (tally.refused ?? 0) > 0, { expected: 'ok and refused both seen while swapping', got: JSON.stringify(tally) });
+  t.check('stop-file', existsSync(stop), {});
+
+  // A batch the kernel refuses: the secmark contexts name level s1, which Debian's MCS policy lacks.
+  await t.apply('swap-p1-again', p1);
+  const before = t.run(['nft', 'list', 'table', 'inet', 'secmarkc']).stdout;
+  const bad = await t.apply('swap-bad', policy({ level: 's1', aConnect: [{ to: [PEER4], ports: ['tcp/3129'] }] }), { allowFail: true });
+  t.check('refused-batch-fails', bad.code !== 0, { expected: 'apply exits non-zero', got: `exit ${bad.code}: ${(bad.stderr + bad.stdout).trim().slice(0, 300)}` });
+  const after = t.run(['nft', 'list', 'table', 'inet', 'secmarkc']).stdout;
+  t.check('refused-batch-keeps-table', after === before, { expected: 'nft list table unchanged', got: after === before ? 'unchanged' : after.slice(0, 300) });
+  await t.expect('after-refused-batch', probes('ok', 'refused'), { domain: 'smc_a_t' });
+}
