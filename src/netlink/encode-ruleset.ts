@@ -1,0 +1,306 @@
+// Ruleset (IR) → one nf_tables batch: BATCH_BEGIN ... BATCH_END in a single buffer, plus a
+// record of which policy span produced each message and each attribute inside it (every set
+// element, every statement), so that a kernel error — by seq, and by its extended-ack offset —
+// maps back to the policy line (nftables' cmd_add_loc / nft_cmd_error).
+
+import type { Chain, MapElement, NamedObject, ObjectMap, Rule, Ruleset, Statement } from '../compile/ir.js';
+import type { Span } from '../policy/span.js';
+import { elementWhat, statementText } from './describe.js';
+import { linearizeRule, OBJECT_TYPES } from './linearize.js';
+import { elementSize, mapLayout, writeElementKeys } from './map-layout.js';
+import { encodeBatchBegin, encodeBatchEnd, startNftMessage } from './nft/batch.js';
+import { encodeChain } from './nft/chain.js';
+import {
+  NFT_MSG_DELTABLE,
+  NFT_MSG_NAMES,
+  NFT_MSG_NEWCHAIN,
+  NFT_MSG_NEWOBJ,
+  NFT_MSG_NEWRULE,
+  NFT_MSG_NEWSET,
+  NFT_MSG_NEWSETELEM,
+  NFT_MSG_NEWTABLE,
+  NFTA_SET_ELEM_LIST_ELEMENTS,
+  NFTA_SET_ELEM_OBJREF,
+} from './nft/constants.js';
+import { encodeObj } from './nft/obj.js';
+import { encodeRule } from './nft/rule.js';
+import { encodeSet } from './nft/set.js';
+import { encodeSetElemListHeader } from './nft/set-elem.js';
+import { encodeTable } from './nft/table.js';
+import { objectMapUserdata, ruleCommentUserdata } from './nft/udata.js';
+import {
+  NF_ACCEPT,
+  NF_INET_LOCAL_IN,
+  NF_INET_LOCAL_OUT,
+  NFPROTO_INET,
+  NLA_MAX_LEN,
+  NLM_F_ACK,
+  NLM_F_APPEND,
+  NLM_F_CREATE,
+} from './wire/constants.js';
+import { NetlinkWriter } from './wire/writer.js';
+
+/** An attribute inside a message that came from its own IR node (an element, a statement). */
+export interface AttrRecord {
+  /** Offset of the attribute header from the start of the message (as NLMSGERR_ATTR_OFFS counts). */
+  readonly offset: number;
+  /** End of the attribute, same origin. */
+  readonly end: number;
+  readonly span: Span;
+  readonly what: string;
+}
+
+/** One message of the batch and where it came from. */
+export interface MessageRecord {
+  readonly seq: number;
+  /** `NFT_MSG_NEWSETELEM`, `NFNL_MSG_BATCH_BEGIN`, ... */
+  readonly type: string;
+  readonly what: string;
+  readonly span: Span;
+  /** Byte range of the message in the batch. */
+  readonly start: number;
+  readonly end: number;
+  /** Sorted by offset. */
+  readonly attrs: readonly AttrRecord[];
+}
+
+export interface EncodeOptions {
+  /** NFNL_BATCH_GENID: refuse the batch (ERESTART) if the ruleset changed since this generation. */
+  readonly genId?: number;
+  /** Sequence number of BATCH_BEGIN; each message takes the next. Default 1. */
+  readonly seqStart?: number;
+  readonly mode: 'replace' | 'delete';
+}
+
+export interface EncodedBatch {
+  readonly bytes: Uint8Array;
+  readonly messages: MessageRecord[];
+}
+
+const FAMILIES = { inet: NFPROTO_INET } as const;
+const HOOKS = { input: NF_INET_LOCAL_IN, output: NF_INET_LOCAL_OUT } as const;
+
+/** A set element's record; its text is only built if an error asks for it. */
+class ElementRecord implements AttrRecord {
+  constructor(
+    readonly offset: number,
+    readonly end: number,
+    private readonly map: ObjectMap,
+    private readonly element: MapElement,
+  ) {}
+
+  get span(): Span {
+    return this.element.span;
+  }
+
+  get what(): string {
+    return elementWhat(this.map, this.element);
+  }
+}
+
+class BatchBuilder {
+  readonly w: NetlinkWriter;
+  readonly messages: MessageRecord[] = [];
+  private seq: number;
+
+  constructor(seqStart: number, sizeHint: number) {
+    this.w = new NetlinkWriter(sizeHint);
+    this.seq = seqStart;
+  }
+
+  nextSeq(): number {
+    return this.seq++;
+  }
+
+  record(seq: number, type: string, what: string, span: Span, start: number, attrs: readonly AttrRecord[] = []): void {
+    this.messages.push({ seq, type, what, span, start, end: this.w.offset, attrs });
+  }
+
+  /** Write one nf_tables message whose body has no attribute-level records. */
+  simple(msg: number, flags: number, family: number, what: string, span: Span, body: (w: NetlinkWriter) => void): void {
+    const seq = this.nextSeq();
+    const start = startNftMessage(this.w, msg, flags, seq, family);
+    body(this.w);
+    this.w.messageEnd(start);
+    this.record(seq, NFT_MSG_NAMES[msg] as string, what, span, start);
+  }
+}
+
+/** Rough bytes per element, to preallocate once for big maps. */
+function sizeHint(ruleset: Ruleset): number {
+  let elements = 0;
+  for (const m of ruleset.maps) elements += m.elements.length;
+  return 64 * 1024 + elements * 96;
+}
+
+export function encodeRuleset(ruleset: Ruleset, options: EncodeOptions): EncodedBatch {
+  const family = FAMILIES[ruleset.family];
+  const b = new BatchBuilder(options.seqStart ?? 1, options.mode === 'delete' ? 4096 : sizeHint(ruleset));
+  const table = ruleset.table;
+  const tableText = `table ${ruleset.family} ${table}`;
+
+  const beginSeq = b.nextSeq();
+  const begin = encodeBatchBegin(b.w, beginSeq, options.genId);
+  b.record(beginSeq, 'NFNL_MSG_BATCH_BEGIN', options.genId !== undefined ? `batch begin (generation ${options.genId})` : 'batch begin', ruleset.span, begin);
+
+  // Create the table if missing (no NLM_F_EXCL), so that deleting it cannot fail with ENOENT.
+  b.simple(NFT_MSG_NEWTABLE, 0, family, `${tableText} (create if missing)`, ruleset.span, (w) => encodeTable(w, { family, name: table, flags: 0 }));
+  b.simple(NFT_MSG_DELTABLE, 0, family, `delete ${tableText}`, ruleset.span, (w) => encodeTable(w, { family, name: table }));
+
+  if (options.mode === 'replace') {
+    b.simple(NFT_MSG_NEWTABLE, 0, family, tableText, ruleset.span, (w) => encodeTable(w, { family, name: table, flags: 0 }));
+    // nft's order: chains, objects, each map with its elements, then rules.
+    for (const chain of ruleset.chains) encodeChainMessage(b, family, table, chain);
+    for (const object of ruleset.objects) encodeObjectMessage(b, family, table, object);
+    const setIds = new Map<string, number>();
+    ruleset.maps.forEach((map, i) => setIds.set(map.name, i + 1));
+    for (const map of ruleset.maps) encodeMapMessages(b, family, table, map, setIds.get(map.name) as number);
+    for (const chain of ruleset.chains) for (const rule of chain.rules) encodeRuleMessage(b, family, table, chain, rule, setIds);
+  }
+
+  // The kernel handles the batch inside sendmsg and answers every failing message with an
+  // error; an ACK requested on the last message marks the end of the answers.
+  const last = b.messages[b.messages.length - 1] as MessageRecord;
+  b.w.setMessageFlags(last.start, b.w.messageFlagsAt(last.start) | NLM_F_ACK);
+
+  const endSeq = b.nextSeq();
+  const end = encodeBatchEnd(b.w, endSeq);
+  b.record(endSeq, 'NFNL_MSG_BATCH_END', 'batch end', ruleset.span, end);
+  return { bytes: b.w.bytes(), messages: b.messages };
+}
+
+function encodeChainMessage(b: BatchBuilder, family: number, table: string, chain: Chain): void {
+  b.simple(NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, `chain ${chain.name} (hook ${chain.hook} priority ${chain.priority})`, chain.span, (w) =>
+    encodeChain(w, { family, table, name: chain.name, type: 'filter', policy: NF_ACCEPT, hook: { hooknum: HOOKS[chain.hook], priority: chain.priority } }),
+  );
+}
+
+function encodeObjectMessage(b: BatchBuilder, family: number, table: string, object: NamedObject): void {
+  const data = object.kind === 'secmark' ? { kind: 'secmark' as const, context: object.context ?? '' } : { kind: 'counter' as const, bytes: 0n, packets: 0n };
+  b.simple(NFT_MSG_NEWOBJ, NLM_F_CREATE, family, `${object.kind} "${object.name}"`, object.span, (w) => encodeObj(w, { family, table, name: object.name, data }));
+}
+
+const textEncoder = new TextEncoder();
+
+function encodeMapMessages(b: BatchBuilder, family: number, table: string, map: ObjectMap, setId: number): void {
+  const layout = mapLayout(map);
+  b.simple(NFT_MSG_NEWSET, NLM_F_CREATE, family, `map "${map.name}"`, map.span, (w) =>
+    encodeSet(w, {
+      family,
+      table,
+      name: map.name,
+      flags: layout.flags,
+      keyType: layout.keyType,
+      keyLen: layout.keyLen,
+      objType: OBJECT_TYPES[map.data],
+      id: setId,
+      desc: { concat: layout.fieldLens },
+      userdata: objectMapUserdata(),
+    }),
+  );
+  if (map.elements.length === 0) return;
+
+  // Split the elements over as many NEWSETELEM messages as it takes to keep the
+  // NFTA_SET_ELEM_LIST_ELEMENTS nest within its u16 length.
+  const w = b.w;
+  const nameBytes = new Map<string, number>();
+  const total = map.elements.length;
+  let i = 0;
+  while (i < total) {
+    const seq = b.nextSeq();
+    const start = startNftMessage(w, NFT_MSG_NEWSETELEM, NLM_F_CREATE, seq, family);
+    encodeSetElemListHeader(w, table, map.name, setId);
+    const list = w.nestStart(NFTA_SET_ELEM_LIST_ELEMENTS);
+    const attrs: AttrRecord[] = [];
+    const first = i;
+    let index = 0;
+    while (i < total) {
+      const element = map.elements[i] as MapElement;
+      let objBytes = nameBytes.get(element.object);
+      if (objBytes === undefined) {
+        objBytes = textEncoder.encode(element.object).length + 1;
+        nameBytes.set(element.object, objBytes);
+      }
+      const size = elementSize(layout.keyLen, objBytes);
+      if (w.offset + size - list > NLA_MAX_LEN) {
+        if (index === 0) throw new Error(`map ${map.name}: one element is larger than a netlink attribute can be`);
+        break;
+      }
+      const elem = w.nestStart(++index);
+      writeElementKeys(w, map, layout.keyLen, element);
+      w.attrStrz(NFTA_SET_ELEM_OBJREF, element.object);
+      w.nestEnd(elem);
+      attrs.push(new ElementRecord(elem - start, w.offset - start, map, element));
+      i++;
+    }
+    w.nestEnd(list);
+    w.messageEnd(start);
+    const what = first === 0 && i === total ? `map "${map.name}" elements` : `map "${map.name}" elements ${first + 1}-${i} of ${total}`;
+    b.record(seq, 'NFT_MSG_NEWSETELEM', what, map.span, start, attrs);
+  }
+}
+
+function encodeRuleMessage(b: BatchBuilder, family: number, table: string, chain: Chain, rule: Rule, setIds: ReadonlyMap<string, number>): void {
+  const { exprs, statementOf } = linearizeRule(rule, setIds);
+  const w = b.w;
+  const seq = b.nextSeq();
+  const start = startNftMessage(w, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, seq, family);
+  const { exprOffsets: offsets, exprsEnd: listEnd } = encodeRule(w, {
+    family,
+    table,
+    chain: chain.name,
+    expressions: exprs,
+    ...(rule.comment !== '' ? { userdata: ruleCommentUserdata(rule.comment) } : {}),
+  });
+  w.messageEnd(start);
+  const attrs: AttrRecord[] = [];
+  for (let e = 0; e < exprs.length; e++) {
+    const s = statementOf[e] as number;
+    if (e > 0 && statementOf[e - 1] === s) continue;
+    let next = e + 1;
+    while (next < exprs.length && statementOf[next] === s) next++;
+    const endOffset = next < exprs.length ? (offsets[next] as number) : listEnd;
+    attrs.push({ offset: (offsets[e] as number) - start, end: endOffset - start, span: rule.span, what: statementText(rule.statements[s] as Statement) });
+  }
+  const text = rule.statements.map(statementText).join(' ');
+  b.record(seq, 'NFT_MSG_NEWRULE', `rule in chain ${chain.name}: ${text}`, rule.span, start, attrs);
+}
+
+/**
+ * Which policy node a kernel error is about: the message with that seq, narrowed to the
+ * attribute containing `attrOffset` (NLMSGERR_ATTR_OFFS, counted from the message start)
+ * when the kernel gave one.
+ */
+export function locateError(messages: readonly MessageRecord[], seq: number, attrOffset?: number): { span: Span; what: string } | undefined {
+  let lo = 0;
+  let hi = messages.length - 1;
+  let msg: MessageRecord | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const m = messages[mid] as MessageRecord;
+    if (m.seq === seq) {
+      msg = m;
+      break;
+    }
+    if (m.seq < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  // Sequence numbers wrap at 2^32; fall back to a scan if the binary search missed.
+  msg ??= messages.find((m) => m.seq === seq);
+  if (!msg) return undefined;
+  if (attrOffset !== undefined && msg.attrs.length > 0) {
+    let a = 0;
+    let b = msg.attrs.length - 1;
+    let found: AttrRecord | undefined;
+    while (a <= b) {
+      const mid = (a + b) >> 1;
+      const rec = msg.attrs[mid] as AttrRecord;
+      if (rec.offset <= attrOffset) {
+        found = rec;
+        a = mid + 1;
+      } else b = mid - 1;
+    }
+    if (found && attrOffset < found.end) return { span: found.span, what: found.what };
+  }
+  return { span: msg.span, what: msg.what };
+}
