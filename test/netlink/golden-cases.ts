@@ -94,3 +94,23 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     note: 'the secmark rules: objref through IPv4 and IPv6 maps, by name, icmpv6 type range and single type',
   },
 ];
+
+/** The IR equivalent of test/fixtures/wire/dump.nft, which the dump fixture was loaded from. */
+export const DUMP_IR: Ruleset = ruleset({
+  objects: [counter('browser_client'), counter('ndp')],
+  maps: [
+    connect4('counter'),
+    map('connect6', 'ipv6', 'counter', [element('2001:db8::10 . tcp . 3128', 'browser_client'), element('2001:db8:1::/48 . udp . 53', 'ndp')]),
+  ],
+  chains: [
+    chain('input', 'input', -225, [
+      rule([st.ctState('established', 'related'), st.restore(), st.counter()], 'restore the connection label'),
+      rule([st.icmpv6Types(133, 137), st.objref('counter', 'ndp'), st.counter()], 'label neighbour discovery'),
+    ]),
+    chain('output', 'output', 225, [
+      rule([st.ctState('new'), st.objrefMap('counter', 'connect4', 'daddr', 'ipv4'), st.counter()]),
+      rule([st.ctState('new'), st.objrefMap('counter', 'connect6', 'daddr', 'ipv6')]),
+      rule([st.ctState('new'), st.save()]),
+    ]),
+  ],
+});

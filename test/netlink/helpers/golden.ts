@@ -15,7 +15,7 @@ const REPO = new URL('../../../', import.meta.url).pathname;
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export function captureCommand(nftFile: string): string {
-  return `unshare -n strace -f -qq -e trace=sendmsg -e write=all -o OUT ${NFT} -f ${relative(REPO, nftFile)}`;
+  return `unshare -n strace -f -qq -e trace=sendto,sendmsg,recvmsg -e write=all -e read=all -o OUT ${NFT} -f ${relative(REPO, nftFile)}`;
 }
 
 /** Why capturing cannot work here, if it cannot. */
@@ -26,48 +26,97 @@ export function captureSkipReason(): string | undefined {
   return undefined;
 }
 
-/** The bytes of every sendmsg in an strace `-e write=all` log, one array per call. */
-export function parseStraceDumps(log: string): Uint8Array[] {
-  const calls: number[][] = [];
+export interface StraceCall {
+  readonly syscall: 'sendmsg' | 'sendto' | 'recvmsg';
+  readonly bytes: Uint8Array;
+}
+
+/** The data of every sendmsg/sendto/recvmsg in an strace `-e write=all -e read=all` log. */
+export function parseStraceCalls(log: string): StraceCall[] {
+  const calls: { syscall: StraceCall['syscall']; bytes: number[] }[] = [];
   let current: number[] | undefined;
   for (const line of log.split('\n')) {
-    if (/\bsendmsg\(/.test(line)) {
+    const call = /^(?:\d+ )?(sendmsg|sendto|recvmsg)\(/.exec(line);
+    if (call) {
       current = [];
-      calls.push(current);
+      calls.push({ syscall: call[1] as StraceCall['syscall'], bytes: current });
       continue;
     }
     const m = /^ \| [0-9a-f]{5,} {2}(.{49})/.exec(line);
     if (m && current) for (const hex of (m[1] as string).match(/[0-9a-f]{2}/g) ?? []) current.push(parseInt(hex, 16));
   }
-  return calls.map((c) => Uint8Array.from(c));
+  return calls.filter((c) => c.bytes.length > 0).map((c) => ({ syscall: c.syscall, bytes: Uint8Array.from(c.bytes) }));
 }
 
-/** Run nft on `nftFile` in a fresh network namespace and return the batch it sent. */
-export function captureBatch(nftFile: string): { bytes: Uint8Array; nftStatus: number | null; nftStderr: string } {
+function runStrace(script: (out: string) => string[]): { calls: StraceCall[]; status: number | null; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), 'secmarkc-golden-'));
   try {
     const out = join(dir, 'strace.log');
-    const r = spawnSync('unshare', ['-n', 'strace', '-f', '-qq', '-e', 'trace=sendmsg', '-e', 'write=all', '-o', out, NFT, '-f', nftFile], {
-      encoding: 'utf8',
-      env: { ...process.env, PATH: SYSTEM_PATH },
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const r = spawnSync('unshare', ['-n', ...script(out)], { encoding: 'utf8', env: { ...process.env, PATH: SYSTEM_PATH }, maxBuffer: 64 * 1024 * 1024 });
     if (!existsSync(out)) throw new Error(`strace wrote nothing: ${r.stderr}`);
-    const batch = parseStraceDumps(readFileSync(out, 'utf8')).find((bytes) => {
-      const msgs = bytes.length >= 20 ? parseMessages(bytes) : [];
-      return msgs[0]?.type === NFNL_MSG_BATCH_BEGIN && msgs[msgs.length - 1]?.type === NFNL_MSG_BATCH_END;
-    });
-    if (!batch) throw new Error(`no BATCH_BEGIN..BATCH_END sendmsg in the strace log (nft: ${r.stderr})`);
-    return { bytes: batch, nftStatus: r.status, nftStderr: r.stderr };
+    return { calls: parseStraceCalls(readFileSync(out, 'utf8')), status: r.status, stderr: r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const STRACE = ['strace', '-f', '-qq', '-e', 'trace=sendto,sendmsg,recvmsg', '-e', 'write=all', '-e', 'read=all', '-o'];
+
+/** Run nft on `nftFile` in a fresh network namespace and return the batch it sent. */
+export function captureBatch(nftFile: string): { bytes: Uint8Array; nftStatus: number | null; nftStderr: string } {
+  const r = runStrace((out) => [...STRACE, out, NFT, '-f', nftFile]);
+  const batch = r.calls.find((c) => {
+    const msgs = c.syscall === 'sendmsg' && c.bytes.length >= 20 ? parseMessages(c.bytes) : [];
+    return msgs[0]?.type === NFNL_MSG_BATCH_BEGIN && msgs[msgs.length - 1]?.type === NFNL_MSG_BATCH_END;
+  });
+  if (!batch) throw new Error(`no BATCH_BEGIN..BATCH_END sendmsg in the strace log (nft: ${r.stderr})`);
+  return { bytes: batch.bytes, nftStatus: r.status, nftStderr: r.stderr };
+}
+
+export function dumpCommand(setupFile: string): string {
+  return `unshare -n sh -c '${NFT} -f ${relative(REPO, setupFile)} && strace -f -qq -e trace=sendto,sendmsg,recvmsg -e write=all -e read=all -o OUT ${NFT} list ruleset'`;
+}
+
+/** Load `setupFile` with nft in a fresh namespace, then record what `nft list ruleset` sends and receives. */
+export function captureDump(setupFile: string): StraceCall[] {
+  const r = runStrace((out) => ['sh', '-c', `"$0" -f "$1" && strace -f -qq -e trace=sendto,sendmsg,recvmsg -e write=all -e read=all -o "$2" "$0" list ruleset >/dev/null`, NFT, setupFile, out]);
+  if (r.status !== 0) throw new Error(`nft failed: ${r.stderr}`);
+  return r.calls;
+}
+
+/** A dump fixture: each call as `# send`/`# recv` then its messages, 4 bytes a line. */
+export function formatDumpFixture(setupFile: string, calls: readonly StraceCall[], note: string): string {
+  const version = spawnSync(NFT, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const lines = [`# Captured from ${version} and this kernel with:`, `#   ${dumpCommand(setupFile)}`, `# ${note}`, '# Regenerate with UPDATE_GOLDEN=1 npx ava test/netlink/decode.test.ts'];
+  for (const c of calls) {
+    lines.push(c.syscall === 'recvmsg' ? '# recv' : '# send');
+    lines.push(...messageLines(c.bytes));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function parseDumpFixture(text: string): { direction: 'send' | 'recv'; bytes: Uint8Array }[] {
+  const out: { direction: 'send' | 'recv'; bytes: number[] }[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '# send' || line === '# recv') out.push({ direction: line === '# send' ? 'send' : 'recv', bytes: [] });
+    else if (!line.startsWith('#') && line.trim() !== '') for (const hex of line.trim().split(/\s+/)) out[out.length - 1]?.bytes.push(parseInt(hex, 16));
+  }
+  return out.map((d) => ({ direction: d.direction, bytes: Uint8Array.from(d.bytes) }));
 }
 
 function hexWord(bytes: Uint8Array, offset: number): string {
   const out: string[] = [];
   for (let i = offset; i < Math.min(offset + 4, bytes.length); i++) out.push((bytes[i] as number).toString(16).padStart(2, '0'));
   return out.join(' ');
+}
+
+function messageLines(bytes: Uint8Array): string[] {
+  const lines: string[] = [];
+  for (const m of parseMessages(bytes)) {
+    lines.push(`# message seq ${m.seq} type 0x${m.type.toString(16).padStart(4, '0')} flags 0x${m.flags.toString(16).padStart(4, '0')} length ${m.length}`);
+    for (let p = m.offset; p < m.offset + ((m.length + 3) & ~3); p += 4) lines.push(hexWord(bytes, p));
+  }
+  return lines;
 }
 
 /** The fixture text: command and provenance as comments, then 4 bytes a line, a comment per message. */
@@ -78,11 +127,8 @@ export function formatFixture(nftFile: string, bytes: Uint8Array, note: string):
     `#   ${captureCommand(nftFile)}`,
     `# ${note}`,
     '# The batch sendmsg(2), 4 bytes a line; regenerate with UPDATE_GOLDEN=1 npx ava test/netlink/golden.test.ts',
+    ...messageLines(bytes),
   ];
-  for (const m of parseMessages(bytes)) {
-    lines.push(`# message seq ${m.seq} type 0x${m.type.toString(16).padStart(4, '0')} flags 0x${m.flags.toString(16).padStart(4, '0')} length ${m.length}`);
-    for (let p = m.offset; p < m.offset + ((m.length + 3) & ~3); p += 4) lines.push(hexWord(bytes, p));
-  }
   return lines.join('\n') + '\n';
 }
 
