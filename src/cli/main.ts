@@ -22,6 +22,9 @@ interface CommandModule {
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   compile: async () => ({ register: (await import('./compile-command.js')).registerCompile }),
   check: async () => ({ register: (await import('./check-command.js')).registerCheck }),
+  apply: async () => ({ register: (await import('./apply-command.js')).registerApply }),
+  status: async () => ({ register: (await import('./status-command.js')).registerStatus }),
+  remove: async () => ({ register: (await import('./remove-command.js')).registerRemove }),
 };
 
 export async function main(argv: readonly string[]): Promise<void> {

@@ -1,0 +1,84 @@
+// Loading a compiled ruleset: one batch that replaces our table (create-if-missing, delete,
+// recreate with everything), guarded by the ruleset generation so a concurrent writer makes the
+// kernel refuse it (ERESTART) rather than interleave; then we read the generation and try again.
+
+import type { Ruleset } from '../compile/ir.js';
+import type { BatchError } from '../netlink/decode/replies.js';
+import { encodeRuleset } from '../netlink/encode-ruleset.js';
+import { formatSpan } from '../policy/span.js';
+import { NetfilterSession } from './session.js';
+
+const ERESTART = 85;
+const EPERM = 1;
+export const DEFAULT_RETRIES = 5;
+
+export interface ApplyOptions {
+  /** Network namespace to act in (an open fd of /run/netns/NAME or /proc/PID/ns/net). */
+  readonly netnsFd?: number;
+  /** How many times to retry when another writer changed the ruleset meanwhile. */
+  readonly retries?: number;
+}
+
+export interface ApplyResult {
+  /** Generation the batch was checked against. */
+  readonly generation: number;
+  readonly attempts: number;
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+export class ApplyError extends Error {
+  constructor(
+    message: string,
+    readonly errors: readonly BatchError[],
+  ) {
+    super(message);
+    this.name = 'ApplyError';
+  }
+}
+
+/** Replace our table with `ruleset`, all or nothing. */
+export function replaceTable(ruleset: Ruleset, options: ApplyOptions = {}): Promise<ApplyResult> {
+  return transact(ruleset, 'replace', options);
+}
+
+/** Delete our table in one batch (no error if it does not exist). */
+export function deleteTable(table: string, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const span = { file: '<command line>', line: 1, col: 1, endLine: 1, endCol: 1 };
+  return transact({ table, family: 'inet', source: '', span, objects: [], maps: [], chains: [] }, 'delete', options);
+}
+
+async function transact(ruleset: Ruleset, mode: 'replace' | 'delete', options: ApplyOptions): Promise<ApplyResult> {
+  const retries = options.retries ?? DEFAULT_RETRIES;
+  const session = NetfilterSession.open(options.netnsFd);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const generation = await session.generation();
+      const encoded = encodeRuleset(ruleset, { mode, genId: generation, seqStart: session.nextSeq(0) });
+      session.nextSeq(encoded.messages.length);
+      const outcome = await session.batch(encoded);
+      if (outcome.errors.length === 0) {
+        return { generation, attempts: attempt, messages: encoded.messages.length, bytes: encoded.bytes.length };
+      }
+      const changedMeanwhile = outcome.errors.some((e) => e.error.errno === ERESTART);
+      if (changedMeanwhile && attempt <= retries) continue;
+      throw explain(outcome.errors, changedMeanwhile, attempt);
+    }
+  } finally {
+    session.close();
+  }
+}
+
+function explain(errors: readonly BatchError[], changedMeanwhile: boolean, attempts: number): ApplyError {
+  if (changedMeanwhile) {
+    return new ApplyError(`the ruleset kept changing under us (${attempts} attempts); nothing was applied, try again`, errors);
+  }
+  if (errors.some((e) => e.error.errno === EPERM)) {
+    return new ApplyError('permission denied: loading nf_tables rules needs CAP_NET_ADMIN (run as root); nothing was applied', errors);
+  }
+  const lines = errors.map((e) => (e.span && e.span.file !== '<command line>' ? `${formatSpan(e.span)}: ${e.text}` : e.text));
+  const hint = errors.some((e) => e.error.errno === 2 && /secmark/.test(e.text))
+    ? '\n(a secmark object needs SELinux enabled with the packet type loaded: is the CIL module installed, and may this domain relabelto it? `loader` in the policy)'
+    : '';
+  return new ApplyError(`${lines.join('\n')}\nthe kernel refused the batch; the previous ruleset is unchanged${hint}`, errors);
+}

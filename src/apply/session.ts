@@ -1,0 +1,92 @@
+// A conversation with nf_tables over one NETLINK_NETFILTER socket: read the generation, send a
+// batch and collect its outcome, run a dump to NLMSG_DONE. Bytes are built and parsed in
+// src/netlink; the socket (src/native.ts) only moves them.
+
+import { openNetfilterSocket, type NetfilterSocket } from '../native.js';
+import { batchOutcome, collectDump, type BatchOutcome } from '../netlink/decode/replies.js';
+import type { DecodedMessage } from '../netlink/decode/message.js';
+import type { EncodedBatch } from '../netlink/encode-ruleset.js';
+import { encodeGetGen } from '../netlink/requests.js';
+import { errnoName, errnoText, type NetlinkError } from '../netlink/wire/error.js';
+
+/** How long to wait for the kernel's next datagram before calling it unresponsive. */
+const REPLY_TIMEOUT_MS = 5000;
+
+export class KernelError extends Error {
+  constructor(
+    message: string,
+    readonly errno: number,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'KernelError';
+  }
+
+  static from(what: string, error: NetlinkError): KernelError {
+    return new KernelError(`${what}: ${errnoText(error.errno)} (${errnoName(error.errno)})`, error.errno, errnoName(error.errno));
+  }
+}
+
+export class NetfilterSession {
+  private seq = Math.floor(Date.now() / 1000) & 0x3fffffff;
+
+  private constructor(private readonly socket: NetfilterSocket) {}
+
+  static open(netnsFd?: number): NetfilterSession {
+    return new NetfilterSession(openNetfilterSocket(netnsFd === undefined ? {} : { netnsFd }));
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  nextSeq(count = 1): number {
+    const seq = this.seq;
+    this.seq += count;
+    return seq;
+  }
+
+  /** NFT_MSG_GETGEN: the ruleset generation, for NFNL_BATCH_GENID. */
+  async generation(): Promise<number> {
+    const items = await this.request(encodeGetGen(this.nextSeq()), 'reading the ruleset generation', true);
+    const gen = items.find((m) => m.kind === 'gen');
+    if (!gen || gen.kind !== 'gen') throw new KernelError('the kernel did not report a ruleset generation', 0, 'EPROTO');
+    return gen.gen.id;
+  }
+
+  /**
+   * Send one batch. The kernel processes it inside sendmsg, so its answers are queued when send
+   * returns; only a slow path (module autoload replays) needs a wait for the final ACK.
+   */
+  async batch(encoded: EncodedBatch): Promise<BatchOutcome> {
+    this.socket.send(encoded.bytes);
+    const datagrams: Uint8Array[] = [...this.socket.drain()];
+    let outcome = batchOutcome(datagrams, encoded.messages);
+    while (!outcome.complete && outcome.errors.length === 0) {
+      const next = await this.socket.receive(REPLY_TIMEOUT_MS);
+      if (!next) throw new KernelError('the kernel did not answer the batch', 0, 'ETIMEDOUT');
+      datagrams.push(next, ...this.socket.drain());
+      outcome = batchOutcome(datagrams, encoded.messages);
+    }
+    return outcome;
+  }
+
+  /**
+   * Send a GET and collect its answer: a dump ends with NLMSG_DONE (or an error/ACK); a `single`
+   * request without NLM_F_ACK (GETGEN) is answered by exactly one message.
+   */
+  async request(bytes: Uint8Array, what: string, single = false): Promise<DecodedMessage[]> {
+    const seq = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+    this.socket.send(bytes);
+    const datagrams: Uint8Array[] = [...this.socket.drain()];
+    for (;;) {
+      const result = collectDump(datagrams, seq);
+      if (result.error) throw KernelError.from(what, result.error);
+      if (result.interrupted) throw new KernelError(`${what}: the ruleset changed during the dump`, 4, 'EINTR');
+      if (result.done || (single && result.items.length > 0)) return result.items;
+      const next = await this.socket.receive(REPLY_TIMEOUT_MS);
+      if (!next) throw new KernelError(`${what}: the kernel stopped answering`, 0, 'ETIMEDOUT');
+      datagrams.push(next, ...this.socket.drain());
+    }
+  }
+}

@@ -1,0 +1,37 @@
+// Options shared by the commands that talk to the kernel (apply, status, remove).
+
+import { closeSync, openSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Ruleset } from '../compile/ir.js';
+import { withCounterObjects } from '../compile/substitute.js';
+
+export interface KernelOptions {
+  netns?: string;
+  lsm: boolean;
+}
+
+export function addKernelOptions(command: Command): Command {
+  return command
+    .option('--netns <path>', 'act in the network namespace at PATH (e.g. /run/netns/NAME or /proc/PID/ns/net)')
+    .option(
+      '--no-lsm',
+      'for kernels without SELinux (tests, benchmarks): counter objects stand in for secmark objects, same names and ' +
+        'structure; nothing is labelled, and no CIL module is installed',
+    );
+}
+
+/** The ruleset to load: as compiled, or with counter stand-ins under --no-lsm. */
+export function rulesetFor(ruleset: Ruleset, options: KernelOptions): Ruleset {
+  return options.lsm ? ruleset : withCounterObjects(ruleset);
+}
+
+/** Run `body` with the namespace fd open (if --netns was given), closing it afterwards. */
+export async function withNetns<T>(options: KernelOptions, body: (netnsFd: number | undefined) => Promise<T>): Promise<T> {
+  if (!options.netns) return body(undefined);
+  const fd = openSync(options.netns, 'r');
+  try {
+    return await body(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
