@@ -85,7 +85,7 @@ export function decodeNlmsgerr(msg: NetlinkMessage): NetlinkError {
     seq: view.getUint32(r + 8, HOST_LITTLE_ENDIAN),
   };
   const capped = (msg.flags & NLM_F_CAPPED) !== 0 || error === 0;
-  const errno = -error;
+  const errno = error === 0 ? 0 : -error;
   let result: NetlinkError = { errno, code: errno === 0 ? 'OK' : errnoName(errno), request, capped };
   if ((msg.flags & NLM_F_ACK_TLVS) === 0) return result;
   // TLVs follow the echoed request: its header only when capped (and always for ACKs), else all of it.
