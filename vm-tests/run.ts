@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureImage, cacheRoot } from './lib/image.js';
-import { boot, qemuBinary, accel } from './lib/qemu.js';
+import { boot, killAll, qemuBinary, accel } from './lib/qemu.js';
 import { ConsoleParser, type Check, type ScenarioRun } from './lib/results.js';
 
 interface Meta {
@@ -192,6 +192,14 @@ async function main(): Promise<number> {
   for (const t of timings) say(`  ${t}`);
   say(`vm: ${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}`);
   return counts.failed ? 1 : 0;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    killAll();
+    say(`vm: stopped by ${signal}`);
+    process.exit(1);
+  });
 }
 
 main().then(

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 export const GUEST_DIR = dirname(fileURLToPath(import.meta.url));
 export const PROJECT = join(GUEST_DIR, '..', '..');
 export const NODE = process.execPath;
+const POLICY_FILE = 'policy.yaml';
+export const POLICY_PATH = join('/tmp', POLICY_FILE);
 const one = (s) => String(s).replace(/\s+/g, ' ').trim();
 
 /** Kernel log since boot, read destructively (dmesg -c) and kept here. */
@@ -123,10 +125,16 @@ export class Context {
     return path;
   }
 
-  /** `secmarkc apply` of the YAML text; registers a `secmarkc remove` as cleanup. */
+  /**
+   * `secmarkc apply` of the YAML text, always from the same path (POLICY_PATH): the generated
+   * CIL names its source file, so a new path would mean a new module and a semodule run.
+   * Registers a `secmarkc remove` as cleanup.
+   */
   async apply(name, yaml, opts = {}) {
-    const path = this.writeFile(`${name}.yaml`, yaml);
-    const res = await this.phase(`apply-${name}`, () => this.secmarkc(['apply', path], { allowFail: true }));
+    this.writeFile(`${name}.yaml`, yaml);
+    const path = this.writeFile(POLICY_FILE, yaml);
+    const res = await this.phase(`apply-${name}`, () => (opts.async ? this.secmarkcAsync : this.secmarkc).call(this, ['apply', path], { allowFail: true }));
+    res.path = path;
     if (!this.removeRegistered) {
       this.removeRegistered = true;
       this.cleanups.push(() => this.secmarkc(['remove'], { allowFail: true }));

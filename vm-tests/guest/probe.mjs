@@ -2,7 +2,7 @@
 // (nsenter). argv[2] is a JSON list of probes; each is tried concurrently and reported as one
 // JSON line: {"id", "outcome": "ok"|"refused"|"timeout"|"error", "code", "ms"}.
 //   {"id": "a4", "proto": "tcp"|"udp", "host": "192.0.2.10", "port": 3128, "from": "198.51.100.20",
-//    "timeoutMs": 3000, "untilFile": "/tmp/stop"}
+//    "timeoutMs": 3000, "untilFile": "/tmp/stop", "intervalMs": 50}
 // ok means a payload went out and its echo came back.
 import net from 'node:net';
 import dgram from 'node:dgram';
@@ -71,6 +71,7 @@ await Promise.all(
       const r = await (p.proto === 'udp' ? udp : tcp)({ timeoutMs: 3000, ...p });
       process.stdout.write(`${JSON.stringify({ id: p.untilFile ? `${p.id}#${n}` : p.id, ...r, ms: Date.now() - t0 })}\n`);
       if (!p.untilFile || existsSync(p.untilFile)) break;
+      await new Promise((r) => setTimeout(r, p.intervalMs ?? 50)); // a refusal is instant: do not spin
     }
   }),
 );

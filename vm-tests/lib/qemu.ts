@@ -69,12 +69,26 @@ export function qemuArgs(o: BootOptions): string[] {
   ];
 }
 
+/** QEMU processes still running, killed by killAll() when the runner itself is stopped. */
+const running = new Set<number>();
+
+export function killAll(): void {
+  for (const pid of running) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export function boot(o: BootOptions): Promise<BootResult> {
   const t0 = Date.now();
   const log = createWriteStream(o.logFile);
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
     const child = spawn(qemuBinary, qemuArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) running.add(child.pid);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -99,6 +113,7 @@ export function boot(o: BootOptions): Promise<BootResult> {
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      if (child.pid !== undefined) running.delete(child.pid);
       if (partial) {
         lines.push(partial);
         o.onLine(partial);

@@ -6,9 +6,9 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { PEER4, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'main', budgetSec: 300, needs: ['apply'], title: 'apply swaps atomically under load; a refused batch keeps the old policy' };
+export const meta = { boot: 'main', budgetSec: 420, needs: ['apply'], title: 'apply swaps atomically under load; a refused batch keeps the old policy' };
 
-const SWAPS = 20;
+const SWAPS = 10;
 const p1 = policy();
 const p2 = policy({ aConnect: [{ to: [PEER4], ports: ['tcp/3129'] }] });
 const probes = (outcome3128, outcome3129) => [
@@ -19,20 +19,18 @@ const probes = (outcome3128, outcome3129) => [
 export async function run(t) {
   peerNetwork(t);
   await t.server(listeners([3128, 3129]), { ns: 'peer' });
-  const f1 = t.writeFile('swap-p1.yaml', p1);
-  const f2 = t.writeFile('swap-p2.yaml', p2);
   await t.apply('swap-p1', p1);
   await t.expect('p1', probes('ok', 'refused'), { domain: 'smc_a_t' });
   await t.apply('swap-p2', p2);
   await t.expect('p2', probes('refused', 'ok'), { domain: 'smc_a_t' });
 
   const stop = '/tmp/swap-stop';
-  const loop = t.probe([{ id: 'loop', proto: 'tcp', host: PEER4, port: 3128, timeoutMs: 5000, untilFile: stop }], { domain: 'smc_a_t' });
+  const loop = t.probe([{ id: 'loop', proto: 'tcp', host: PEER4, port: 3128, timeoutMs: 5000, untilFile: stop, intervalMs: 100 }], { domain: 'smc_a_t' });
   const applies = [];
   await t.phase(`${SWAPS}-swaps`, async () => {
     for (let i = 0; i < SWAPS; i++) {
       const t0 = Date.now();
-      const r = await t.secmarkcAsync(['apply', i % 2 ? f2 : f1], { allowFail: true });
+      const r = await t.apply(`swap-${i % 2 ? 'p2' : 'p1'}`, i % 2 ? p2 : p1, { async: true, allowFail: true });
       applies.push({ code: r.code, ms: Date.now() - t0, err: r.stderr.trim().split('\n')[0] });
     }
     writeFileSync(stop, '');

@@ -24,8 +24,7 @@ function counters(json) {
 export async function run(t) {
   peerNetwork(t);
   await t.server(listeners([3128]), { ns: 'peer' });
-  const file = t.writeFile('status.yaml', policy());
-  await t.apply('status', policy());
+  const { path: file } = await t.apply('status', policy());
 
   const read = (label) => {
     const r = t.secmarkc(['status', file, '--json'], { allowFail: true });
