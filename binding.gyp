@@ -1,0 +1,26 @@
+# node-gyp build (npm run build:gyp) of the same source as native/CMakeLists.txt, with the
+# same defines and flags; output: build/Release/secmarkc_native.node. Change both together.
+{
+  'targets': [
+    {
+      'target_name': 'secmarkc_native',
+      'sources': ['native/secmarkc_native.cc'],
+      'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
+      'cflags!': ['-fno-exceptions'],
+      'cflags_cc!': ['-fno-exceptions'],
+      'cflags_cc': [
+        '-Wall', '-Wextra', '-fexceptions', '-fvisibility=hidden',
+        '-U_FORTIFY_SOURCE', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong',
+      ],
+      'ldflags': ['-Wl,-z,relro,-z,now', '-Wl,-z,noexecstack'],
+      'configurations': {
+        'Release': {
+          # Node's common.gypi builds addons with -O3; keep the optimisation level of the cmake build.
+          'cflags!': ['-O3'],
+          'cflags': ['-O2'],
+        },
+      },
+    },
+  ],
+}

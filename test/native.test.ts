@@ -1,0 +1,359 @@
+// The native addon against the real kernel, inside a private network namespace held open by a
+// child `unshare -n` (whose /proc/PID/ns/net is passed as netnsFd, so that path is tested too).
+// Requests are built by hand here: the addon must move bytes without knowing nf_tables.
+
+import test from 'ava';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync, readlinkSync } from 'node:fs';
+import { once } from 'node:events';
+import { endianness } from 'node:os';
+import { type NetfilterSocket, openNetfilterSocket } from '../src/native.js';
+import { NFT } from './helpers/namespace.js';
+
+// include/uapi/linux/netlink.h
+const NLMSG_NOOP = 0x1;
+const NLMSG_ERROR = 0x2;
+const NLMSG_DONE = 0x3;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_MULTI = 0x2;
+const NLM_F_ACK = 0x4;
+const NLM_F_DUMP = 0x300;
+const NLM_F_CREATE = 0x400;
+const NLM_F_CAPPED = 0x100;
+const NLM_F_ACK_TLVS = 0x200;
+const NLMSGERR_ATTR_OFFS = 2;
+// include/uapi/linux/netfilter/nfnetlink.h
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFNL_MSG_BATCH_BEGIN = 0x10;
+const NFNL_MSG_BATCH_END = 0x11;
+// include/uapi/linux/netfilter/nf_tables.h
+const NFT_MSG_NEWTABLE = 0;
+const NFT_MSG_GETTABLE = 1;
+const NFT_MSG_NEWGEN = 15;
+const NFT_MSG_GETGEN = 16;
+const NFTA_TABLE_NAME = 1;
+const NFTA_GEN_ID = 1;
+// include/uapi/linux/netfilter.h
+const NFPROTO_UNSPEC = 0;
+const NFPROTO_INET = 1;
+
+const nft = (msg: number): number => (NFNL_SUBSYS_NFTABLES << 8) | msg;
+const LE = endianness() === 'LE'; // netlink headers are host byte order; nf_tables values big-endian
+const TEST_TABLE = 'secmarkc_native_test';
+
+function probe(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root for a private network namespace';
+  const r = spawnSync('unshare', ['-n', 'true'], { encoding: 'utf8' });
+  if (r.status !== 0) return `unshare -n failed: ${(r.stderr || String(r.error)).trim()}`;
+  return undefined;
+}
+const skipReason = probe();
+const kernelTest = skipReason ? test.skip : test;
+const kernelSerialTest = skipReason ? test.serial.skip : test.serial;
+const title = (text: string): string => (skipReason ? `${text} [skipped: ${skipReason}]` : text);
+
+// --- hand-built messages -------------------------------------------------------------------
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+/** nlattr with its payload padded to 4 bytes. */
+function attr(type: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(align4(4 + data.length));
+  const view = new DataView(out.buffer);
+  view.setUint16(0, 4 + data.length, LE);
+  view.setUint16(2, type, LE);
+  out.set(data, 4);
+  return out;
+}
+
+const cString = (s: string): Uint8Array => new TextEncoder().encode(`${s}\0`);
+
+/** struct nfgenmsg: family, version 0 (NFNETLINK_V0), res_id big-endian. */
+function nfgenmsg(family: number, resId = 0): Uint8Array {
+  const out = new Uint8Array(4);
+  out[0] = family;
+  new DataView(out.buffer).setUint16(2, resId, false);
+  return out;
+}
+
+/** struct nlmsghdr + payload; nlmsg_pid 0 (the kernel fills in ours). */
+function message(type: number, flags: number, seq: number, ...payload: Uint8Array[]): Uint8Array {
+  const length = 16 + payload.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(align4(length));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, length, LE);
+  view.setUint16(4, type, LE);
+  view.setUint16(6, flags, LE);
+  view.setUint32(8, seq, LE);
+  let at = 16;
+  for (const p of payload) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const getgen = (seq: number): Uint8Array => message(nft(NFT_MSG_GETGEN), NLM_F_REQUEST | NLM_F_ACK, seq, nfgenmsg(NFPROTO_UNSPEC));
+
+// --- reply parsing -------------------------------------------------------------------------
+
+interface Reply {
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  body: DataView;
+}
+
+function parse(datagrams: Uint8Array[]): Reply[] {
+  const replies: Reply[] = [];
+  for (const d of datagrams) {
+    const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    for (let at = 0; at + 16 <= d.byteLength; ) {
+      const length = view.getUint32(at, LE);
+      if (length < 16 || at + length > d.byteLength) throw new Error(`bad nlmsg_len ${length} at ${at}`);
+      replies.push({
+        type: view.getUint16(at + 4, LE),
+        flags: view.getUint16(at + 6, LE),
+        seq: view.getUint32(at + 8, LE),
+        pid: view.getUint32(at + 12, LE),
+        body: new DataView(d.buffer, d.byteOffset + at + 16, length - 16),
+      });
+      at += align4(length);
+    }
+  }
+  return replies;
+}
+
+/** Attributes of a body, starting after `skip` bytes (a fixed header). */
+function attributes(body: DataView, skip: number): Map<number, DataView> {
+  const found = new Map<number, DataView>();
+  for (let at = skip; at + 4 <= body.byteLength; ) {
+    const length = body.getUint16(at, LE);
+    found.set(body.getUint16(at + 2, LE) & 0x3fff, new DataView(body.buffer, body.byteOffset + at + 4, length - 4));
+    at += align4(length);
+  }
+  return found;
+}
+
+/** struct nlmsgerr: the (negative) error, the request's header, then ext-ack TLVs (request capped). */
+const errorOf = (r: Reply): number => r.body.getInt32(0, LE);
+const ackAttributes = (r: Reply): Map<number, DataView> => attributes(r.body, 4 + 16);
+
+// --- the namespace -------------------------------------------------------------------------
+
+let holder: ChildProcess | undefined;
+let holderPid = 0;
+let netnsFd = -1;
+
+if (!skipReason) {
+  test.before(async () => {
+    // `exec sleep` keeps the PID; "ready" means unshare(2) has already happened.
+    holder = spawn('unshare', ['-n', 'sh', '-c', 'echo ready && exec sleep 600'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = (await once(holder.stdout!, 'data')) as [Buffer];
+    if (line.toString().trim() !== 'ready') throw new Error(`namespace holder said ${line.toString()}`);
+    holderPid = holder.pid!;
+    netnsFd = openSync(`/proc/${holderPid}/ns/net`, 'r');
+  });
+  test.after.always(() => {
+    if (netnsFd >= 0) closeSync(netnsFd);
+    if (holderPid) process.kill(holderPid, 'SIGKILL');
+  });
+}
+
+const sockets: NetfilterSocket[] = [];
+function open(receiveBufferBytes?: number): NetfilterSocket {
+  const socket = openNetfilterSocket(receiveBufferBytes === undefined ? { netnsFd } : { netnsFd, receiveBufferBytes });
+  sockets.push(socket);
+  return socket;
+}
+test.after.always(() => {
+  for (const s of sockets) s.close();
+});
+
+// --- tests ---------------------------------------------------------------------------------
+
+kernelTest(title('GETGEN is answered by NEWGEN with NFTA_GEN_ID, then an ACK, queued before send returns'), (t) => {
+  const socket = open();
+  t.true(socket.portId > 0);
+  socket.send(getgen(7));
+  const replies = parse(socket.drain());
+  t.deepEqual(
+    replies.map((r) => [r.type, r.seq, r.pid]),
+    [
+      [nft(NFT_MSG_NEWGEN), 7, socket.portId],
+      [NLMSG_ERROR, 7, socket.portId],
+    ],
+  );
+  const gen = attributes(replies[0]!.body, 4).get(NFTA_GEN_ID);
+  t.is(gen?.byteLength, 4);
+  t.is(errorOf(replies[1]!), 0);
+  t.deepEqual(socket.drain(), []);
+});
+
+kernelTest(title('a malformed message (unknown nf_tables message type) gets NLMSG_ERROR -EINVAL'), (t) => {
+  const socket = open();
+  socket.send(message(nft(0xff), NLM_F_REQUEST | NLM_F_ACK, 42, nfgenmsg(NFPROTO_UNSPEC)));
+  const [reply, ...rest] = parse(socket.drain());
+  t.deepEqual(rest, []);
+  t.is(reply?.type, NLMSG_ERROR);
+  t.is(reply?.seq, 42);
+  t.is(errorOf(reply!), -22); // EINVAL
+});
+
+kernelTest(title('errors carry the extended-ack offset and do not echo the request (EXT_ACK, CAP_ACK)'), (t) => {
+  const socket = open();
+  const request = message(nft(NFT_MSG_GETTABLE), NLM_F_REQUEST | NLM_F_ACK, 3, nfgenmsg(NFPROTO_INET), attr(NFTA_TABLE_NAME, cString('no_such_table')));
+  socket.send(request);
+  const [reply] = parse(socket.drain());
+  t.is(reply?.type, NLMSG_ERROR);
+  t.is(errorOf(reply!), -2); // ENOENT
+  t.is(reply!.flags & (NLM_F_CAPPED | NLM_F_ACK_TLVS), NLM_F_CAPPED | NLM_F_ACK_TLVS);
+  t.is(ackAttributes(reply!).get(NLMSGERR_ATTR_OFFS)?.getUint32(0, LE), 16 + 4); // the NFTA_TABLE_NAME attribute
+});
+
+kernelTest(title('a batch is applied inside send, in the namespace given by netnsFd and not in the host'), (t) => {
+  const socket = open();
+  const batch = concat([
+    message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 1, nfgenmsg(NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES)),
+    message(nft(NFT_MSG_NEWTABLE), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK, 2, nfgenmsg(NFPROTO_INET), attr(NFTA_TABLE_NAME, cString(TEST_TABLE))),
+    message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, 3, nfgenmsg(NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES)),
+  ]);
+  socket.send(batch);
+  const acks = parse(socket.drain());
+
+  // First the host's namespace, asked through a socket opened without netnsFd: if netnsFd was
+  // ignored, the batch landed there, and is undone before any assertion can fail.
+  const host = openNetfilterSocket();
+  let hostReply: Reply | undefined;
+  try {
+    host.send(message(nft(NFT_MSG_GETTABLE), NLM_F_REQUEST | NLM_F_ACK, 1, nfgenmsg(NFPROTO_INET), attr(NFTA_TABLE_NAME, cString(TEST_TABLE))));
+    [hostReply] = parse(host.drain());
+    if (hostReply?.type === nft(NFT_MSG_NEWTABLE)) spawnSync(NFT, ['delete', 'table', 'inet', TEST_TABLE]);
+  } finally {
+    host.close();
+  }
+
+  t.deepEqual(
+    acks.map((r) => [r.type, r.seq, errorOf(r)]),
+    [[NLMSG_ERROR, 2, 0]],
+  );
+  t.is(hostReply?.type, NLMSG_ERROR);
+  t.is(errorOf(hostReply!), -2); // ENOENT: not in the host
+  const inside = spawnSync('nsenter', [`--net=/proc/${holderPid}/ns/net`, NFT, 'list', 'tables'], { encoding: 'utf8' });
+  t.is(inside.status, 0, inside.stderr);
+  t.true(inside.stdout.includes(`table inet ${TEST_TABLE}`), inside.stdout);
+});
+
+kernelTest(title('receive() returns one datagram of a dump at a time, then null once nothing is queued'), async (t) => {
+  const socket = open();
+  socket.send(message(nft(NFT_MSG_GETTABLE), NLM_F_REQUEST | NLM_F_DUMP, 9, nfgenmsg(NFPROTO_UNSPEC)));
+  const replies: Reply[] = [];
+  for (;;) {
+    const datagram = await socket.receive(2000);
+    if (!datagram) return t.fail('dump ended without NLMSG_DONE');
+    const batch = parse([datagram]);
+    replies.push(...batch);
+    if (batch.some((r) => r.type === NLMSG_DONE)) break;
+  }
+  t.true(replies.every((r) => r.seq === 9 && (r.flags & NLM_F_MULTI) !== 0));
+  t.is(await socket.receive(50), null);
+});
+
+// Serial: other tests block the event loop on purpose (spawnSync, 10 MB copies).
+kernelSerialTest(title('receive(50) resolves null when nothing is queued, without blocking the event loop'), async (t) => {
+  const socket = open();
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  const started = process.hrtime.bigint();
+  const result = await socket.receive(50);
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  clearInterval(timer);
+  t.is(result, null);
+  t.true(elapsedMs >= 45, `returned after ${elapsedMs} ms`);
+  t.true(ticks >= 3, `event loop ran ${ticks} timer ticks while waiting`);
+});
+
+kernelTest(title('receive() returns an already queued reply as a Buffer'), async (t) => {
+  const socket = open();
+  socket.send(getgen(11));
+  const datagram = await socket.receive(1000);
+  t.true(Buffer.isBuffer(datagram));
+  t.is(parse([datagram!])[0]?.type, nft(NFT_MSG_NEWGEN));
+});
+
+kernelTest(title('close() wakes a pending receive (null), is idempotent, and later calls fail with EBADF'), async (t) => {
+  const socket = open();
+  const pending = socket.receive(10_000);
+  const started = Date.now();
+  socket.close();
+  t.is(await pending, null);
+  t.true(Date.now() - started < 2000);
+  t.notThrows(() => socket.close());
+  const sendError = t.throws(() => socket.send(getgen(1)));
+  t.like(sendError, { code: 'EBADF', syscall: 'sendmsg', errno: 9 });
+  t.like(t.throws(() => socket.drain()), { code: 'EBADF', syscall: 'recv' });
+  await t.throwsAsync(socket.receive(10), { code: 'EBADF' });
+});
+
+kernelTest(title('a 10 MB message is sent whole (no EMSGSIZE) and acknowledged'), (t) => {
+  const socket = open();
+  const big = message(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, 5, new Uint8Array(10 * 1024 * 1024));
+  t.notThrows(() => socket.send(big));
+  const replies = parse(socket.drain());
+  t.deepEqual(
+    replies.map((r) => [r.type, r.seq, errorOf(r)]),
+    [[NLMSG_ERROR, 5, 0]],
+  );
+  t.true(replies[0]!.body.byteLength <= 64, `ack body is ${replies[0]!.body.byteLength} bytes`);
+});
+
+kernelTest(title('an overrun receive buffer surfaces as ENOBUFS'), (t) => {
+  const socket = open(1); // the kernel's minimum, a few KiB
+  socket.send(concat(Array.from({ length: 200 }, (_, i) => getgen(i + 1))));
+  const error = t.throws(() => socket.drain());
+  t.like(error, { code: 'ENOBUFS', errno: 105, syscall: 'recv', message: 'recv: No buffer space available' });
+});
+
+kernelTest(title('an invalid netnsFd fails in setns with an errno error'), (t) => {
+  const notANamespace = openSync('/dev/null', 'r');
+  try {
+    const error = t.throws(() => openNetfilterSocket({ netnsFd: notANamespace }));
+    t.like(error, { errno: 22, code: 'EINVAL', syscall: 'setns', message: 'setns: Invalid argument' });
+  } finally {
+    closeSync(notANamespace);
+  }
+  const neverOpened = 1 << 30; // above any RLIMIT_NOFILE, so no concurrent test can own it
+  t.like(t.throws(() => openNetfilterSocket({ netnsFd: neverOpened })), { errno: 9, code: 'EBADF', syscall: 'setns' });
+  t.throws(() => openNetfilterSocket({ netnsFd: -1 }), { instanceOf: RangeError });
+});
+
+kernelTest(title('opening in another namespace returns the calling thread to its own'), (t) => {
+  const own = readlinkSync('/proc/thread-self/ns/net');
+  t.not(readlinkSync(`/proc/${holderPid}/ns/net`), own);
+  open();
+  t.is(readlinkSync('/proc/thread-self/ns/net'), own);
+});
+
+test('argument errors are TypeErrors and RangeErrors, not crashes', (t) => {
+  // Needs no namespace: the addon checks arguments before any system call that could matter.
+  const socket = openNetfilterSocket();
+  try {
+    t.throws(() => socket.send('text' as unknown as Uint8Array), { instanceOf: TypeError });
+    t.throws(() => socket.send(new Uint16Array(4) as unknown as Uint8Array), { instanceOf: TypeError });
+    t.throws(() => socket.receive(-1) as unknown, { instanceOf: RangeError });
+    t.throws(() => openNetfilterSocket({ receiveBufferBytes: 0 }), { instanceOf: RangeError });
+  } finally {
+    socket.close();
+  }
+});
