@@ -79,10 +79,19 @@ const policy = fc.record({
   apps: fc.dictionary(fc.constantFrom('web', 'mail', 'dns', 'x', 'Bad'), app, { maxKeys: 4 }),
 });
 
-function toYaml(p: fc.RecordValue<{ unlabeled: string; apps: Record<string, { domain: string; connect: { peers: string[] | null; ports: string[] }[]; serve: { peers: string[] | null; ports: string[] }[] }> }>): string {
+interface RandomRule {
+  peers: string[] | null;
+  ports: string[];
+}
+interface RandomPolicy {
+  unlabeled: string;
+  apps: Record<string, { domain: string; connect: RandomRule[]; serve: RandomRule[] }>;
+}
+
+function toYaml(p: RandomPolicy): string {
   const apps: Record<string, unknown> = {};
   for (const [name, a] of Object.entries(p.apps)) {
-    const rules = (list: typeof a.connect, key: 'to' | 'from') => list.map((r) => ({ ...(r.peers ? { [key]: r.peers } : {}), ports: r.ports }));
+    const rules = (list: RandomRule[], key: 'to' | 'from'): unknown[] => list.map((r) => ({ ...(r.peers ? { [key]: r.peers } : {}), ports: r.ports }));
     apps[name] = { domain: a.domain, ...(a.connect.length ? { connect: rules(a.connect, 'to') } : {}), ...(a.serve.length ? { serve: rules(a.serve, 'from') } : {}) };
   }
   return stringify({ version: 1, unlabeled: p.unlabeled, apps });
