@@ -35,8 +35,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     .addHelpText('after', EPILOG)
     .exitOverride();
 
-  const wanted = argv.slice(2).find((a) => !a.startsWith('-'));
-  const load = wanted !== undefined && wanted in COMMANDS ? [COMMANDS[wanted]!] : Object.values(COMMANDS);
+  // Load only the command that runs; all of them for help (to list them); none for --version.
+  const args = argv.slice(2);
+  const wanted = args.find((a) => !a.startsWith('-'));
+  const versionOnly = wanted === undefined && args.some((a) => a === '-V' || a === '--version');
+  const load = versionOnly ? [] : wanted !== undefined && wanted in COMMANDS ? [COMMANDS[wanted]!] : Object.values(COMMANDS);
   for (const loader of load) (await loader()).register(program);
 
   try {
