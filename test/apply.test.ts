@@ -10,7 +10,7 @@ import { compilePolicy } from '../src/compile/compile.js';
 import { withCounterObjects } from '../src/compile/substitute.js';
 import { nftJsonObjects } from '../src/emit/nft-json.js';
 import { generatePolicy } from '../bench/generate.js';
-import { inFreshNamespace, NFT, nsTest, nsTitle } from './helpers/namespace.js';
+import { inFreshNamespace, normaliseNftJson, NFT, nsTest, nsTitle } from './helpers/namespace.js';
 import { ROOT } from './helpers/cli.js';
 
 const ENTRY = fileURLToPath(new URL('./helpers/cli-entry.ts', import.meta.url));
@@ -23,18 +23,6 @@ function listed(stdout: string): Json[] {
   return (JSON.parse(stdout) as { nftables: Json[] }).nftables;
 }
 
-/** Handles, metainfo and counter values are the kernel's; element order is the set's. */
-function normalise(objects: unknown[]): unknown[] {
-  return objects
-    .filter((o) => !(o as Json).metainfo)
-    .map((o) => {
-      const [kind, body] = Object.entries(o as Json)[0] as [string, Json];
-      const copy: Json = { ...body };
-      delete copy.handle;
-      if (Array.isArray(copy.elem)) copy.elem = [...copy.elem].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-      return { [kind]: copy };
-    });
-}
 
 function tempPolicy(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'secmarkc-apply-')), 'policy.yaml');
@@ -47,7 +35,7 @@ nsTest(nsTitle('apply loads exactly what nft lists for our JSON; status then rep
   t.is(run.status, 0, run.stderr);
   const compiled = compilePolicy(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
   if (!compiled.ok) return t.fail();
-  t.deepEqual(normalise(listed(run.stdout)), normalise(nftJsonObjects(withCounterObjects(compiled.compiled.ruleset))));
+  t.deepEqual(normaliseNftJson(listed(run.stdout)), normaliseNftJson(nftJsonObjects(withCounterObjects(compiled.compiled.ruleset))));
   t.regex(run.stderr, /no drift: the live table is what the policy compiles to/);
 });
 

@@ -8,22 +8,10 @@ import { withCounterObjects } from '../src/compile/substitute.js';
 import { nftJsonObjects } from '../src/emit/nft-json.js';
 import { emitNftText } from '../src/emit/nft-text.js';
 import { cases, readPolicy } from './helpers/fixtures.js';
-import { inFreshNamespace, nsTest, nsTitle } from './helpers/namespace.js';
+import { inFreshNamespace, normaliseNftJson, nsTest, nsTitle } from './helpers/namespace.js';
 
 type Json = { [key: string]: unknown };
 
-/** Drop what only the kernel knows (handles, metainfo) and order elements, which sets do not keep. */
-function normalise(objects: unknown[]): unknown[] {
-  return objects
-    .filter((o) => !(o as Json).metainfo)
-    .map((o) => {
-      const [kind, body] = Object.entries(o as Json)[0] as [string, Json];
-      const copy: Json = { ...body };
-      delete copy.handle;
-      if (Array.isArray(copy.elem)) copy.elem = [...copy.elem].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-      return { [kind]: copy };
-    });
-}
 
 for (const { name, dir } of cases('valid')) {
   const compiled = compilePolicy(readPolicy(dir), 'policy.yaml');
@@ -35,7 +23,7 @@ for (const { name, dir } of cases('valid')) {
     const run = inFreshNamespace('f=$(mktemp) && cat > "$f" && nft -f "$f" && nft -f "$f" && nft -j list ruleset; s=$?; rm -f "$f"; exit $s', text);
     t.is(run.status, 0, run.stderr);
     const listed = (JSON.parse(run.stdout) as { nftables: unknown[] }).nftables;
-    t.deepEqual(normalise(listed), normalise(nftJsonObjects(ruleset)));
+    t.deepEqual(normaliseNftJson(listed), normaliseNftJson(nftJsonObjects(ruleset)));
   });
 
   nsTest(nsTitle(`valid/${name}: the secmark text fails only on what needs an LSM`), (t) => {

@@ -42,3 +42,18 @@ export function inFreshNamespace(script: string, input = ''): RunResult {
   const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { input, env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+type Json = Record<string, unknown>;
+
+/** `nft -j` output without what only the kernel knows (handles, metainfo); set elements sorted. */
+export function normaliseNftJson(objects: unknown[]): unknown[] {
+  return objects
+    .filter((o) => !(o as Json).metainfo)
+    .map((o) => {
+      const [kind, body] = Object.entries(o as Json)[0] as [string, Json];
+      const copy: Json = { ...body };
+      delete copy.handle;
+      if (Array.isArray(copy.elem)) copy.elem = [...copy.elem].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+      return { [kind]: copy };
+    });
+}
