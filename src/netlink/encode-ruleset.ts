@@ -7,7 +7,7 @@ import type { Chain, MapElement, NamedObject, ObjectMap, Rule, Ruleset, Statemen
 import type { Span } from '../policy/span.js';
 import { elementWhat, statementText } from './describe.js';
 import { linearizeRule, OBJECT_TYPES } from './linearize.js';
-import { elementSize, mapLayout, writeElementKeys } from './map-layout.js';
+import { ElementWriter } from './map-layout.js';
 import { encodeBatchBegin, encodeBatchEnd, startNftMessage } from './nft/batch.js';
 import { encodeChain } from './nft/chain.js';
 import {
@@ -20,7 +20,6 @@ import {
   NFT_MSG_NEWSETELEM,
   NFT_MSG_NEWTABLE,
   NFTA_SET_ELEM_LIST_ELEMENTS,
-  NFTA_SET_ELEM_OBJREF,
 } from './nft/constants.js';
 import { encodeObj } from './nft/obj.js';
 import { encodeRule } from './nft/rule.js';
@@ -77,6 +76,38 @@ class ElementRecord implements AttrRecord {
   }
 }
 
+/**
+ * A NEWSETELEM message's record. Its per-element records are built on first use (an error
+ * about this message), from element offsets kept in a typed array: 100,000 elements cost
+ * one Int32Array, not 100,000 objects.
+ */
+class ElementsMessageRecord implements MessageRecord {
+  readonly type = 'NFT_MSG_NEWSETELEM';
+  private built?: AttrRecord[];
+
+  constructor(
+    readonly seq: number,
+    readonly what: string,
+    readonly span: Span,
+    readonly start: number,
+    readonly end: number,
+    private readonly map: ObjectMap,
+    private readonly first: number,
+    /** Offsets from the message start: element i starts at [i], the last ends at [count]. */
+    private readonly bounds: Int32Array,
+  ) {}
+
+  get attrs(): readonly AttrRecord[] {
+    if (!this.built) {
+      this.built = [];
+      for (let i = 0; i + 1 < this.bounds.length; i++) {
+        this.built.push(new ElementRecord(this.bounds[i] as number, this.bounds[i + 1] as number, this.map, this.map.elements[this.first + i] as MapElement));
+      }
+    }
+    return this.built;
+  }
+}
+
 class BatchBuilder {
   readonly w: NetlinkWriter;
   readonly messages: MessageRecord[] = [];
@@ -93,6 +124,10 @@ class BatchBuilder {
 
   record(seq: number, type: string, what: string, span: Span, start: number, attrs: readonly AttrRecord[] = []): void {
     this.messages.push({ seq, type, what, span, start, end: this.w.offset, attrs });
+  }
+
+  push(record: MessageRecord): void {
+    this.messages.push(record);
   }
 
   /** Write one nf_tables message whose body has no attribute-level records. */
@@ -159,10 +194,9 @@ function encodeObjectMessage(b: BatchBuilder, family: number, table: string, obj
   b.simple(NFT_MSG_NEWOBJ, NLM_F_CREATE, family, `${object.kind} "${object.name}"`, object.span, (w) => encodeObj(w, { family, table, name: object.name, data }));
 }
 
-const textEncoder = new TextEncoder();
-
 function encodeMapMessages(b: BatchBuilder, family: number, table: string, map: ObjectMap, setId: number): void {
-  const layout = mapLayout(map);
+  const elements = new ElementWriter(map);
+  const layout = elements.layout;
   b.simple(NFT_MSG_NEWSET, NLM_F_CREATE, family, `map "${map.name}"`, map.span, (w) =>
     encodeSet(w, {
       family,
@@ -177,45 +211,32 @@ function encodeMapMessages(b: BatchBuilder, family: number, table: string, map: 
       userdata: objectMapUserdata(),
     }),
   );
-  if (map.elements.length === 0) return;
 
-  // Split the elements over as many NEWSETELEM messages as it takes to keep the
-  // NFTA_SET_ELEM_LIST_ELEMENTS nest within its u16 length.
+  // As many NEWSETELEM messages as it takes to keep each NFTA_SET_ELEM_LIST_ELEMENTS nest
+  // within its u16 length. Element nests are numbered from 1 in each message.
   const w = b.w;
-  const nameBytes = new Map<string, number>();
   const total = map.elements.length;
+  const bounds = new Int32Array(NLA_MAX_LEN / 16);
   let i = 0;
   while (i < total) {
     const seq = b.nextSeq();
     const start = startNftMessage(w, NFT_MSG_NEWSETELEM, NLM_F_CREATE, seq, family);
     encodeSetElemListHeader(w, table, map.name, setId);
     const list = w.nestStart(NFTA_SET_ELEM_LIST_ELEMENTS);
-    const attrs: AttrRecord[] = [];
     const first = i;
-    let index = 0;
+    let n = 0;
     while (i < total) {
       const element = map.elements[i] as MapElement;
-      let objBytes = nameBytes.get(element.object);
-      if (objBytes === undefined) {
-        objBytes = textEncoder.encode(element.object).length + 1;
-        nameBytes.set(element.object, objBytes);
-      }
-      const size = elementSize(layout.keyLen, objBytes);
-      if (w.offset + size - list > NLA_MAX_LEN) {
-        if (index === 0) throw new Error(`map ${map.name}: one element is larger than a netlink attribute can be`);
-        break;
-      }
-      const elem = w.nestStart(++index);
-      writeElementKeys(w, map, layout.keyLen, element);
-      w.attrStrz(NFTA_SET_ELEM_OBJREF, element.object);
-      w.nestEnd(elem);
-      attrs.push(new ElementRecord(elem - start, w.offset - start, map, element));
+      if (w.offset + elements.size(element) - list > NLA_MAX_LEN && n > 0) break;
+      n++;
+      bounds[n - 1] = elements.write(w, n, element) - start;
       i++;
     }
+    bounds[n] = w.offset - start;
     w.nestEnd(list);
     w.messageEnd(start);
     const what = first === 0 && i === total ? `map "${map.name}" elements` : `map "${map.name}" elements ${first + 1}-${i} of ${total}`;
-    b.record(seq, 'NFT_MSG_NEWSETELEM', what, map.span, start, attrs);
+    b.push(new ElementsMessageRecord(seq, what, map.span, start, w.offset, map, first, bounds.slice(0, n + 1)));
   }
 }
 

@@ -3,8 +3,9 @@
 // into the batch buffer (the hot path: 100,000 elements, no allocation per element).
 
 import type { KeyField, KeyPart, MapElement, ObjectMap } from '../compile/ir.js';
-import { NFTA_DATA_VALUE, NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_KEY_END, NFT_SET_CONCAT, NFT_SET_INTERVAL, NFT_SET_OBJECT, TYPE_BITS, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IP6ADDR, TYPE_IPADDR } from './nft/constants.js';
-import { NLA_HDRLEN } from './wire/constants.js';
+import { NFTA_DATA_VALUE, NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_KEY_END, NFTA_SET_ELEM_OBJREF, NFT_SET_CONCAT, NFT_SET_INTERVAL, NFT_SET_OBJECT, TYPE_BITS, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IP6ADDR, TYPE_IPADDR } from './nft/constants.js';
+import { HOST_LITTLE_ENDIAN } from './wire/byte-order.js';
+import { NLA_F_NESTED, NLA_HDRLEN, NLA_MAX_LEN } from './wire/constants.js';
 import { align4, type NetlinkWriter } from './wire/writer.js';
 
 interface FieldInfo {
@@ -46,49 +47,106 @@ export function mapLayout(map: ObjectMap): MapLayout {
   return { flags: NFT_SET_INTERVAL | NFT_SET_OBJECT | NFT_SET_CONCAT, keyType, keyLen, fieldLens };
 }
 
-/** Bytes of one element nest: KEY and KEY_END nests around NFTA_DATA_VALUE, then OBJREF. */
-export function elementSize(keyLen: number, objrefBytes: number): number {
-  return NLA_HDRLEN + 2 * (NLA_HDRLEN + NLA_HDRLEN + keyLen) + align4(NLA_HDRLEN + objrefBytes);
-}
+const textEncoder = new TextEncoder();
 
-function checkElement(map: ObjectMap, element: MapElement): void {
-  if (element.parts.length !== map.key.length) throw new Error(`map ${map.name}: element has ${element.parts.length} key parts, the key has ${map.key.length}`);
-  for (let i = 0; i < map.key.length; i++) {
-    const info = KEY_FIELDS[map.key[i] as KeyField];
-    const part = element.parts[i] as KeyPart;
-    if (part.kind !== info.part || (part.kind === 'addr' && (part.start.length !== info.len || part.end.length !== info.len))) {
-      throw new Error(`map ${map.name}: key part ${i + 1} is not a ${map.key[i]}`);
-    }
+function putU16(buf: Uint8Array, p: number, v: number): void {
+  if (HOST_LITTLE_ENDIAN) {
+    buf[p] = v & 0xff;
+    buf[p + 1] = v >>> 8;
+  } else {
+    buf[p] = v >>> 8;
+    buf[p + 1] = v & 0xff;
   }
 }
 
-function writeKey(w: NetlinkWriter, type: number, parts: readonly KeyPart[], keyLen: number, end: boolean): void {
-  const nest = w.nestStart(type);
-  // NFTA_DATA_VALUE header by hand: its length is known, and this runs twice per element.
-  w.u16(NLA_HDRLEN + keyLen);
-  w.u16(NFTA_DATA_VALUE);
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i] as KeyPart;
-    switch (part.kind) {
-      case 'addr':
-        w.raw(end ? part.end : part.start);
-        break;
-      case 'proto':
-        w.u8(part.value);
-        w.zeros(3);
-        break;
-      case 'port':
-        w.be16(end ? part.to : part.from);
-        w.zeros(2);
-        break;
+/**
+ * Writes the elements of one map straight into the batch buffer: one claim per element and
+ * plain byte stores, no call per attribute. The element nest is what libnftnl sends:
+ * KEY { DATA_VALUE }, KEY_END { DATA_VALUE }, OBJREF (NUL-terminated); each key field padded
+ * to 4 bytes, addresses as they are, protocol one byte, port big-endian.
+ */
+export class ElementWriter {
+  readonly layout: MapLayout;
+  private readonly kinds: readonly KeyPart['kind'][];
+  private readonly lens: readonly number[];
+  /** Object name → its bytes with the NUL. */
+  private readonly names = new Map<string, Uint8Array>();
+
+  constructor(private readonly map: ObjectMap) {
+    this.layout = mapLayout(map);
+    this.kinds = map.key.map((f) => KEY_FIELDS[f].part);
+    this.lens = map.key.map((f) => KEY_FIELDS[f].len);
+  }
+
+  private nameBytes(name: string): Uint8Array {
+    let b = this.names.get(name);
+    if (!b) {
+      const text = textEncoder.encode(name);
+      b = new Uint8Array(text.length + 1);
+      b.set(text);
+      this.names.set(name, b);
+    }
+    return b;
+  }
+
+  /** Bytes the element's nest takes, padding included. */
+  size(element: MapElement): number {
+    return NLA_HDRLEN + 2 * (2 * NLA_HDRLEN + this.layout.keyLen) + align4(NLA_HDRLEN + this.nameBytes(element.object).length);
+  }
+
+  /** Write the element as nest number `index`; returns its offset. */
+  write(w: NetlinkWriter, index: number, element: MapElement): number {
+    this.check(element);
+    const name = this.nameBytes(element.object);
+    const keyLen = this.layout.keyLen;
+    const size = this.size(element);
+    if (size > NLA_MAX_LEN) throw new Error(`map ${this.map.name}: element of ${size} bytes does not fit a netlink attribute`);
+    const at = w.claim(size);
+    const buf = w.buffer;
+    putU16(buf, at, size);
+    putU16(buf, at + 2, index | NLA_F_NESTED);
+    let p = at + NLA_HDRLEN;
+    for (let end = 0; end < 2; end++) {
+      putU16(buf, p, 2 * NLA_HDRLEN + keyLen);
+      putU16(buf, p + 2, (end ? NFTA_SET_ELEM_KEY_END : NFTA_SET_ELEM_KEY) | NLA_F_NESTED);
+      putU16(buf, p + 4, NLA_HDRLEN + keyLen);
+      putU16(buf, p + 6, NFTA_DATA_VALUE);
+      p += 2 * NLA_HDRLEN;
+      const parts = element.parts;
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i] as KeyPart;
+        const fieldEnd = p + align4(this.lens[i] as number);
+        if (part.kind === 'addr') {
+          const a = end ? part.end : part.start;
+          for (let j = 0; j < a.length; j++) buf[p + j] = a[j] as number;
+          p += a.length;
+        } else if (part.kind === 'proto') {
+          buf[p++] = part.value;
+        } else {
+          const port = end ? part.to : part.from;
+          buf[p++] = port >>> 8;
+          buf[p++] = port & 0xff;
+        }
+        while (p < fieldEnd) buf[p++] = 0;
+      }
+    }
+    putU16(buf, p, NLA_HDRLEN + name.length);
+    putU16(buf, p + 2, NFTA_SET_ELEM_OBJREF);
+    p += NLA_HDRLEN;
+    for (let j = 0; j < name.length; j++) buf[p + j] = name[j] as number;
+    p += name.length;
+    while (p < at + size) buf[p++] = 0;
+    return at;
+  }
+
+  private check(element: MapElement): void {
+    const parts = element.parts;
+    if (parts.length !== this.kinds.length) throw new Error(`map ${this.map.name}: element has ${parts.length} key parts, the key has ${this.kinds.length}`);
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i] as KeyPart;
+      if (part.kind !== this.kinds[i] || (part.kind === 'addr' && (part.start.length !== this.lens[i] || part.end.length !== this.lens[i]))) {
+        throw new Error(`map ${this.map.name}: key part ${i + 1} is not a ${this.map.key[i]}`);
+      }
     }
   }
-  w.nestEnd(nest);
-}
-
-/** The key (start and end of the interval) of one element, checked against the map's key. */
-export function writeElementKeys(w: NetlinkWriter, map: ObjectMap, keyLen: number, element: MapElement): void {
-  checkElement(map, element);
-  writeKey(w, NFTA_SET_ELEM_KEY, element.parts, keyLen, false);
-  writeKey(w, NFTA_SET_ELEM_KEY_END, element.parts, keyLen, true);
 }

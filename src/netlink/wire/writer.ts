@@ -46,6 +46,22 @@ export class NetlinkWriter {
     return this.buf.subarray(0, this.pos);
   }
 
+  /**
+   * Reserve n bytes and advance past them; returns their offset in `buffer`, for hot paths
+   * that write bytes directly (the caller must write all n, padding included).
+   */
+  claim(n: number): number {
+    this.reserve(n);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  /** The current buffer (replaced when it grows: read it after claim, not before). */
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+
   /** Make room for n more bytes. */
   reserve(n: number): void {
     const need = this.pos + n;

@@ -95,3 +95,22 @@ export const st = {
   }),
   counter: (): Statement => ({ kind: 'counter' }),
 };
+
+/**
+ * A map with `n` distinct elements (one /32 or /128 per element, ports cycling through a range),
+ * sorted, each pointing at one of `objects`; built without parsing text, for size tests.
+ */
+export function bigMap(name: string, family: 'ipv4' | 'ipv6', n: number, objects: readonly string[], data: 'secmark' | 'counter' = 'counter'): ObjectMap {
+  const elements: MapElement[] = [];
+  const width = family === 'ipv4' ? 4 : 16;
+  for (let i = 0; i < n; i++) {
+    const a = new Uint8Array(width);
+    a[0] = family === 'ipv4' ? 10 : 0x20;
+    a[width - 3] = (i >> 16) & 0xff;
+    a[width - 2] = (i >> 8) & 0xff;
+    a[width - 1] = i & 0xff;
+    const part: AddrPart = { kind: 'addr', family, start: a, end: a, prefixLength: width * 8 };
+    elements.push({ parts: [part, { kind: 'proto', value: i % 2 ? 17 : 6 }, { kind: 'port', from: 1000 + (i % 7), to: 2000 + (i % 7) }], object: objects[i % objects.length] as string, span: span(100 + i) });
+  }
+  return map(name, family, data, elements);
+}
