@@ -3,7 +3,7 @@
 
 import type { Span } from '../../policy/span.js';
 import { locateError, type MessageRecord } from '../locate-error.js';
-import { NLM_F_DUMP_INTR } from '../wire/constants.js';
+import { NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_MULTI } from '../wire/constants.js';
 import { errnoText, type NetlinkError } from '../wire/error.js';
 import { parseMessages } from '../wire/message.js';
 import { decodeMessage, type DecodedMessage } from './message.js';
@@ -23,22 +23,56 @@ export interface DumpResult {
   readonly error?: NetlinkError;
 }
 
-/** Collect the answer to one request (a dump or a single GET) out of the datagrams. */
-export function collectDump(datagrams: Iterable<Uint8Array>, seq: number): DumpResult {
-  const items: DecodedMessage[] = [];
-  let done = false;
-  let interrupted = false;
-  let error: NetlinkError | undefined;
-  for (const m of readReplies(datagrams)) {
-    if (m.seq !== seq) continue;
-    if ((m.flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
-    if (m.kind === 'done') done = true;
-    else if (m.kind === 'error') {
-      if (m.error.errno !== 0) error = m.error;
-      done = true;
-    } else items.push(m);
+/**
+ * Collects the answer to one request datagram by datagram, as they arrive: add() each, stop
+ * when `done`. A dump ends with NLMSG_DONE, a request flagged NLM_F_ACK with its ACK, any
+ * request with an error; a plain GET (GETGEN) with its one reply.
+ */
+export class DumpCollector {
+  readonly items: DecodedMessage[] = [];
+  done = false;
+  interrupted = false;
+  error?: NetlinkError;
+
+  /** `expectAck`: the request carried NLM_F_ACK, so a single reply is followed by an ACK. */
+  constructor(
+    readonly seq: number,
+    readonly expectAck = false,
+  ) {}
+
+  /** A collector for the request in `request` (its seq and flags). */
+  static for(request: Uint8Array): DumpCollector {
+    const [m] = parseMessages(request);
+    if (!m) throw new Error('empty request');
+    return new DumpCollector(m.seq, (m.flags & NLM_F_ACK) !== 0);
   }
-  return { items, done, interrupted, ...(error ? { error } : {}) };
+
+  add(datagram: Uint8Array): void {
+    for (const m of parseMessages(datagram)) {
+      if (m.seq !== this.seq) continue;
+      if ((m.flags & NLM_F_DUMP_INTR) !== 0) this.interrupted = true;
+      const d = decodeMessage(m);
+      if (d.kind === 'done') this.done = true;
+      else if (d.kind === 'error') {
+        if (d.error.errno !== 0) this.error = d.error;
+        this.done = true;
+      } else {
+        this.items.push(d);
+        if ((m.flags & NLM_F_MULTI) === 0 && !this.expectAck) this.done = true;
+      }
+    }
+  }
+
+  get result(): DumpResult {
+    return { items: this.items, done: this.done, interrupted: this.interrupted, ...(this.error ? { error: this.error } : {}) };
+  }
+}
+
+/** Collect the answer to one request out of datagrams already received. */
+export function collectDump(datagrams: Iterable<Uint8Array>, seq: number, expectAck = false): DumpResult {
+  const c = new DumpCollector(seq, expectAck);
+  for (const d of datagrams) c.add(d);
+  return c.result;
 }
 
 /** A kernel error about one message of our batch, located in the policy. */
