@@ -46,7 +46,8 @@ export type KeyField = 'ipv4_addr' | 'ipv6_addr' | 'inet_proto' | 'inet_service'
 
 /**
  * A named interval map from a concatenated key to a named object
- * (NFT_SET_MAP | NFT_SET_OBJECT | NFT_SET_INTERVAL | NFT_SET_CONCAT, NFTA_SET_OBJ_TYPE).
+ * (NFT_SET_OBJECT | NFT_SET_INTERVAL | NFT_SET_CONCAT with NFTA_SET_OBJ_TYPE, as nft sends it: an
+ * object map is not an NFT_SET_MAP).
  */
 export interface ObjectMap {
   readonly kind: 'map';
