@@ -5,7 +5,7 @@
 //   node --import=tsx vm-tests/run.ts [--only NAME,...] [--rebuild] [--list]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureImage, cacheRoot } from './lib/image.js';
@@ -90,6 +90,22 @@ function describe(c: Check): string {
   return parts.join('; ');
 }
 
+/** AVC lines without their serials, ports and pids, most recent first-seen order, with counts. */
+function summariseAvc(kernel: string[], max = 20): string[] {
+  const seen = new Map<string, number>();
+  for (const line of kernel) {
+    if (!line.includes('avc:')) continue;
+    const key = line
+      .replace(/^.*?avc:/, 'avc:')
+      .replace(/\b(pid|ino|src|dest)=\d+/g, '$1=*')
+      .replace(/socket:\[\d+\]/g, 'socket:[*]')
+      .replace(/\s+/g, ' ');
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  const out = [...seen].map(([l, n]) => `${n > 1 ? `${n}x ` : ''}${l}`);
+  return out.length > max ? [`(${out.length - max} more kinds of AVC line before these)`, ...out.slice(-max)] : out;
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   let scenarios = await discover();
@@ -142,7 +158,13 @@ async function main(): Promise<number> {
   for (const s of runnable) boots.set(s.meta.boot, [...(boots.get(s.meta.boot) ?? []), s]);
   const timings: string[] = [`build ${image.built ? sec(image.buildMs) : 'cached'}`];
 
-  for (const [bootName, group] of boots) {
+  // Boots run side by side, one per host core or so: semodule and V8 are single-threaded, and
+  // a TCG vCPU needs a host core to itself.
+  const cores = availableParallelism();
+  const jobs = Math.max(1, Math.min(Number(process.env.SMC_VM_JOBS ?? cores), boots.size));
+  const smp = String(Math.max(1, Math.min(2, Math.floor(cores / jobs))));
+  say(`vm: ${boots.size} boot(s), ${jobs} at a time, ${smp} vCPU each`);
+  const runBoot = async (bootName: string, group: Scenario[]) => {
     const names = group.map((s) => s.name);
     const timeoutMs = (120 + group.reduce((n, s) => n + s.meta.budgetSec, 0)) * 1000;
     const logFile = join(logDir, `boot-${bootName}.log`);
@@ -154,14 +176,15 @@ async function main(): Promise<number> {
       nodeDir: dirname(nodeBin),
       nodeName: basename(nodeBin),
       projectDir: project,
+      smp,
       timeoutMs,
       logFile,
       onLine: (line) => {
         const r = parser.feed(line);
         if (!r) return;
         if (r.check) report(r.check);
-        else if (r.kind === 'BEGIN') say(` ${r.scenario}`);
-        else if (r.kind === 'READY') say(`vm: guest ready after ${parser.marks.READY}s of guest uptime`);
+        else if (r.kind === 'BEGIN') say(` [${bootName}] ${r.scenario}`);
+        else if (r.kind === 'READY') say(`vm: boot ${bootName}: guest ready after ${parser.marks.READY}s of guest uptime`);
         else if (r.kind === 'FATAL') say(`vm: guest: ${line.slice(line.indexOf('SMC-'))}`);
       },
     });
@@ -180,13 +203,18 @@ async function main(): Promise<number> {
       if (run.checks.some((c) => c.verdict === 'FAIL') || !run.end || run.end.status !== 'ok') {
         say(`--- ${s.name}: guest log`);
         for (const l of run.logs.slice(-30)) say(`  log: ${l}`);
-        const avc = run.kernel.filter((l) => l.includes('avc:'));
-        for (const l of avc.slice(-40)) say(`  kernel: ${l}`);
-        if (avc.length > 40) say(`  (${avc.length - 40} earlier AVC lines in ${logFile})`);
-        for (const l of res.lines.filter((l) => !l.startsWith('SMC-RESULT')).slice(-25)) say(`  console: ${l}`);
+        for (const l of summariseAvc(run.kernel)) say(`  kernel: ${l}`);
+        if (!run.end) for (const l of res.lines.filter((l) => !l.startsWith('SMC-RESULT')).slice(-25)) say(`  console: ${l}`);
+        say(`  (full console: ${logFile})`);
       }
     }
-  }
+  };
+  const queue = [...boots];
+  await Promise.all(
+    Array.from({ length: jobs }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await runBoot(...next);
+    }),
+  );
   timings.push(`total ${sec(Date.now() - t0)}`);
   say('vm: timings');
   for (const t of timings) say(`  ${t}`);

@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import process from 'node:process';
 import { setTimeout, clearTimeout } from 'node:timers';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -119,6 +119,15 @@ export class Context {
     return this.run(['ls', '/var/lib/selinux/default/active/modules/400']).stdout.split('\n').filter(Boolean).sort();
   }
 
+  /** mtime of an installed module's CIL in the store (changes when semodule reinstalls it), or null. */
+  moduleStamp(name) {
+    try {
+      return statSync(`/var/lib/selinux/default/active/modules/400/${name}/cil`).mtimeMs;
+    } catch {
+      return null;
+    }
+  }
+
   writeFile(name, text) {
     const path = join('/tmp', name);
     writeFileSync(path, text);
@@ -133,7 +142,8 @@ export class Context {
   async apply(name, yaml, opts = {}) {
     this.writeFile(`${name}.yaml`, yaml);
     const path = this.writeFile(POLICY_FILE, yaml);
-    const res = await this.phase(`apply-${name}`, () => (opts.async ? this.secmarkcAsync : this.secmarkc).call(this, ['apply', path], { allowFail: true }));
+    const argv = ['apply', path, ...(opts.args ?? [])];
+    const res = await this.phase(`apply-${name}`, () => (opts.async ? this.secmarkcAsync : this.secmarkc).call(this, argv, { allowFail: true }));
     res.path = path;
     if (!this.removeRegistered) {
       this.removeRegistered = true;

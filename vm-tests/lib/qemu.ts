@@ -13,6 +13,8 @@ export interface BootOptions {
   nodeName: string;
   /** The project folder, shared as `smcproject`. */
   projectDir: string;
+  /** vCPUs of the guest. */
+  smp: string;
   timeoutMs: number;
   logFile: string;
   onLine: (line: string) => void;
@@ -52,7 +54,7 @@ export function qemuArgs(o: BootOptions): string[] {
   return [
     '-accel', accel(),
     '-cpu', accel() === 'tcg' ? 'max' : 'host',
-    '-smp', process.env.SMC_VM_SMP ?? '2',
+    '-smp', process.env.SMC_VM_SMP ?? o.smp,
     '-m', process.env.SMC_VM_MEM ?? '1024',
     '-nic', 'none',
     '-display', 'none',

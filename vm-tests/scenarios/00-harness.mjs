@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { NODE } from '../guest/lib.mjs';
 
-export const meta = { boot: 'main', budgetSec: 120, title: 'guest enforces, test domains run node, veth peer answers' };
+export const meta = { boot: 'connect', budgetSec: 120, title: 'guest enforces, test domains run node, veth peer answers' };
 
 export async function run(t) {
   const enforce = readFileSync('/sys/fs/selinux/enforce', 'utf8').trim();

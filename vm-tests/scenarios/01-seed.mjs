@@ -5,7 +5,7 @@
 import { deniedPacket } from '../guest/lib.mjs';
 import { PEER4, PEER6, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'main', budgetSec: 240, needs: ['apply'], title: 'only A reaches the proxy; B refused at send, C at recv' };
+export const meta = { boot: 'connect', budgetSec: 240, needs: ['apply'], title: 'only A reaches the proxy; B refused at send, C at recv' };
 
 export async function run(t) {
   peerNetwork(t);

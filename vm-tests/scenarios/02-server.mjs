@@ -6,7 +6,7 @@
 import { deniedPacket } from '../guest/lib.mjs';
 import { HOST4, HOST6, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'main', budgetSec: 240, needs: ['apply'], title: 'server domain on tcp/8080 udp/8053: good/bad clients, loopback and veth' };
+export const meta = { boot: 'connect', budgetSec: 240, needs: ['apply'], title: 'server domain on tcp/8080 udp/8053: good/bad clients, loopback and veth' };
 
 const to = (hosts) =>
   hosts.flatMap(([tag, host]) => [

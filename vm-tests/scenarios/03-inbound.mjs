@@ -5,7 +5,7 @@
 import { deniedPacket } from '../guest/lib.mjs';
 import { HOST4, HOST4B, HOST6, HOST6B, PEER4, PEER4B, PEER6, PEER6B, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'main', budgetSec: 240, needs: ['apply'], title: 'serve from a prefix only; another domain on another port cannot' };
+export const meta = { boot: 'connect', budgetSec: 240, needs: ['apply'], title: 'serve from a prefix only; another domain on another port cannot' };
 
 export async function run(t) {
   peerNetwork(t);

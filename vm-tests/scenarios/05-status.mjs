@@ -2,7 +2,7 @@
 // counters grow with traffic that the policy labels (A's connections to the proxy).
 import { PEER4, PEER6, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'main', budgetSec: 180, needs: ['apply', 'status'], title: 'status shows counters rising for allowed traffic' };
+export const meta = { boot: 'connect', budgetSec: 180, needs: ['apply', 'status'], title: 'status shows counters rising for allowed traffic' };
 
 /** Sums every numeric "packets" and "bytes" field anywhere in the status JSON. */
 function counters(json) {
