@@ -26,6 +26,24 @@ export function listModules(): Set<string> {
   return new Set(r.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean));
 }
 
+/** Where semodule -i (priority 400) keeps a module in the store of the configured policy. */
+function storePath(name: string): string | undefined {
+  try {
+    const config = readFileSync('/etc/selinux/config', 'utf8');
+    const type = /^\s*SELINUXTYPE\s*=\s*([A-Za-z0-9_-]+)\s*$/m.exec(config)?.[1];
+    return type ? `/var/lib/selinux/${type}/active/modules/400/${name}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is the module installed? The store is read directly; `semodule -l` only as a fallback. */
+export function moduleInstalled(name: string): boolean {
+  const path = storePath(name);
+  if (path !== undefined) return existsSync(path);
+  return listModules().has(name);
+}
+
 function statePath(stateDir: string, name: string): string {
   return join(stateDir, `${name}.cil`);
 }
@@ -39,7 +57,7 @@ export function moduleUpToDate(module: CilModule, stateDir = DEFAULT_STATE_DIR):
   const path = statePath(stateDir, module.name);
   if (!existsSync(path)) return false;
   if (digest(readFileSync(path, 'utf8')) !== digest(emitCil(module))) return false;
-  return listModules().has(module.name);
+  return moduleInstalled(module.name);
 }
 
 /** Install if changed. Returns whether semodule ran. */
@@ -62,7 +80,7 @@ export function installModule(module: CilModule, stateDir = DEFAULT_STATE_DIR): 
 
 export function removeModule(name: string, stateDir = DEFAULT_STATE_DIR): boolean {
   rmSync(statePath(stateDir, name), { force: true });
-  if (!listModules().has(name)) return false;
+  if (!moduleInstalled(name)) return false;
   const r = runTool('semodule', ['-r', name]);
   if (r.status !== 0) throw new ModuleError(`semodule -r ${name} failed: ${r.stderr.trim()}`, r.stderr);
   return true;
