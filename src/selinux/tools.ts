@@ -34,8 +34,19 @@ export interface ToolResult {
   readonly stderr: string;
 }
 
+const EXIT_MARK = '\nsecmarkc-tool-exit=';
+
+/**
+ * Run a tool with its output (stdout and stderr together) captured through a plain pipe made by
+ * sh. Node gives children a socketpair for stdio, and confined tools such as semodule (which
+ * enters semanage_t) may not write to the caller's sockets: their output would be lost.
+ */
 export function runTool(tool: string, args: readonly string[]): ToolResult {
-  const r = spawnSync(findTool(tool), args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const script = `{ "$0" "$@" 2>&1; printf '${EXIT_MARK.replace('\n', '\\n')}%s\\n' "$?"; } | cat`;
+  const r = spawnSync('/bin/sh', ['-c', script, findTool(tool), ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  const at = r.stdout.lastIndexOf(EXIT_MARK);
+  const output = at < 0 ? r.stdout : r.stdout.slice(0, at);
+  const status = at < 0 ? r.status : Number(r.stdout.slice(at + EXIT_MARK.length).trim());
+  return { status, stdout: output, stderr: output + r.stderr };
 }
