@@ -48,6 +48,14 @@ function statePath(stateDir: string, name: string): string {
   return join(stateDir, `${name}.cil`);
 }
 
+/** Comments name the policy file; applying the same policy from elsewhere is no change. */
+function withoutComments(cil: string): string {
+  return cil
+    .split('\n')
+    .filter((line) => !line.startsWith(';'))
+    .join('\n');
+}
+
 export function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -56,7 +64,7 @@ export function digest(text: string): string {
 export function moduleUpToDate(module: CilModule, stateDir = DEFAULT_STATE_DIR): boolean {
   const path = statePath(stateDir, module.name);
   if (!existsSync(path)) return false;
-  if (digest(readFileSync(path, 'utf8')) !== digest(emitCil(module))) return false;
+  if (digest(withoutComments(readFileSync(path, 'utf8'))) !== digest(withoutComments(emitCil(module)))) return false;
   return moduleInstalled(module.name);
 }
 
