@@ -36,7 +36,7 @@ export function parseStraceCalls(log: string): StraceCall[] {
   const calls: { syscall: StraceCall['syscall']; bytes: number[] }[] = [];
   let current: number[] | undefined;
   for (const line of log.split('\n')) {
-    const call = /^(?:\d+ )?(sendmsg|sendto|recvmsg)\(/.exec(line);
+    const call = /^(?:\d+ +)?(sendmsg|sendto|recvmsg)\(/.exec(line);
     if (call) {
       current = [];
       calls.push({ syscall: call[1] as StraceCall['syscall'], bytes: current });
