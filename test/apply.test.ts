@@ -2,6 +2,8 @@
 // objects stand in for secmark objects (--no-lsm): the host kernel has no SELinux. The secmark
 // version itself is what the host refuses, which is how we test a refused batch.
 
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,4 +91,17 @@ nsTest(nsTitle('100,000 map elements apply in one batch and read back complete')
   const status = JSON.parse(run.stdout) as { maps: { name: string; elements: number }[]; drift: unknown[] };
   t.deepEqual(status.maps, [{ name: 'connect4', elements: 100_000 }]);
   t.deepEqual(status.drift, []);
+});
+
+/** The unprivileged run needs to read the checkout (a clone under a private home cannot be). */
+const nobodyCannotRead =
+  spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', `test -r ${ENTRY} && test -r ${EXAMPLE}`]).status !== 0;
+const unprivilegedTitle = 'without CAP_NET_ADMIN apply fails with a clear message, exit 1, no stack trace';
+
+(nobodyCannotRead ? test.skip : nsTest)(nobodyCannotRead ? `${unprivilegedTitle} [skipped: user nobody cannot read this checkout]` : nsTitle(unprivilegedTitle), (t) => {
+  // An unprivileged user in a private namespace: the kernel refuses nf_tables requests with EPERM.
+  const run = inFreshNamespace(`setpriv --reuid=65534 --regid=65534 --clear-groups ${CLI} apply ${EXAMPLE} --no-lsm; echo "rc=$?"`);
+  t.regex(run.stdout, /rc=1/, run.stderr);
+  t.regex(run.stderr, /^secmarkc: .*Operation not permitted \(EPERM\).*CAP_NET_ADMIN \(run as root\)$/m);
+  t.notRegex(run.stderr, /\s+at /);
 });

@@ -9,6 +9,8 @@ import type { EncodedBatch } from '../netlink/encode-ruleset.js';
 import { encodeGetGen } from '../netlink/requests.js';
 import { errnoName, errnoText, type NetlinkError } from '../netlink/wire/error.js';
 
+const EPERM = 1;
+
 /** How long to wait for the kernel's next datagram before calling it unresponsive. */
 const REPLY_TIMEOUT_MS = 5000;
 
@@ -23,7 +25,8 @@ export class KernelError extends Error {
   }
 
   static from(what: string, error: NetlinkError): KernelError {
-    return new KernelError(`${what}: ${errnoText(error.errno)} (${errnoName(error.errno)})`, error.errno, errnoName(error.errno));
+    const hint = error.errno === EPERM ? ': nf_tables needs CAP_NET_ADMIN (run as root)' : '';
+    return new KernelError(`${what}: ${errnoText(error.errno)} (${errnoName(error.errno)})${hint}`, error.errno, errnoName(error.errno));
   }
 }
 
