@@ -3,7 +3,6 @@
 // interval maps refuse overlapping elements anyway.
 
 import type { DiagnosticSink } from '../policy/diagnostics.js';
-import { formatAddress } from '../policy/address.js';
 import { PROTOCOL_NUMBERS, protocolFamily } from '../policy/ports.js';
 import type { Span } from '../policy/span.js';
 import type { PeerRange, PortEntry, TrafficRule } from '../policy/types.js';
@@ -119,5 +118,3 @@ function describe(entry: Entry): string {
   const peer = entry.peer ? entry.peer.text : entry.family === 'ipv4' ? 'any IPv4 address' : 'any IPv6 address';
   return `"${peer} ${entry.port.text}"`;
 }
-
-export { formatAddress };

@@ -2,7 +2,6 @@
 // text changed since the last successful install (kept in the state directory), and a semodule
 // error that names a line of our CIL is mapped back to the policy line that produced it.
 
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,22 +55,18 @@ function withoutComments(cil: string): string {
     .join('\n');
 }
 
-export function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** True when semodule already has this exact module text installed (by our record). */
-export function moduleUpToDate(module: CilModule, stateDir = DEFAULT_STATE_DIR): boolean {
-  const path = statePath(stateDir, module.name);
+/** True when semodule already has this module text installed (by our record), comments aside. */
+function moduleUpToDate(name: string, text: string, stateDir: string): boolean {
+  const path = statePath(stateDir, name);
   if (!existsSync(path)) return false;
-  if (digest(withoutComments(readFileSync(path, 'utf8'))) !== digest(withoutComments(emitCil(module)))) return false;
-  return moduleInstalled(module.name);
+  if (withoutComments(readFileSync(path, 'utf8')) !== withoutComments(text)) return false;
+  return moduleInstalled(name);
 }
 
 /** Install if changed. Returns whether semodule ran. */
 export function installModule(module: CilModule, stateDir = DEFAULT_STATE_DIR): boolean {
   const text = emitCil(module);
-  if (moduleUpToDate(module, stateDir)) return false;
+  if (moduleUpToDate(module.name, text, stateDir)) return false;
   const dir = mkdtempSync(join(tmpdir(), 'secmarkc-cil-'));
   try {
     const file = join(dir, `${module.name}.cil`);
