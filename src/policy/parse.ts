@@ -1,7 +1,6 @@
 // parsePolicy: policy text → validated Policy, or every diagnostic at once. Pure: the caller
 // reads the file. Nothing here throws on bad input; an escaping exception is a bug.
 
-import { LineCounter, parseDocument } from 'yaml';
 import { DiagnosticSink, type Diagnostic } from './diagnostics.js';
 import { parseAddress } from './address.js';
 import { nameProblem, typeProblem, LEVEL_PATTERN } from './names.js';
@@ -9,7 +8,10 @@ import { parsePortEntry, protocolFamily } from './ports.js';
 import { fileSpan, type Span } from './span.js';
 import { closest } from './suggest.js';
 import type { App, PeerRange, Policy, PortEntry, Spanned, TrafficRule, UnlabeledMode } from './types.js';
+import { parseYamlFast } from './yaml-fast.js';
+import { parseYamlFull } from './yaml-full.js';
 import { YamlReader, type MapEntry, type YamlNode } from './yaml-reader.js';
+import { LineIndex } from './yaml-tree.js';
 
 export const TOP_KEYS = ['version', 'table', 'unlabeled', 'level', 'loader', 'neighbour_discovery', 'groups', 'apps'] as const;
 export const APP_KEYS = ['domain', 'description', 'connect', 'serve'] as const;
@@ -32,13 +34,18 @@ export type ParseResult =
 
 export function parsePolicy(text: string, file: string): ParseResult {
   const sink = new DiagnosticSink();
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true });
-  const reader = new YamlReader(file, lines, sink, fileSpan(file));
-  for (const error of doc.errors) sink.error('SMC001', reader.spanAt(error.pos[0]), error.message.split('\n')[0] ?? 'YAML syntax error');
-  if (sink.hasErrors) return { ok: false, diagnostics: sink.sorted() };
+  const reader = new YamlReader(file, new LineIndex(text), sink, fileSpan(file));
+  let root: YamlNode = parseYamlFast(text);
+  if (!root) {
+    const full = parseYamlFull(text);
+    if (!full.ok) {
+      for (const error of full.errors) sink.error('SMC001', reader.spanAt(error.offset), error.message);
+      return { ok: false, diagnostics: sink.sorted() };
+    }
+    root = full.root;
+  }
 
-  const policy = readPolicy(reader, doc.contents as YamlNode, file);
+  const policy = readPolicy(reader, root, file);
   if (!policy || sink.hasErrors) return { ok: false, diagnostics: sink.sorted() };
   return { ok: true, policy, diagnostics: sink.sorted() };
 }
@@ -156,7 +163,7 @@ function readApps(reader: YamlReader, entry: MapEntry | undefined, groups: Group
     return undefined;
   }
   // An empty `apps:` parses as null: a policy that only sets the unlabeled mode.
-  if (entry.value === null || (entry.value && 'value' in entry.value && entry.value.value === null)) return [];
+  if (!entry.value || (entry.value.kind === 'scalar' && entry.value.value === null)) return [];
   const apps: App[] = [];
   for (const appEntry of reader.entries(entry.value, '"apps"', undefined, 'SMC040') ?? []) {
     const problem = nameProblem(appEntry.key);

@@ -1,13 +1,13 @@
 // A typed, position-aware walk over a YAML document: every accessor reports what is wrong with
 // a span instead of throwing, so a bad policy yields all its diagnostics at once.
 
-import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type ParsedNode } from 'yaml';
 import type { DiagnosticSink } from './diagnostics.js';
 import type { Span } from './span.js';
 import type { Spanned } from './types.js';
 import { didYouMean } from './suggest.js';
+import type { LineIndex, YamlNode as TreeNode } from './yaml-tree.js';
 
-export type YamlNode = ParsedNode | Node | null | undefined;
+export type YamlNode = TreeNode | null | undefined;
 
 export interface MapEntry {
   readonly key: string;
@@ -19,21 +19,20 @@ export interface MapEntry {
 export class YamlReader {
   constructor(
     readonly file: string,
-    private readonly lines: LineCounter,
+    private readonly lines: LineIndex,
     readonly sink: DiagnosticSink,
     private readonly fallback: Span,
   ) {}
 
   spanOf(node: YamlNode): Span {
-    const range = node && 'range' in node ? node.range : undefined;
-    if (!range) return this.fallback;
-    const start = this.lines.linePos(range[0]);
-    const end = this.lines.linePos(range[1]);
+    if (!node) return this.fallback;
+    const start = this.lines.position(node.start);
+    const end = this.lines.position(node.end);
     return { file: this.file, line: start.line, col: start.col, endLine: end.line, endCol: end.col };
   }
 
   spanAt(offset: number): Span {
-    const pos = this.lines.linePos(offset);
+    const pos = this.lines.position(offset);
     return { file: this.file, line: pos.line, col: pos.col, endLine: pos.line, endCol: pos.col };
   }
 
@@ -43,16 +42,16 @@ export class YamlReader {
    */
   entries(node: YamlNode, what: string, known?: readonly string[], duplicateCode: 'SMC006' | 'SMC040' = 'SMC006'): MapEntry[] | undefined {
     if (!this.notAlias(node)) return undefined;
-    if (!isMap(node)) {
+    if (node?.kind !== 'map') {
       this.sink.error('SMC003', this.spanOf(node), `${what} must be a mapping`);
       return undefined;
     }
     const seen = new Map<string, Span>();
     const out: MapEntry[] = [];
-    for (const pair of node.items) {
-      const keyNode = pair.key as YamlNode;
+    for (const pair of node.pairs) {
+      const keyNode = pair.key;
       const keySpan = this.spanOf(keyNode);
-      if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
+      if (keyNode.kind !== 'scalar' || typeof keyNode.value !== 'string') {
         this.sink.error('SMC003', keySpan, `keys of ${what} must be plain strings`);
         continue;
       }
@@ -68,15 +67,15 @@ export class YamlReader {
         continue;
       }
       seen.set(key, keySpan);
-      const value = pair.value as YamlNode;
-      out.push({ key, keySpan, value, valueSpan: value ? this.spanOf(value) : keySpan });
+      const value = pair.value;
+      out.push({ key, keySpan, value, valueSpan: this.spanOf(value) });
     }
     return out;
   }
 
   string(node: YamlNode, what: string): Spanned<string> | undefined {
     if (!this.notAlias(node)) return undefined;
-    if (!isScalar(node) || typeof node.value !== 'string' || node.value === '') {
+    if (node?.kind !== 'scalar' || typeof node.value !== 'string' || node.value === '') {
       this.sink.error('SMC003', this.spanOf(node), `${what} must be a non-empty string`);
       return undefined;
     }
@@ -86,7 +85,7 @@ export class YamlReader {
   /** A scalar that may be written as a number or a string (ports, versions). */
   scalarText(node: YamlNode, what: string): Spanned<string> | undefined {
     if (!this.notAlias(node)) return undefined;
-    if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) {
+    if (node?.kind !== 'scalar' || (typeof node.value !== 'string' && typeof node.value !== 'number')) {
       this.sink.error('SMC003', this.spanOf(node), `${what} must be a string`);
       return undefined;
     }
@@ -96,11 +95,11 @@ export class YamlReader {
   /** A list of strings; a single string is accepted as a list of one. */
   stringList(node: YamlNode, what: string, allowEmpty = false): Spanned<string>[] | undefined {
     if (!this.notAlias(node)) return undefined;
-    if (isScalar(node)) {
+    if (node?.kind === 'scalar') {
       const one = this.scalarText(node, what);
       return one ? [one] : undefined;
     }
-    if (!isSeq(node)) {
+    if (node?.kind !== 'seq') {
       this.sink.error('SMC003', this.spanOf(node), `${what} must be a list of strings`);
       return undefined;
     }
@@ -110,7 +109,7 @@ export class YamlReader {
     }
     const out: Spanned<string>[] = [];
     for (const item of node.items) {
-      const value = this.scalarText(item as YamlNode, `each entry of ${what}`);
+      const value = this.scalarText(item, `each entry of ${what}`);
       if (value) out.push(value);
     }
     return out;
@@ -119,16 +118,16 @@ export class YamlReader {
   /** The items of a list of mappings. */
   list(node: YamlNode, what: string): YamlNode[] | undefined {
     if (!this.notAlias(node)) return undefined;
-    if (!isSeq(node)) {
+    if (node?.kind !== 'seq') {
       this.sink.error('SMC003', this.spanOf(node), `${what} must be a list`);
       return undefined;
     }
-    return node.items as YamlNode[];
+    return [...node.items];
   }
 
   /** Aliases would let one node appear under several spans (and invite alias bombs): refused. */
   private notAlias(node: YamlNode): boolean {
-    if (isAlias(node)) {
+    if (node?.kind === 'alias') {
       this.sink.error('SMC003', this.spanOf(node), 'YAML aliases are not supported; use a named group under "groups" instead');
       return false;
     }

@@ -1,0 +1,42 @@
+// The reference YAML front end: the `yaml` library, strict, with its precise syntax errors.
+// Used when yaml-fast.ts declines (errors, aliases, anything unusual). Loaded on demand with
+// require(), so that the common case does not pay for loading it.
+
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import { trimEnd, type Pair, type YamlNode, type YamlParse } from './yaml-tree.js';
+
+const require = createRequire(import.meta.url);
+
+export function parseYamlFull(text: string): YamlParse {
+  const yaml = require('yaml') as typeof Yaml;
+  const doc = yaml.parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: true });
+  if (doc.errors.length > 0) {
+    return { ok: false, errors: doc.errors.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0] ?? 'YAML syntax error' })) };
+  }
+  return { ok: true, root: doc.contents ? convert(yaml, text, doc.contents, text.length) : undefined };
+}
+
+function convert(yaml: typeof Yaml, text: string, node: unknown, fallback: number): YamlNode {
+  const range = (node as { range?: [number, number, number] | null }).range;
+  const start = range?.[0] ?? fallback;
+  // The library's end of a block collection includes the line break after it; ours does not.
+  const end = trimEnd(text, start, range?.[1] ?? fallback);
+  if (yaml.isAlias(node)) return { kind: 'alias', start, end };
+  if (yaml.isSeq(node)) return { kind: 'seq', items: node.items.map((item) => convert(yaml, text, item, end)), start, end };
+  if (yaml.isMap(node)) {
+    const pairs: Pair[] = node.items.map((pair) => {
+      const key = convert(yaml, text, pair.key, end);
+      // `key:` with nothing after it: a null whose position is the key's end.
+      const value = pair.value === null ? { kind: 'scalar' as const, value: null, start: key.end, end: key.end } : convert(yaml, text, pair.value, key.end);
+      return { key, value };
+    });
+    return { kind: 'map', pairs, start, end };
+  }
+  if (yaml.isScalar(node)) {
+    const v = node.value;
+    const value = v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
+    return { kind: 'scalar', value, start, end };
+  }
+  return { kind: 'scalar', value: null, start, end };
+}
