@@ -1,6 +1,6 @@
 // The two YAML front ends must build the same tree: yaml-fast.ts (js-yaml events) is what runs
 // for nearly every policy, yaml-full.ts (the `yaml` library) is the reference for positions.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { generatePolicy } from '../bench/generate.js';
@@ -29,7 +29,7 @@ function comparable(node: YamlNode): unknown {
   }
 }
 
-function sameTree(t: import('ava').ExecutionContext, text: string, name: string): void {
+function sameTree(t: ExecutionContext, text: string, name: string): void {
   const fast = parseYamlFast(text);
   const full = parseYamlFull(text);
   if (fast === undefined) return;
