@@ -11,6 +11,8 @@ export interface Entry {
   readonly family: 'ipv4' | 'ipv6';
   readonly start: bigint;
   readonly end: bigint;
+  /** `start` as a double: ordered like `start` wherever the two differ, and compared much faster. */
+  readonly startKey: number;
   readonly prefixLength: number | undefined;
   readonly proto: number;
   readonly portFrom: number;
@@ -35,7 +37,8 @@ export function expandRules(rules: readonly TrafficRule[], app: string, object: 
       if (rule.peers === 'any') {
         for (const family of ['ipv4', 'ipv6'] as const) {
           if (onlyFamily && onlyFamily !== family) continue;
-          out[family].push({ family, ...ANY[family], prefixLength: 0, proto, portFrom: port.from, portTo: port.to, object, app, peer: undefined, port, span: port.span });
+          const { start, end } = ANY[family];
+          out[family].push({ family, start, end, startKey: 0, prefixLength: 0, proto, portFrom: port.from, portTo: port.to, object, app, peer: undefined, port, span: port.span });
         }
         continue;
       }
@@ -45,6 +48,7 @@ export function expandRules(rules: readonly TrafficRule[], app: string, object: 
           family: peer.family,
           start: peer.start,
           end: peer.end,
+          startKey: Number(peer.start),
           prefixLength: peer.prefixLength,
           proto,
           portFrom: port.from,
@@ -62,6 +66,7 @@ export function expandRules(rules: readonly TrafficRule[], app: string, object: 
 
 /** Key order of the map: address, then protocol, then port. */
 export function compareEntries(a: Entry, b: Entry): number {
+  if (a.startKey !== b.startKey) return a.startKey - b.startKey;
   if (a.start !== b.start) return a.start < b.start ? -1 : 1;
   if (a.proto !== b.proto) return a.proto - b.proto;
   if (a.portFrom !== b.portFrom) return a.portFrom - b.portFrom;
@@ -72,46 +77,65 @@ export function compareEntries(a: Entry, b: Entry): number {
 /**
  * Sorts entries and removes those wholly inside another entry with the same label (they add
  * nothing). Reports SMC041 for overlaps between different labels and SMC042 for partial
- * overlaps within one label. A sweep over address starts keeps this near-linear for real
- * policies: only entries whose address interval is still open are compared.
+ * overlaps within one label; each entry is compared with the first kept entry it overlaps.
+ *
+ * A sweep over address starts. The kept entries whose address interval contains the sweep point
+ * never overlap each other, so per protocol their port ranges are disjoint and, sorted by first
+ * port, the ones overlapping a new entry form one run found by binary search: O(n log n) even
+ * when thousands of ports share one address.
  */
 export function resolveOverlaps(entries: Entry[], sink: DiagnosticSink, direction: 'connect' | 'serve'): Entry[] {
   entries.sort(compareEntries);
   const kept: Entry[] = [];
-  // Kept entries whose address interval may still contain later starts, compacted in place.
-  const active: Entry[] = [];
+  const active = new Map<number, Entry[]>();
+  let sweep: bigint | undefined;
   for (const entry of entries) {
-    let open = 0;
-    for (const a of active) if (a.end >= entry.start) active[open++] = a;
-    active.length = open;
-    let keep = true;
-    for (const other of active) {
-      if (other.proto !== entry.proto || other.portTo < entry.portFrom || entry.portTo < other.portFrom) continue;
-      // Sorted by start (and, at equal start, larger first), so only `entry ⊆ other` can be a containment.
-      const contained = entry.end <= other.end && other.portFrom <= entry.portFrom && entry.portTo <= other.portTo;
-      if (other.object === entry.object && contained) {
-        keep = false;
-        break;
-      }
-      const where = `${describe(other)} of app "${other.app}" (line ${other.span.line})`;
-      if (other.object === entry.object) {
-        sink.error('SMC042', entry.span, `${describe(entry)} partly overlaps ${where}; split them so that they do not overlap or one contains the other`);
-      } else {
-        sink.error(
-          'SMC041',
-          entry.span,
-          `${describe(entry)} of app "${entry.app}" overlaps ${where}: a ${direction === 'connect' ? 'connection' : 'served connection'} can carry only one label; list both domains in one app, or make the entries disjoint`,
-        );
-      }
-      keep = false;
-      break;
+    if (entry.start !== sweep) {
+      sweep = entry.start;
+      for (const list of active.values()) expire(list, sweep);
     }
-    if (keep) {
+    let list = active.get(entry.proto);
+    if (!list) active.set(entry.proto, (list = []));
+    // Last active entry starting at or before this entry's last port.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid]!.portFrom <= entry.portTo) lo = mid + 1;
+      else hi = mid;
+    }
+    // Kept order is sorted order, so the first kept one it overlaps is the least of the run.
+    let other: Entry | undefined;
+    for (let i = lo - 1; i >= 0 && list[i]!.portTo >= entry.portFrom; i--) {
+      if (!other || compareEntries(list[i]!, other) < 0) other = list[i];
+    }
+    if (!other) {
+      list.splice(lo, 0, entry);
       kept.push(entry);
-      active.push(entry);
+      continue;
+    }
+    // Sorted by start (and, at equal start, larger first), so only `entry ⊆ other` can be a containment.
+    const contained = entry.end <= other.end && other.portFrom <= entry.portFrom && entry.portTo <= other.portTo;
+    if (other.object === entry.object && contained) continue;
+    const where = `${describe(other)} of app "${other.app}" (line ${other.span.line})`;
+    if (other.object === entry.object) {
+      sink.error('SMC042', entry.span, `${describe(entry)} partly overlaps ${where}; split them so that they do not overlap or one contains the other`);
+    } else {
+      sink.error(
+        'SMC041',
+        entry.span,
+        `${describe(entry)} of app "${entry.app}" overlaps ${where}: a ${direction === 'connect' ? 'connection' : 'served connection'} can carry only one label; list both domains in one app, or make the entries disjoint`,
+      );
     }
   }
   return kept;
+}
+
+/** Drops, in place, the entries whose address interval ends before the sweep point. */
+function expire(list: Entry[], point: bigint): void {
+  let open = 0;
+  for (const a of list) if (a.end >= point) list[open++] = a;
+  list.length = open;
 }
 
 function describe(entry: Entry): string {

@@ -18,6 +18,8 @@ import type {
   NamedObject,
   ObjectMap,
   PacketType,
+  PortPart,
+  ProtoPart,
   Rule,
   Statement,
 } from './ir.js';
@@ -68,7 +70,7 @@ export function lowerPolicy(policy: Policy): LowerResult {
   }
 
   const maps: ObjectMap[] = [];
-  const addrParts = new Map<PeerRange | string, AddrPart>();
+  const parts = new PartCache();
   for (const direction of ['connect', 'serve'] as const) {
     for (const family of ['ipv4', 'ipv6'] as const) {
       const kept = resolveOverlaps(entries[direction][family], sink, direction);
@@ -78,7 +80,7 @@ export function lowerPolicy(policy: Policy): LowerResult {
         name: MAP_NAMES[direction][family],
         key: [family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'],
         data: 'secmark',
-        elements: kept.map((entry) => toElement(entry, addrParts)),
+        elements: kept.map((entry) => parts.element(entry)),
         span: kept[0]!.span,
       });
     }
@@ -109,31 +111,47 @@ export function lowerPolicy(policy: Policy): LowerResult {
 }
 
 /**
- * One address part per peer, shared by all of that peer's elements (a peer × 100 ports is 100
- * elements): fewer allocations, and emitters can cache the address text per part.
+ * Key parts are immutable and shared between elements: one address part per peer (a peer × 100
+ * ports is 100 elements), one part per protocol and one per port range. At 100,000 elements that
+ * is most of the compiler's allocations gone, and emitters can cache text per part.
  */
-function addrPartFor(entry: Entry, cache: Map<PeerRange | string, AddrPart>): AddrPart {
-  const key = entry.peer ?? entry.family;
-  let part = cache.get(key);
-  if (!part) {
-    part = {
-      kind: 'addr',
-      family: entry.family,
-      start: bigintToBytes(entry.family, entry.start),
-      end: bigintToBytes(entry.family, entry.end),
-      ...(entry.prefixLength === undefined ? {} : { prefixLength: entry.prefixLength }),
-    };
-    cache.set(key, part);
-  }
-  return part;
-}
+class PartCache {
+  private readonly addrs = new Map<PeerRange | string, AddrPart>();
+  private readonly protos = new Map<number, ProtoPart>();
+  private readonly ports = new Map<number, PortPart>();
 
-function toElement(entry: Entry, cache: Map<PeerRange | string, AddrPart>): MapElement {
-  return {
-    parts: [addrPartFor(entry, cache), { kind: 'proto', value: entry.proto }, { kind: 'port', from: entry.portFrom, to: entry.portTo }],
-    object: entry.object,
-    span: entry.span,
-  };
+  element(entry: Entry): MapElement {
+    return { parts: [this.addr(entry), this.proto(entry.proto), this.port(entry.portFrom, entry.portTo)], object: entry.object, span: entry.span };
+  }
+
+  private addr(entry: Entry): AddrPart {
+    const key = entry.peer ?? entry.family;
+    let part = this.addrs.get(key);
+    if (!part) {
+      part = {
+        kind: 'addr',
+        family: entry.family,
+        start: bigintToBytes(entry.family, entry.start),
+        end: bigintToBytes(entry.family, entry.end),
+        ...(entry.prefixLength === undefined ? {} : { prefixLength: entry.prefixLength }),
+      };
+      this.addrs.set(key, part);
+    }
+    return part;
+  }
+
+  private proto(value: number): ProtoPart {
+    let part = this.protos.get(value);
+    if (!part) this.protos.set(value, (part = { kind: 'proto', value }));
+    return part;
+  }
+
+  private port(from: number, to: number): PortPart {
+    const key = from * 65536 + to;
+    let part = this.ports.get(key);
+    if (!part) this.ports.set(key, (part = { kind: 'port', from, to }));
+    return part;
+  }
 }
 
 function buildChain(hook: Hook, maps: readonly ObjectMap[], labelNdp: boolean, span: Span): Chain {
