@@ -4,29 +4,29 @@
 
 import type { DiagnosticSink } from '../policy/diagnostics.js';
 import { PROTOCOL_NUMBERS, protocolFamily } from '../policy/ports.js';
-import type { Span } from '../policy/span.js';
+import { fileSpan, type Span } from '../policy/span.js';
 import type { PeerRange, PortEntry, TrafficRule } from '../policy/types.js';
 
+/**
+ * One map element in the making: a peer × a port entry of one app's rule. Kept small (a policy
+ * of 100,000 entries makes 100,000 of these): the address interval is read from the peer, the
+ * port range from the port entry.
+ */
 export interface Entry {
-  readonly family: 'ipv4' | 'ipv6';
-  readonly start: bigint;
-  readonly end: bigint;
-  /** `start` as a double: ordered like `start` wherever the two differ, and compared much faster. */
-  readonly startKey: number;
-  readonly prefixLength: number | undefined;
+  /** The destination (connect) or source (serve); `any` is a shared whole-family range. */
+  readonly peer: PeerRange;
+  readonly port: PortEntry;
   readonly proto: number;
-  readonly portFrom: number;
-  readonly portTo: number;
+  /** `peer.start` as a double: ordered like it wherever the two differ, and compared much faster. */
+  readonly startKey: number;
   readonly object: string;
   readonly app: string;
-  readonly peer: PeerRange | undefined;
-  readonly port: PortEntry;
   readonly span: Span;
 }
 
-const ANY: Record<'ipv4' | 'ipv6', { start: bigint; end: bigint }> = {
-  ipv4: { start: 0n, end: (1n << 32n) - 1n },
-  ipv6: { start: 0n, end: (1n << 128n) - 1n },
+const ANY: Record<'ipv4' | 'ipv6', PeerRange> = {
+  ipv4: { family: 'ipv4', start: 0n, end: (1n << 32n) - 1n, prefixLength: 0, text: 'any IPv4 address', span: fileSpan('') },
+  ipv6: { family: 'ipv6', start: 0n, end: (1n << 128n) - 1n, prefixLength: 0, text: 'any IPv6 address', span: fileSpan('') },
 };
 
 export function expandRules(rules: readonly TrafficRule[], app: string, object: string, out: { ipv4: Entry[]; ipv6: Entry[] }): void {
@@ -37,28 +37,13 @@ export function expandRules(rules: readonly TrafficRule[], app: string, object: 
       if (rule.peers === 'any') {
         for (const family of ['ipv4', 'ipv6'] as const) {
           if (onlyFamily && onlyFamily !== family) continue;
-          const { start, end } = ANY[family];
-          out[family].push({ family, start, end, startKey: 0, prefixLength: 0, proto, portFrom: port.from, portTo: port.to, object, app, peer: undefined, port, span: port.span });
+          out[family].push({ peer: ANY[family], port, proto, startKey: 0, object, app, span: port.span });
         }
         continue;
       }
       for (const peer of rule.peers) {
         if (onlyFamily && onlyFamily !== peer.family) continue;
-        out[peer.family].push({
-          family: peer.family,
-          start: peer.start,
-          end: peer.end,
-          startKey: Number(peer.start),
-          prefixLength: peer.prefixLength,
-          proto,
-          portFrom: port.from,
-          portTo: port.to,
-          object,
-          app,
-          peer,
-          port,
-          span: peer.span,
-        });
+        out[peer.family].push({ peer, port, proto, startKey: Number(peer.start), object, app, span: peer.span });
       }
     }
   }
@@ -67,11 +52,11 @@ export function expandRules(rules: readonly TrafficRule[], app: string, object: 
 /** Key order of the map: address, then protocol, then port. */
 export function compareEntries(a: Entry, b: Entry): number {
   if (a.startKey !== b.startKey) return a.startKey - b.startKey;
-  if (a.start !== b.start) return a.start < b.start ? -1 : 1;
+  if (a.peer.start !== b.peer.start) return a.peer.start < b.peer.start ? -1 : 1;
   if (a.proto !== b.proto) return a.proto - b.proto;
-  if (a.portFrom !== b.portFrom) return a.portFrom - b.portFrom;
-  if (a.end !== b.end) return a.end > b.end ? -1 : 1;
-  return b.portTo - a.portTo;
+  if (a.port.from !== b.port.from) return a.port.from - b.port.from;
+  if (a.peer.end !== b.peer.end) return a.peer.end > b.peer.end ? -1 : 1;
+  return b.port.to - a.port.to;
 }
 
 /**
@@ -90,8 +75,8 @@ export function resolveOverlaps(entries: Entry[], sink: DiagnosticSink, directio
   const active = new Map<number, Entry[]>();
   let sweep: bigint | undefined;
   for (const entry of entries) {
-    if (entry.start !== sweep) {
-      sweep = entry.start;
+    if (entry.peer.start !== sweep) {
+      sweep = entry.peer.start;
       for (const list of active.values()) expire(list, sweep);
     }
     let list = active.get(entry.proto);
@@ -101,12 +86,12 @@ export function resolveOverlaps(entries: Entry[], sink: DiagnosticSink, directio
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (list[mid]!.portFrom <= entry.portTo) lo = mid + 1;
+      if (list[mid]!.port.from <= entry.port.to) lo = mid + 1;
       else hi = mid;
     }
     // Kept order is sorted order, so the first kept one it overlaps is the least of the run.
     let other: Entry | undefined;
-    for (let i = lo - 1; i >= 0 && list[i]!.portTo >= entry.portFrom; i--) {
+    for (let i = lo - 1; i >= 0 && list[i]!.port.to >= entry.port.from; i--) {
       if (!other || compareEntries(list[i]!, other) < 0) other = list[i];
     }
     if (!other) {
@@ -115,7 +100,7 @@ export function resolveOverlaps(entries: Entry[], sink: DiagnosticSink, directio
       continue;
     }
     // Sorted by start (and, at equal start, larger first), so only `entry ⊆ other` can be a containment.
-    const contained = entry.end <= other.end && other.portFrom <= entry.portFrom && entry.portTo <= other.portTo;
+    const contained = entry.peer.end <= other.peer.end && other.port.from <= entry.port.from && entry.port.to <= other.port.to;
     if (other.object === entry.object && contained) continue;
     const where = `${describe(other)} of app "${other.app}" (line ${other.span.line})`;
     if (other.object === entry.object) {
@@ -134,11 +119,10 @@ export function resolveOverlaps(entries: Entry[], sink: DiagnosticSink, directio
 /** Drops, in place, the entries whose address interval ends before the sweep point. */
 function expire(list: Entry[], point: bigint): void {
   let open = 0;
-  for (const a of list) if (a.end >= point) list[open++] = a;
+  for (const a of list) if (a.peer.end >= point) list[open++] = a;
   list.length = open;
 }
 
 function describe(entry: Entry): string {
-  const peer = entry.peer ? entry.peer.text : entry.family === 'ipv4' ? 'any IPv4 address' : 'any IPv6 address';
-  return `"${peer} ${entry.port.text}"`;
+  return `"${entry.peer.text} ${entry.port.text}"`;
 }

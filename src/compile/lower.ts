@@ -116,26 +116,25 @@ export function lowerPolicy(policy: Policy): LowerResult {
  * is most of the compiler's allocations gone, and emitters can cache text per part.
  */
 class PartCache {
-  private readonly addrs = new Map<PeerRange | string, AddrPart>();
+  private readonly addrs = new Map<PeerRange, AddrPart>();
   private readonly protos = new Map<number, ProtoPart>();
   private readonly ports = new Map<number, PortPart>();
 
   element(entry: Entry): MapElement {
-    return { parts: [this.addr(entry), this.proto(entry.proto), this.port(entry.portFrom, entry.portTo)], object: entry.object, span: entry.span };
+    return { parts: [this.addr(entry.peer), this.proto(entry.proto), this.port(entry.port.from, entry.port.to)], object: entry.object, span: entry.span };
   }
 
-  private addr(entry: Entry): AddrPart {
-    const key = entry.peer ?? entry.family;
-    let part = this.addrs.get(key);
+  private addr(peer: PeerRange): AddrPart {
+    let part = this.addrs.get(peer);
     if (!part) {
       part = {
         kind: 'addr',
-        family: entry.family,
-        start: bigintToBytes(entry.family, entry.start),
-        end: bigintToBytes(entry.family, entry.end),
-        ...(entry.prefixLength === undefined ? {} : { prefixLength: entry.prefixLength }),
+        family: peer.family,
+        start: bigintToBytes(peer.family, peer.start),
+        end: bigintToBytes(peer.family, peer.end),
+        ...(peer.prefixLength === undefined ? {} : { prefixLength: peer.prefixLength }),
       };
-      this.addrs.set(key, part);
+      this.addrs.set(peer, part);
     }
     return part;
   }
