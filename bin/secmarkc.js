@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point: the compiled CLI in dist/ (built by `npm install` / `npm run build:ts`).
-import { main } from '../dist/cli/main.js';
+// Entry point: the bundled CLI (built by `npm install` / `npm run build:ts`, see scripts/bundle.mjs).
+import { main } from '../dist/bundle/main.js';
 
 await main(process.argv);

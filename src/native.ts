@@ -44,8 +44,11 @@ interface NativeBinding {
   NetfilterSocket: new (netnsFd: number, receiveBufferBytes: number) => NetfilterSocket;
 }
 
-/** cmake-js output first (npm install builds it), then node-gyp's. Paths from src/ and dist/ alike. */
-const CANDIDATES = ['../build/native/Release/secmarkc_native.node', '../build/Release/secmarkc_native.node'];
+/**
+ * cmake-js output first (npm install builds it), then node-gyp's; relative to src/ and dist/
+ * (one level below the project), then to dist/bundle/ (two levels, the bundled CLI).
+ */
+const CANDIDATES = ['../build/native/Release/secmarkc_native.node', '../build/Release/secmarkc_native.node'].flatMap((path) => [path, `../${path}`]);
 
 let binding: NativeBinding | undefined;
 

@@ -56,6 +56,8 @@ test('invalid fixtures: the fast tree, when there is one, is the reference tree'
 
 test('the fast front end declines aliases and syntax errors (the reference reports them)', (t) => {
   t.is(parseYamlFast('a: &x [1]\nb: *x\n'), undefined);
+  t.is(parseYamlFast('a: &x 1\nb: *x\n'), undefined);
+  t.is(parseYamlFast('a: !!str 1\n'), undefined);
   t.is(parseYamlFast('a: [1\n'), undefined);
   t.is(parseYamlFast('a: 1\n---\nb: 2\n'), undefined);
   t.is(parseYamlFast(''), undefined);

@@ -57,9 +57,14 @@ function build(text: string, frame: Frame, state: State): Built {
     if (kind !== 'sequence' && kind !== 'mapping') return only;
     children = only.children;
   }
+  const first = skipBlank(text, frame.open, state.position);
+  // Aliases (which js-yaml reports as an empty node holding the anchored value), anchors and
+  // explicit tags: rare in policies, and the reference places them differently. Decline.
+  const c = text.charCodeAt(first);
+  if (c === 0x2a /* * */ || c === 0x26 /* & */ || c === 0x21 /* ! */) throw new Decline();
+  if (kind === null && raw !== null) throw new Decline();
   // An empty value (`key:` and nothing) sits right after its key's colon.
-  const start = kind === null ? frame.open : skipBlank(text, frame.open, state.position);
-  if (text.charCodeAt(start) === 0x2a /* '*': an alias */) throw new Decline();
+  const start = kind === null ? frame.open : first;
   const end = state.position;
 
   if (kind === 'scalar' || kind === null) {
