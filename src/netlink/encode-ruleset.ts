@@ -7,7 +7,7 @@ import type { Chain, MapElement, NamedObject, ObjectMap, Rule, Ruleset, Statemen
 import type { Span } from '../policy/span.js';
 import { elementWhat, statementText } from './describe.js';
 import { linearizeRule, OBJECT_TYPES } from './linearize.js';
-import { ElementWriter } from './map-layout.js';
+import { ElementWriter, mapLayout } from './map-layout.js';
 import { encodeBatchBegin, encodeBatchEnd, startNftMessage } from './nft/batch.js';
 import { encodeChain } from './nft/chain.js';
 import {
@@ -32,12 +32,13 @@ import {
   NF_INET_LOCAL_IN,
   NF_INET_LOCAL_OUT,
   NFPROTO_INET,
+  NLA_HDRLEN,
   NLA_MAX_LEN,
   NLM_F_ACK,
   NLM_F_APPEND,
   NLM_F_CREATE,
 } from './wire/constants.js';
-import { NetlinkWriter } from './wire/writer.js';
+import { align4, NetlinkWriter } from './wire/writer.js';
 import type { AttrRecord, MessageRecord } from './locate-error.js';
 
 export { locateError, type AttrRecord, type MessageRecord } from './locate-error.js';
@@ -141,10 +142,16 @@ class BatchBuilder {
 }
 
 /** Rough bytes per element, to preallocate once for big maps. */
+/**
+ * The batch's size, closely over-estimated so the writer allocates once and never copies: the
+ * elements dominate, and their size depends only on the key length and the object name.
+ */
 function sizeHint(ruleset: Ruleset): number {
-  let elements = 0;
-  for (const m of ruleset.maps) elements += m.elements.length;
-  return 64 * 1024 + elements * 96;
+  const longestName = ruleset.objects.reduce((n, o) => Math.max(n, Buffer.byteLength(o.name)), 0);
+  let bytes = 64 * 1024;
+  for (const m of ruleset.maps) bytes += m.elements.length * (NLA_HDRLEN + 2 * (2 * NLA_HDRLEN + mapLayout(m).keyLen) + align4(NLA_HDRLEN + longestName + 1));
+  // One list header per NEWSETELEM message (a message holds at most NLA_MAX_LEN bytes of elements).
+  return bytes + Math.ceil((bytes - 64 * 1024) / (NLA_MAX_LEN / 2)) * 256;
 }
 
 export function encodeRuleset(ruleset: Ruleset, options: EncodeOptions): EncodedBatch {
@@ -226,10 +233,10 @@ function encodeMapMessages(b: BatchBuilder, family: number, table: string, map: 
     const first = i;
     let n = 0;
     while (i < total) {
-      const element = map.elements[i] as MapElement;
-      if (w.offset + elements.size(element) - list > NLA_MAX_LEN && n > 0) break;
-      n++;
-      bounds[n - 1] = elements.write(w, n, element) - start;
+      // The first element of a message is written whatever its size (write throws if it can never fit).
+      const at = elements.write(w, n + 1, map.elements[i] as MapElement, n > 0 ? list + NLA_MAX_LEN : Infinity);
+      if (at < 0) break;
+      bounds[n++] = at - start;
       i++;
     }
     bounds[n] = w.offset - start;

@@ -2,7 +2,7 @@
 // concatenated field padded to 4 bytes, and the element keys written straight from the IR
 // into the batch buffer (the hot path: 100,000 elements, no allocation per element).
 
-import type { KeyField, KeyPart, MapElement, ObjectMap } from '../compile/ir.js';
+import type { AddrPart, KeyField, KeyPart, MapElement, ObjectMap, PortPart, ProtoPart } from '../compile/ir.js';
 import { NFTA_DATA_VALUE, NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_KEY_END, NFTA_SET_ELEM_OBJREF, NFT_SET_CONCAT, NFT_SET_INTERVAL, NFT_SET_OBJECT, TYPE_BITS, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IP6ADDR, TYPE_IPADDR } from './nft/constants.js';
 import { HOST_LITTLE_ENDIAN } from './wire/byte-order.js';
 import { NLA_F_NESTED, NLA_HDRLEN, NLA_MAX_LEN } from './wire/constants.js';
@@ -48,6 +48,9 @@ export function mapLayout(map: ObjectMap): MapLayout {
 }
 
 const textEncoder = new TextEncoder();
+const ADDR = 0;
+const PROTO = 1;
+const PORT = 2;
 
 function putU16(buf: Uint8Array, p: number, v: number): void {
   if (HOST_LITTLE_ENDIAN) {
@@ -69,6 +72,7 @@ export class ElementWriter {
   readonly layout: MapLayout;
   private readonly kinds: readonly KeyPart['kind'][];
   private readonly lens: readonly number[];
+  private readonly kindCodes: Int32Array;
   /** Object name → its bytes with the NUL. */
   private readonly names = new Map<string, Uint8Array>();
 
@@ -76,6 +80,7 @@ export class ElementWriter {
     this.layout = mapLayout(map);
     this.kinds = map.key.map((f) => KEY_FIELDS[f].part);
     this.lens = map.key.map((f) => KEY_FIELDS[f].len);
+    this.kindCodes = Int32Array.from(this.kinds, (k) => (k === 'addr' ? ADDR : k === 'proto' ? PROTO : PORT));
   }
 
   private nameBytes(name: string): Uint8Array {
@@ -91,38 +96,52 @@ export class ElementWriter {
 
   /** Bytes the element's nest takes, padding included. */
   size(element: MapElement): number {
-    return NLA_HDRLEN + 2 * (2 * NLA_HDRLEN + this.layout.keyLen) + align4(NLA_HDRLEN + this.nameBytes(element.object).length);
+    return this.sizeWithName(this.nameBytes(element.object));
   }
 
-  /** Write the element as nest number `index`; returns its offset. */
-  write(w: NetlinkWriter, index: number, element: MapElement): number {
+  private sizeWithName(name: Uint8Array): number {
+    return NLA_HDRLEN + 2 * (2 * NLA_HDRLEN + this.layout.keyLen) + align4(NLA_HDRLEN + name.length);
+  }
+
+  /**
+   * Write the element as nest number `index` if it fits within `limit` (an offset in the
+   * writer); returns its offset, or -1 (nothing written) when it does not fit.
+   */
+  write(w: NetlinkWriter, index: number, element: MapElement, limit = Infinity): number {
     this.check(element);
     const name = this.nameBytes(element.object);
     const keyLen = this.layout.keyLen;
-    const size = this.size(element);
+    const size = this.sizeWithName(name);
     if (size > NLA_MAX_LEN) throw new Error(`map ${this.map.name}: element of ${size} bytes does not fit a netlink attribute`);
+    if (w.offset + size > limit) return -1;
     const at = w.claim(size);
     const buf = w.buffer;
     putU16(buf, at, size);
     putU16(buf, at + 2, index | NLA_F_NESTED);
     let p = at + NLA_HDRLEN;
+    const parts = element.parts;
+    const lens = this.lens;
+    const kinds = this.kindCodes;
     for (let end = 0; end < 2; end++) {
       putU16(buf, p, 2 * NLA_HDRLEN + keyLen);
       putU16(buf, p + 2, (end ? NFTA_SET_ELEM_KEY_END : NFTA_SET_ELEM_KEY) | NLA_F_NESTED);
       putU16(buf, p + 4, NLA_HDRLEN + keyLen);
       putU16(buf, p + 6, NFTA_DATA_VALUE);
       p += 2 * NLA_HDRLEN;
-      const parts = element.parts;
       for (let i = 0; i < parts.length; i++) {
-        const part = parts[i] as KeyPart;
-        const fieldEnd = p + align4(this.lens[i] as number);
-        if (part.kind === 'addr') {
+        const fieldEnd = p + align4(lens[i] as number);
+        // Branch on the key's field kind (checked above), not on part.kind: reading `kind` from
+        // parts of four shapes at one site is a megamorphic load, the slowest part of this loop.
+        const kind = kinds[i];
+        if (kind === ADDR) {
+          const part = parts[i] as AddrPart;
           const a = end ? part.end : part.start;
           for (let j = 0; j < a.length; j++) buf[p + j] = a[j] as number;
           p += a.length;
-        } else if (part.kind === 'proto') {
-          buf[p++] = part.value;
+        } else if (kind === PROTO) {
+          buf[p++] = (parts[i] as ProtoPart).value;
         } else {
+          const part = parts[i] as PortPart;
           const port = end ? part.to : part.from;
           buf[p++] = port >>> 8;
           buf[p++] = port & 0xff;
