@@ -32,7 +32,30 @@ export type ParseResult =
   | { readonly ok: true; readonly policy: Policy; readonly diagnostics: readonly Diagnostic[] }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
+/**
+ * Addresses and ports repeat a lot in large policies (a host × many ports, a port × many hosts):
+ * each distinct text is parsed once per parsePolicy call (which is synchronous, so these module
+ * maps are never shared between two parses).
+ */
+const addressMemo = new Map<string, ReturnType<typeof parseAddress>>();
+const portMemo = new Map<string, ReturnType<typeof parsePortEntry>>();
+
+function memo<T>(cache: Map<string, T>, text: string, parse: (text: string) => T): T {
+  let result = cache.get(text);
+  if (result === undefined) cache.set(text, (result = parse(text)));
+  return result;
+}
+
 export function parsePolicy(text: string, file: string): ParseResult {
+  try {
+    return parseWithMemo(text, file);
+  } finally {
+    addressMemo.clear();
+    portMemo.clear();
+  }
+}
+
+function parseWithMemo(text: string, file: string): ParseResult {
   const sink = new DiagnosticSink();
   const reader = new YamlReader(file, new LineIndex(text), sink, fileSpan(file));
   let root: YamlNode = parseYamlFast(text);
@@ -149,7 +172,7 @@ function readGroups(reader: YamlReader, entry: MapEntry | undefined): Groups {
 }
 
 function readAddress(reader: YamlReader, item: Spanned<string>): PeerRange | undefined {
-  const parsed = parseAddress(item.value);
+  const parsed = memo(addressMemo, item.value, parseAddress);
   if (!parsed.ok) {
     reader.sink.error(parsed.code, item.span, parsed.message);
     return undefined;
@@ -243,7 +266,7 @@ function readPeers(reader: YamlReader, entry: MapEntry, groups: Groups): PeerRan
 function readPorts(reader: YamlReader, entry: MapEntry): PortEntry[] {
   const ports: PortEntry[] = [];
   for (const item of reader.stringList(entry.value, '"ports"') ?? []) {
-    const parsed = parsePortEntry(item.value);
+    const parsed = memo(portMemo, item.value, parsePortEntry);
     if (!parsed.ok) reader.sink.error(parsed.code, item.span, parsed.message);
     else ports.push({ protocol: parsed.protocol, from: parsed.from, to: parsed.to, text: item.value, span: item.span });
   }
