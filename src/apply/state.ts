@@ -175,7 +175,7 @@ export function recordRollback(stateDir: string, restored: AppliedRecord, from: 
   return now;
 }
 
-export type HistoryEvent = 'apply' | 'rollback' | 'keep' | 'lockdown' | 'failed';
+export type HistoryEvent = 'apply' | 'rollback' | 'keep' | 'lockdown';
 
 /** One JSON line per load or fallback, for audits: `<table>.history`. */
 export function appendHistory(stateDir: string, table: string, event: HistoryEvent, detail: Record<string, unknown>): void {
