@@ -12,7 +12,7 @@ import { emitNftText } from '../src/emit/nft-text.js';
 import { encodeRuleset } from '../src/netlink/encode-ruleset.js';
 import { NFNL_MSG_BATCH_END, NLM_F_ACK } from '../src/netlink/wire/constants.js';
 import { parseMessages } from '../src/netlink/wire/message.js';
-import { ROOT } from './helpers/cli.js';
+import { ROOT, runCli } from './helpers/cli.js';
 import { inFreshNamespace, NFT, nsTest, nsTitle } from './helpers/namespace.js';
 import { captureBatch, captureSkipReason, sideBySide } from './netlink/helpers/golden.js';
 
@@ -166,4 +166,23 @@ nsTest(nsTitle('lockdown drops TCP over a veth pair in both directions, leaves l
   t.regex(run.stdout, /in during: no answer/);
   t.regex(run.stdout, /loopback during: connected/);
   t.regex(run.stdout, /table ip other/);
+});
+
+test('--dry-run with --on-invalid says what it would load and sends nothing (no root needed)', (t) => {
+  const w = workspace();
+  const r = runCli(['apply', w.bad, '--on-invalid', 'keep', '--dry-run', '--state-dir', w.state]);
+  t.is(r.status, 2, r.stderr);
+  t.is(r.stdout, 'would lock down table inet secmarkc (drop all but loopback)\n');
+  t.regex(r.stderr, /error SMC031/);
+  t.throws(() => readFileSync(join(w.state, 'secmarkc.history')), { code: 'ENOENT' }, 'nothing recorded');
+});
+
+test('--rollback takes no POLICY; a bad --on-invalid is a usage error', (t) => {
+  const w = workspace();
+  const a = runCli(['apply', w.p1, '--rollback']);
+  t.is(a.status, 2);
+  t.regex(a.stderr, /--rollback takes no POLICY/);
+  const b = runCli(['apply', w.p1, '--on-invalid', 'open']);
+  t.is(b.status, 2);
+  t.regex(b.stderr, /--on-invalid must be one of fail, keep, lockdown, not "open"/);
 });

@@ -164,7 +164,9 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
         process.stderr.write(`secmarkc: ${describeError(error)}\n`);
       }
     }
-    if (lastGood) {
+    if (options.dryRun) {
+      process.stdout.write(lastGood ? `would load the last good policy, ${describeRecord(lastGood)}\n` : `would lock down table inet ${table} (drop all but loopback)\n`);
+    } else if (lastGood) {
       const applied = await load(lastGood.ruleset, lastGood.module, options);
       appendHistory(stateDir, table, 'keep', { reason: why, digest: lastGood.digest, generation: applied.generation });
       process.stderr.write(
