@@ -1,20 +1,34 @@
 // `secmarkc apply POLICY`: install the CIL module if it changed, then replace our table in one
-// atomic batch. The module goes first: the secmark contexts name its types.
+// atomic batch, and record what was applied (src/apply/state.ts). `--rollback` loads the
+// recorded previous policy instead; `--on-invalid keep|lockdown` says what to load when POLICY
+// is invalid or cannot be applied (the systemd unit uses it at boot and on reload).
 
 import type { Command } from 'commander';
-import { ApplyError, DEFAULT_RETRIES, replaceTable } from '../apply/apply.js';
+import { ApplyError, DEFAULT_RETRIES, replaceTable, type ApplyResult } from '../apply/apply.js';
+import { appendHistory, makeRecord, readRecord, recordApplied, recordRollback, statePaths, type AppliedRecord } from '../apply/state.js';
+import type { CilModule, Ruleset } from '../compile/ir.js';
+import { lockdownRuleset } from '../compile/lockdown.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
 import { DEFAULT_STATE_DIR, installModule } from '../selinux/semodule.js';
+import { EXIT } from './exit-codes.js';
 import { addKernelOptions, rulesetFor, withNetns, type KernelOptions } from './kernel-options.js';
-import { loadPolicy } from './load-policy.js';
+import { loadPolicyWithSource } from './load-policy.js';
 import { describeError, failRuntime } from './report.js';
+
+export const ON_INVALID = ['fail', 'keep', 'lockdown'] as const;
+export type OnInvalid = (typeof ON_INVALID)[number];
 
 interface ApplyOptions extends KernelOptions {
   module: boolean;
   dryRun?: boolean;
+  rollback?: boolean;
+  onInvalid: string;
+  table: string;
   retries: string;
   stateDir: string;
 }
+
+const TABLE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 
 export function registerApply(program: Command): void {
   const command = program
@@ -24,42 +38,150 @@ export function registerApply(program: Command): void {
       'Compile POLICY, install its CIL module with semodule (only when its text changed), then replace ' +
         'table inet <table> in one nf_tables batch: all or nothing, checked against the ruleset ' +
         'generation and retried if another program changed the ruleset meanwhile. A refused batch ' +
-        'leaves the previous ruleset exactly as it was. Needs root (CAP_NET_ADMIN, and semodule).',
+        'leaves the previous ruleset exactly as it was. Needs root (CAP_NET_ADMIN, and semodule).\n\n' +
+        'Each successful apply is recorded in compiled form in the state directory (TABLE.applied.json; ' +
+        'the one before it in TABLE.previous.json, events in TABLE.history). --rollback loads the ' +
+        'previous record (module first if it differs, then one batch) and swaps the two, so a second ' +
+        '--rollback returns to where you were. With nothing to roll back to it fails and changes nothing.\n\n' +
+        '--on-invalid says what happens when POLICY is invalid, unreadable or refused: fail (change ' +
+        'nothing; the default), keep (load the last successfully applied policy; lockdown if there is ' +
+        'none), lockdown (load a ruleset in our table that drops everything but loopback). The exit ' +
+        'status stays non-zero (2 invalid, 1 runtime) so that a service manager marks the start failed.',
     )
-    .argument('<policy>', 'policy file, or - for stdin')
+    .argument('[policy]', 'policy file, or - for stdin')
     .option('--no-module', 'do not install the CIL module (it is already loaded, or managed elsewhere)')
     .option('--dry-run', 'print the messages that would be sent, and send nothing')
+    .option('--rollback', 'load the previously applied policy from the state directory (no POLICY)')
+    .option('--on-invalid <mode>', `what to load when POLICY is invalid or cannot be applied: ${ON_INVALID.join(' | ')}`, 'fail')
+    .option('-t, --table <name>', 'the table whose records --rollback and --on-invalid use when POLICY does not say', 'secmarkc')
     .option('--retries <n>', 'retries when the ruleset changes under us', String(DEFAULT_RETRIES))
-    .option('--state-dir <dir>', 'where the last installed module text is kept', DEFAULT_STATE_DIR);
-  addKernelOptions(command).action(async (policyPath: string, options: ApplyOptions) => {
-    const result = loadPolicy(policyPath);
-    if (!result) return;
-    const ruleset = rulesetFor(result.compiled.ruleset, options);
-    const module = result.compiled.module;
+    .option('--state-dir <dir>', 'where applied policies (and the last installed module text) are kept', DEFAULT_STATE_DIR);
+  addKernelOptions(command).action(async (policyPath: string | undefined, options: ApplyOptions) => {
+    const onInvalid = options.onInvalid as OnInvalid;
+    if (!ON_INVALID.includes(onInvalid)) return usage(`--on-invalid must be one of ${ON_INVALID.join(', ')}, not "${options.onInvalid}"`);
+    if (!TABLE_NAME.test(options.table)) return usage(`invalid table name "${options.table}"`);
+    if (options.rollback) {
+      if (policyPath !== undefined) return usage('--rollback takes no POLICY: it loads the previous record from the state directory');
+      return rollback(options);
+    }
+    if (policyPath === undefined) return usage('missing POLICY (or --rollback)');
 
-    if (options.dryRun) {
-      const encoded = encodeRuleset(ruleset, { mode: 'replace' });
-      if (options.module && options.lsm) process.stdout.write(`would install CIL module ${module.name} if changed (semodule -i)\n`);
-      process.stdout.write(`would send one batch of ${encoded.messages.length} messages, ${encoded.bytes.length} bytes:\n`);
-      for (const m of encoded.messages) process.stdout.write(`  ${m.seq}\t${m.type}\t${m.what}\n`);
+    const loaded = loadPolicyWithSource(policyPath);
+    if (!loaded.ok) {
+      if (onInvalid !== 'fail') await fallBack(onInvalid, options.table, `${policyPath} is ${loaded.reason}`, options);
       return;
     }
-
+    const { compiled } = loaded.result;
+    if (options.dryRun) return dryRun(rulesetFor(compiled.ruleset, options), compiled.module, options);
+    let applied: ApplyResult;
     try {
-      if (options.module && options.lsm) {
-        const installed = installModule(module, options.stateDir);
-        process.stderr.write(installed ? `installed CIL module ${module.name}\n` : `CIL module ${module.name} unchanged\n`);
-      }
-      const retries = Number(options.retries);
-      const applied = await withNetns(options, (netnsFd) =>
-        replaceTable(ruleset, { retries: Number.isInteger(retries) && retries >= 0 ? retries : DEFAULT_RETRIES, ...(netnsFd === undefined ? {} : { netnsFd }) }),
-      );
-      process.stderr.write(
-        `applied table inet ${ruleset.table}: ${applied.messages} messages, ${applied.bytes} bytes, generation ${applied.generation}` +
-          `${applied.attempts > 1 ? `, after ${applied.attempts} attempts` : ''}\n`,
-      );
+      applied = await load(compiled.ruleset, compiled.module, options);
     } catch (error) {
       failRuntime(error instanceof ApplyError ? error.message : describeError(error));
+      if (onInvalid !== 'fail') await fallBack(onInvalid, compiled.ruleset.table, `${policyPath} could not be applied`, options);
+      return;
+    }
+    try {
+      const record = makeRecord(compiled, { path: policyPath, text: loaded.text });
+      recordApplied(options.stateDir, record);
+      appendHistory(options.stateDir, record.table, 'apply', { source: record.source.path, digest: record.digest, generation: applied.generation });
+    } catch (error) {
+      // Loaded, but not recorded: rollback and keep would use an older record. Say so, exit 1.
+      failRuntime(`the policy is applied, but recording it in ${options.stateDir} failed: ${describeError(error)}`);
     }
   });
+}
+
+function usage(message: string): void {
+  process.stderr.write(`secmarkc: ${message}\n`);
+  process.exitCode = EXIT.invalid;
+}
+
+function dryRun(ruleset: Ruleset, module: CilModule, options: ApplyOptions): void {
+  const encoded = encodeRuleset(ruleset, { mode: 'replace' });
+  if (options.module && options.lsm) process.stdout.write(`would install CIL module ${module.name} if changed (semodule -i)\n`);
+  process.stdout.write(`would send one batch of ${encoded.messages.length} messages, ${encoded.bytes.length} bytes:\n`);
+  for (const m of encoded.messages) process.stdout.write(`  ${m.seq}\t${m.type}\t${m.what}\n`);
+}
+
+/** Module first (the secmark contexts name its types), then one batch. */
+async function load(ruleset: Ruleset, module: CilModule | undefined, options: ApplyOptions): Promise<ApplyResult> {
+  if (module && options.module && options.lsm) {
+    const installed = installModule(module, options.stateDir);
+    process.stderr.write(installed ? `installed CIL module ${module.name}\n` : `CIL module ${module.name} unchanged\n`);
+  }
+  const retries = Number(options.retries);
+  const live = rulesetFor(ruleset, options);
+  const applied = await withNetns(options, (netnsFd) =>
+    replaceTable(live, { retries: Number.isInteger(retries) && retries >= 0 ? retries : DEFAULT_RETRIES, ...(netnsFd === undefined ? {} : { netnsFd }) }),
+  );
+  process.stderr.write(
+    `applied table inet ${live.table}: ${applied.messages} messages, ${applied.bytes} bytes, generation ${applied.generation}` +
+      `${applied.attempts > 1 ? `, after ${applied.attempts} attempts` : ''}\n`,
+  );
+  return applied;
+}
+
+function describeRecord(r: AppliedRecord): string {
+  return `compiled from ${r.source.path} (sha256 ${r.source.sha256.slice(0, 12)}), applied ${r.appliedAt}`;
+}
+
+async function rollback(options: ApplyOptions): Promise<void> {
+  const { table, stateDir } = options;
+  try {
+    const previous = readRecord(stateDir, table, 'previous');
+    if (!previous) {
+      failRuntime(
+        `nothing to roll back to: no previous policy recorded for table ${table} (${statePaths(stateDir, table).previous}); ` +
+          'only one policy has been applied since records were kept. Nothing was changed.',
+      );
+      return;
+    }
+    const current = readRecord(stateDir, table, 'current');
+    if (options.dryRun) return dryRun(rulesetFor(previous.ruleset, options), previous.module, options);
+    const applied = await load(previous.ruleset, previous.module, options);
+    recordRollback(stateDir, previous, current);
+    appendHistory(stateDir, table, 'rollback', { to: previous.digest, from: current?.digest ?? null, generation: applied.generation });
+    process.stderr.write(`rolled back table inet ${table} to the policy ${describeRecord(previous)}\n`);
+  } catch (error) {
+    failRuntime(error instanceof ApplyError ? error.message : describeError(error));
+  }
+}
+
+/**
+ * POLICY is invalid or was refused: load the last good record (keep) or the lockdown ruleset.
+ * The exit status set by the failure stays: the service is marked failed either way.
+ */
+async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: string, options: ApplyOptions): Promise<void> {
+  const status = process.exitCode;
+  const { stateDir } = options;
+  try {
+    let lastGood: AppliedRecord | undefined;
+    if (mode === 'keep') {
+      try {
+        lastGood = readRecord(stateDir, table, 'current');
+      } catch (error) {
+        process.stderr.write(`secmarkc: ${describeError(error)}\n`);
+      }
+    }
+    if (options.dryRun) {
+      process.stdout.write(lastGood ? `would load the last good policy, ${describeRecord(lastGood)}\n` : `would lock down table inet ${table} (drop all but loopback)\n`);
+    } else if (lastGood) {
+      const applied = await load(lastGood.ruleset, lastGood.module, options);
+      appendHistory(stateDir, table, 'keep', { reason: why, digest: lastGood.digest, generation: applied.generation });
+      process.stderr.write(
+        `secmarkc: ${why}: kept the last good policy, ${describeRecord(lastGood)}. Fix the policy, then run: systemctl restart secmarkc.\n`,
+      );
+    } else {
+      if (mode === 'keep') process.stderr.write(`secmarkc: no last good policy recorded for table ${table} in ${stateDir}: locking down instead\n`);
+      const applied = await load(lockdownRuleset(table), undefined, { ...options, lsm: true });
+      appendHistory(stateDir, table, 'lockdown', { reason: why, generation: applied.generation });
+      process.stderr.write(
+        `secmarkc: ${why}: LOCKDOWN: table inet ${table} now drops all traffic except loopback. Fix the policy, then run: systemctl restart secmarkc.\n`,
+      );
+    }
+  } catch (error) {
+    failRuntime(`${why}, and the ${mode} fallback failed too: ${error instanceof ApplyError ? error.message : describeError(error)}`);
+  }
+  process.exitCode = status === undefined || status === 0 ? EXIT.failure : status;
 }

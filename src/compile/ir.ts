@@ -104,8 +104,11 @@ export interface Chain {
   readonly hook: Hook;
   /** NFTA_HOOK_PRIORITY */
   readonly priority: number;
-  /** NFTA_CHAIN_POLICY; we only label, SELinux decides, so always accept. */
-  readonly policy: 'accept';
+  /**
+   * NFTA_CHAIN_POLICY. A compiled policy only labels and SELinux decides, so it is always
+   * `accept`; only the lockdown ruleset (src/compile/lockdown.ts) drops.
+   */
+  readonly policy: 'accept' | 'drop';
   readonly rules: readonly Rule[];
   readonly span: Span;
 }
@@ -137,7 +140,11 @@ export type Statement =
   /** `meta secmark set KEY map @map`: objref through a map lookup. */
   | { readonly kind: 'objref-map'; readonly objType: ObjectType; readonly map: string; readonly key: readonly KeySelector[] }
   /** An anonymous counter, so `status` can show traffic per rule. */
-  | { readonly kind: 'counter' };
+  | { readonly kind: 'counter' }
+  /** `iif "lo"` / `oif "lo"`: the loopback device, ifindex 1 in every namespace (LOOPBACK_IFINDEX). */
+  | { readonly kind: 'loopback'; readonly key: 'iif' | 'oif' }
+  /** `accept` (the lockdown ruleset's loopback exception). */
+  | { readonly kind: 'accept' };
 
 // ---------------------------------------------------------------- SELinux CIL
 

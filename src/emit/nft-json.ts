@@ -93,5 +93,9 @@ function statementJson(s: Statement): Json {
       return { [s.objType]: { map: { key: { concat: s.key.map(selectorJson) }, data: `@${s.map}` } } };
     case 'counter':
       return { counter: { packets: 0, bytes: 0 } };
+    case 'loopback':
+      return { match: { op: '==', left: { meta: { key: s.key } }, right: 'lo' } };
+    case 'accept':
+      return { accept: null };
   }
 }

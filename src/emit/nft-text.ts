@@ -89,6 +89,10 @@ export function statementText(s: Statement): string {
     }
     case 'counter':
       return 'counter';
+    case 'loopback':
+      return `${s.key} "lo"`;
+    case 'accept':
+      return 'accept';
   }
 }
 

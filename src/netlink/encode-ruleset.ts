@@ -29,6 +29,7 @@ import { encodeTable } from './nft/table.js';
 import { objectMapUserdata, ruleCommentUserdata } from './nft/udata.js';
 import {
   NF_ACCEPT,
+  NF_DROP,
   NF_INET_LOCAL_IN,
   NF_INET_LOCAL_OUT,
   NFPROTO_INET,
@@ -192,7 +193,7 @@ export function encodeRuleset(ruleset: Ruleset, options: EncodeOptions): Encoded
 
 function encodeChainMessage(b: BatchBuilder, family: number, table: string, chain: Chain): void {
   b.simple(NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, `chain ${chain.name} (hook ${chain.hook} priority ${chain.priority})`, chain.span, (w) =>
-    encodeChain(w, { family, table, name: chain.name, type: 'filter', policy: NF_ACCEPT, hook: { hooknum: HOOKS[chain.hook], priority: chain.priority } }),
+    encodeChain(w, { family, table, name: chain.name, type: 'filter', policy: chain.policy === 'drop' ? NF_DROP : NF_ACCEPT, hook: { hooknum: HOOKS[chain.hook], priority: chain.priority } }),
   );
 }
 

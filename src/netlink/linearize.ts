@@ -4,7 +4,7 @@
 
 import type { KeySelector, ObjectType, Rule, Statement } from '../compile/ir.js';
 import { hostU32Bytes } from './wire/byte-order.js';
-import { NFPROTO_IPV4, NFPROTO_IPV6 } from './wire/constants.js';
+import { NF_ACCEPT, NFPROTO_IPV4, NFPROTO_IPV6 } from './wire/constants.js';
 import {
   NF_CT_STATE_ESTABLISHED_BIT,
   NF_CT_STATE_NEW_BIT,
@@ -16,7 +16,9 @@ import {
   NFT_CMP_NEQ,
   NFT_CT_SECMARK,
   NFT_CT_STATE,
+  NFT_META_IIF,
   NFT_META_L4PROTO,
+  NFT_META_OIF,
   NFT_META_NFPROTO,
   NFT_META_SECMARK,
   NFT_OBJECT_COUNTER,
@@ -24,6 +26,7 @@ import {
   NFT_PAYLOAD_NETWORK_HEADER,
   NFT_PAYLOAD_TRANSPORT_HEADER,
   NFT_REG_1,
+  NFT_REG_VERDICT,
   NFT_REG32_00,
   NFT_REG32_SIZE,
   NFT_REG_SIZE,
@@ -31,6 +34,8 @@ import {
 import type { KnownExpr } from './nft/expr/types.js';
 
 const IPPROTO_ICMPV6 = 58;
+/** include/net/flow.h: the loopback device has this index in every network namespace. */
+const LOOPBACK_IFINDEX = 1;
 
 export const OBJECT_TYPES: Readonly<Record<ObjectType, number>> = {
   secmark: NFT_OBJECT_SECMARK,
@@ -155,6 +160,15 @@ export function linearizeStatement(s: Statement, setIds: SetIds, ctx: Context = 
     }
     case 'counter':
       out.push({ kind: 'counter' });
+      break;
+    case 'loopback':
+      out.push(
+        { kind: 'meta', key: s.key === 'iif' ? NFT_META_IIF : NFT_META_OIF, dreg: NFT_REG_1 },
+        { kind: 'cmp', sreg: NFT_REG_1, op: NFT_CMP_EQ, data: hostU32Bytes(LOOPBACK_IFINDEX) },
+      );
+      break;
+    case 'accept':
+      out.push({ kind: 'immediate', dreg: NFT_REG_VERDICT, data: { verdict: NF_ACCEPT } });
       break;
   }
   return out;

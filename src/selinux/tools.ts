@@ -8,6 +8,7 @@ const TOOL_PACKAGES: Record<string, string> = {
   seinfo: 'setools',
   sesearch: 'setools',
   semanage: 'policycoreutils-python-utils',
+  systemctl: 'systemd',
 };
 
 const SEARCH_PATH = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
@@ -43,7 +44,8 @@ const EXIT_MARK = '\nsecmarkc-tool-exit=';
  */
 export function runTool(tool: string, args: readonly string[]): ToolResult {
   const script = `{ "$0" "$@" 2>&1; printf '${EXIT_MARK.replace('\n', '\\n')}%s\\n' "$?"; } | cat`;
-  const r = spawnSync('/bin/sh', ['-c', script, findTool(tool), ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  // stdin from /dev/null: semodule's helpers (setfiles_t) may not use the caller's socket either.
+  const r = spawnSync('/bin/sh', ['-c', script, findTool(tool), ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.error) throw r.error;
   const at = r.stdout.lastIndexOf(EXIT_MARK);
   const output = at < 0 ? r.stdout : r.stdout.slice(0, at);

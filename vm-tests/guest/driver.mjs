@@ -6,12 +6,17 @@ import { setTimeout, clearTimeout } from 'node:timers';
 import { Context, Kmsg } from './lib.mjs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { GUEST_DIR } from './lib.mjs';
 
 const MAX_KERNEL_LINES = 300;
 class OverBudget extends Error {}
 const kmsg = new Kmsg();
 const say = (line) => process.stdout.write(`${line}\n`);
+// Under systemd the driver is a unit (vm-tests/guest/systemd-setup.mjs) and powers off itself.
+const systemdUnit = process.env.SMC_POWEROFF === '1';
+if (systemdUnit) say(`SMC-DRIVER uptime=${readFileSync('/proc/uptime', 'utf8').split(' ')[0]}`);
 
 for (const name of process.argv.slice(2)) {
   const t0 = Date.now();
@@ -32,6 +37,7 @@ for (const name of process.argv.slice(2)) {
       // The scenario is still running and cannot be stopped: end the boot rather than let it
       // disturb the next scenarios. The host reports those as not run.
       say(`SMC-END ${name} ${Date.now() - t0} ${status}`);
+      powerOff();
       process.exit(2);
     }
   }
@@ -40,4 +46,19 @@ for (const name of process.argv.slice(2)) {
   if (kernel.length > MAX_KERNEL_LINES) t.emit('AVC', `(${kernel.length - MAX_KERNEL_LINES} earlier kernel lines left out)`);
   for (const line of kernel.slice(-MAX_KERNEL_LINES)) t.emit('AVC', line);
   say(`SMC-END ${name} ${Date.now() - t0} ${status}`.replace(/\s+$/, ''));
+}
+
+powerOff();
+
+/** The shell init powers off after the driver; under systemd the driver does it (sysrq: immediate). */
+function powerOff() {
+  if (!systemdUnit) return;
+  say('SMC-POWEROFF');
+  spawnSync('sync');
+  try {
+    writeFileSync('/proc/sysrq-trigger', 'o');
+  } catch (e) {
+    say(`SMC-LOG driver sysrq poweroff failed (${e.message}); systemctl poweroff -ff`);
+    spawnSync('systemctl', ['poweroff', '-ff']);
+  }
 }

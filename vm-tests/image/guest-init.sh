@@ -39,14 +39,26 @@ opts=trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose,context=system_u:
 mount -t 9p -o "$opts" smcnode /smc/node || fatal "cannot mount smcnode"
 mount -t 9p -o "$opts" smcproject /smc/project || fatal "cannot mount smcproject"
 
-node=/smc/node/node scenarios=
+node=/smc/node/node scenarios= init=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	smc.node=*) node=/smc/node/${arg#smc.node=} ;;
 	smc.scenarios=*) scenarios=${arg#smc.scenarios=} ;;
+	smc.init=*) init=${arg#smc.init=} ;;
 	esac
 done
 echo "SMC-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
+
+# Boot under systemd: a setup from the project share (units, policy, state: whatever the
+# scenarios of this boot ask for) runs as an administrator would, then systemd becomes PID 1
+# (kernel_t -> init_t on init_exec_t) and runs the driver as a unit, which powers off.
+if [ "$init" = systemd ]; then
+	cd /tmp
+	runcon -t unconfined_t -- "$node" /smc/project/vm-tests/guest/systemd-setup.mjs $(echo "$scenarios" | tr ',' ' ') ||
+		fatal "systemd setup failed"
+	echo "SMC-SYSTEMD uptime=$(cut -d' ' -f1 /proc/uptime)"
+	exec /lib/systemd/systemd
+fi
 
 # The driver (and secmarkc, which it runs) is an administrator's unconfined_t, one of the
 # default loader domains; kernel_t, the init's own domain, may not even run V8 (no execmem).

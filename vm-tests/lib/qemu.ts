@@ -13,6 +13,8 @@ export interface BootOptions {
   nodeName: string;
   /** The project folder, shared as `smcproject`. */
   projectDir: string;
+  /** `systemd`: the guest init hands over to systemd as PID 1 (vm-tests/guest/systemd-setup.mjs). */
+  init?: 'systemd';
   /** vCPUs of the guest. */
   smp: string;
   timeoutMs: number;
@@ -49,6 +51,8 @@ export function qemuArgs(o: BootOptions): string[] {
     'log_buf_len=4M',
     `smc.node=${o.nodeName}`,
     `smc.scenarios=${o.scenarios.join(',')}`,
+    // Under systemd: the driver unit writes to ttyS0, so no getty may take it over.
+    ...(o.init === 'systemd' ? ['smc.init=systemd', 'systemd.unit=multi-user.target', 'systemd.mask=serial-getty@ttyS0.service', 'systemd.mask=getty@tty1.service'] : []),
   ].join(' ');
   const share = (path: string, tag: string) => `local,path=${path},mount_tag=${tag},security_model=none,readonly=on`;
   return [

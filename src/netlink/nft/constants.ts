@@ -222,6 +222,8 @@ export const NFTA_PAYLOAD_SREG = 5;
 
 // ---------------------------------------------------------------- enum nft_meta_keys / nft_meta_attributes
 export const NFT_META_MARK = 3;
+export const NFT_META_IIF = 4;
+export const NFT_META_OIF = 5;
 export const NFT_META_SECMARK = 14;
 export const NFT_META_NFPROTO = 15;
 export const NFT_META_L4PROTO = 16;

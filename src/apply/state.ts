@@ -1,0 +1,184 @@
+// The applied-policy record in the state directory: the last successfully applied policy in
+// compiled form (IR ruleset + CIL module), and the one applied before it. Enough to load either
+// again without the policy file or the compiler's inputs: `apply --rollback` and the `keep`
+// fallback of `apply --on-invalid` read it. Files are replaced atomically (temporary file,
+// fsync, rename), so a crash leaves the old or the new record, never half of one.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CilModule, CompiledPolicy, Ruleset } from '../compile/ir.js';
+import { emitCil } from '../emit/cil.js';
+
+export const STATE_FORMAT = 1;
+
+/** One applied policy, as kept on disk. */
+export interface AppliedRecord {
+  readonly format: typeof STATE_FORMAT;
+  readonly table: string;
+  /** When it was (last) loaded, ISO 8601. */
+  readonly appliedAt: string;
+  /** How it came to be loaded: a policy file, or a rollback to this record. */
+  readonly via: 'apply' | 'rollback';
+  /** The policy file it was compiled from and the sha256 of that text (for people: the file may be gone). */
+  readonly source: { readonly path: string; readonly sha256: string };
+  /** sha256 of the compiled content (ruleset and module, without source positions): its identity. */
+  readonly digest: string;
+  readonly ruleset: Ruleset;
+  readonly module: CilModule;
+  /** The module as CIL text, for review or `semodule -i` by hand. */
+  readonly cil: string;
+}
+
+export type Slot = 'current' | 'previous';
+
+export class StateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StateError';
+  }
+}
+
+export function statePaths(stateDir: string, table: string): Record<Slot | 'history', string> {
+  return {
+    current: join(stateDir, `${table}.applied.json`),
+    previous: join(stateDir, `${table}.previous.json`),
+    history: join(stateDir, `${table}.history`),
+  };
+}
+
+// ---------------------------------------------------------------- (de)serialisation
+
+/** Uint8Array (address bytes in the IR) as `{"$hex": "..."}`; spans and everything else as they are. */
+function replacer(this: unknown, _key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? { $hex: Buffer.from(value).toString('hex') } : value;
+}
+
+function reviver(_key: string, value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const hex = (value as { $hex?: unknown }).$hex;
+    if (typeof hex === 'string' && Object.keys(value).length === 1) return Uint8Array.from(Buffer.from(hex, 'hex'));
+  }
+  return value;
+}
+
+/** Content identity: what would be loaded, without where it was written down (spans, source path). */
+export function compiledDigest(compiled: CompiledPolicy): string {
+  const strip = (key: string, value: unknown): unknown => (key === 'span' || key === 'source' ? undefined : replacer.call(undefined, key, value));
+  return createHash('sha256').update(JSON.stringify({ ruleset: compiled.ruleset, module: compiled.module }, strip)).digest('hex');
+}
+
+export function makeRecord(compiled: CompiledPolicy, source: { path: string; text: string }, via: AppliedRecord['via'] = 'apply'): AppliedRecord {
+  return {
+    format: STATE_FORMAT,
+    table: compiled.ruleset.table,
+    appliedAt: new Date().toISOString(),
+    via,
+    source: { path: source.path, sha256: createHash('sha256').update(source.text).digest('hex') },
+    digest: compiledDigest(compiled),
+    ruleset: compiled.ruleset,
+    module: compiled.module,
+    cil: emitCil(compiled.module),
+  };
+}
+
+function serialise(record: AppliedRecord): string {
+  return JSON.stringify(record, replacer, 1) + '\n';
+}
+
+function parseRecord(text: string, path: string, table: string): AppliedRecord {
+  const corrupt = (why: string) =>
+    new StateError(`state file ${path} is corrupt (${why}); move it away and apply a policy again (nothing was changed)`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text, reviver);
+  } catch (error) {
+    throw corrupt(`not JSON: ${(error as Error).message}`);
+  }
+  const r = value as Partial<AppliedRecord> | null;
+  if (!r || typeof r !== 'object') throw corrupt('not an object');
+  if (r.format !== STATE_FORMAT) throw corrupt(`format ${JSON.stringify(r.format)}, expected ${STATE_FORMAT}`);
+  if (r.table !== table) throw corrupt(`it is for table ${JSON.stringify(r.table)}, not ${table}`);
+  if (!r.ruleset || !r.module || typeof r.digest !== 'string' || !r.source || typeof r.appliedAt !== 'string') throw corrupt('fields missing');
+  if (r.ruleset.table !== table || r.module.name !== table) throw corrupt('ruleset or module names another table');
+  // The digest covers everything that would be loaded: a record edited or truncated by hand is refused.
+  if (compiledDigest({ ruleset: r.ruleset, module: r.module }) !== r.digest) throw corrupt('content does not match its digest');
+  return r as AppliedRecord;
+}
+
+// ---------------------------------------------------------------- files
+
+/** Write beside the target, fsync, rename over it, fsync the directory. */
+export function writeFileDurably(path: string, text: string, dir: string): void {
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+/** The record in `slot`, undefined when there is none; StateError when it is unreadable. */
+export function readRecord(stateDir: string, table: string, slot: Slot): AppliedRecord | undefined {
+  const path = statePaths(stateDir, table)[slot];
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new StateError(`cannot read state file ${path}: ${(error as Error).message}`);
+  }
+  return parseRecord(text, path, table);
+}
+
+/**
+ * Record a successful load. A different policy moves the current record to `previous`; the
+ * same policy again (same digest) only refreshes `current`, so `previous` keeps the policy
+ * that really came before. An unreadable current record is replaced, not rotated.
+ */
+export function recordApplied(stateDir: string, record: AppliedRecord): { rotated: boolean } {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const paths = statePaths(stateDir, record.table);
+  let current: AppliedRecord | undefined;
+  try {
+    current = readRecord(stateDir, record.table, 'current');
+  } catch {
+    current = undefined;
+  }
+  const rotated = current !== undefined && current.digest !== record.digest;
+  if (rotated) writeFileDurably(paths.previous, serialise(current!), stateDir);
+  writeFileDurably(paths.current, serialise(record), stateDir);
+  return { rotated };
+}
+
+/** After a rollback: the restored record becomes current, the one rolled back from previous. */
+export function recordRollback(stateDir: string, restored: AppliedRecord, from: AppliedRecord | undefined): AppliedRecord {
+  const paths = statePaths(stateDir, restored.table);
+  const now: AppliedRecord = { ...restored, appliedAt: new Date().toISOString(), via: 'rollback' };
+  if (from) writeFileDurably(paths.previous, serialise(from), stateDir);
+  else rmSync(paths.previous, { force: true });
+  writeFileDurably(paths.current, serialise(now), stateDir);
+  return now;
+}
+
+export type HistoryEvent = 'apply' | 'rollback' | 'keep' | 'lockdown';
+
+/** One JSON line per load or fallback, for audits: `<table>.history`. */
+export function appendHistory(stateDir: string, table: string, event: HistoryEvent, detail: Record<string, unknown>): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  appendFileSync(statePaths(stateDir, table).history, JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n', { mode: 0o600 });
+}

@@ -1,0 +1,94 @@
+// The applied-policy records (src/apply/state.ts): rotation, round trips of the compiled form,
+// atomic replacement, and clear errors for missing or damaged files.
+
+import test from 'ava';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compilePolicy } from '../src/compile/compile.js';
+import type { CompiledPolicy } from '../src/compile/ir.js';
+import { encodeRuleset } from '../src/netlink/encode-ruleset.js';
+import { makeRecord, readRecord, recordApplied, recordRollback, StateError, statePaths } from '../src/apply/state.js';
+import { ROOT } from './helpers/cli.js';
+
+const EXAMPLE = readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8');
+const OTHER = EXAMPLE.replace('tcp/3128', 'tcp/8080');
+
+function compiled(text: string): CompiledPolicy {
+  const r = compilePolicy(text, '/etc/secmarkc/policy.yaml');
+  if (!r.ok) throw new Error('fixture does not compile');
+  return r.compiled;
+}
+
+const stateDir = () => mkdtempSync(join(tmpdir(), 'secmarkc-state-'));
+const record = (text: string) => makeRecord(compiled(text), { path: '/etc/secmarkc/policy.yaml', text });
+
+test('a record reads back to the same compiled policy: the batch encodes to the same bytes', (t) => {
+  const dir = stateDir();
+  const original = compiled(EXAMPLE);
+  recordApplied(dir, makeRecord(original, { path: 'p.yaml', text: EXAMPLE }));
+  const back = readRecord(dir, 'secmarkc', 'current');
+  if (!back) return t.fail('no record');
+  t.deepEqual(Buffer.from(encodeRuleset(back.ruleset, { mode: 'replace', seqStart: 0 }).bytes), Buffer.from(encodeRuleset(original.ruleset, { mode: 'replace', seqStart: 0 }).bytes));
+  t.deepEqual(back.module, JSON.parse(JSON.stringify(original.module)));
+  t.regex(back.cil, /\(allow mozilla_t secmarkc_browser_client_packet_t \(packet \(send recv\)\)\)/);
+});
+
+test('a different policy moves the current record to previous; the same policy again does not', (t) => {
+  const dir = stateDir();
+  t.false(recordApplied(dir, record(EXAMPLE)).rotated);
+  t.is(readRecord(dir, 'secmarkc', 'previous'), undefined);
+  t.true(recordApplied(dir, record(OTHER)).rotated);
+  t.is(readRecord(dir, 'secmarkc', 'previous')?.digest, record(EXAMPLE).digest);
+  t.false(recordApplied(dir, record(OTHER)).rotated, 're-applying the current policy');
+  t.is(readRecord(dir, 'secmarkc', 'previous')?.digest, record(EXAMPLE).digest, 'previous still the policy before');
+  t.is(readRecord(dir, 'secmarkc', 'current')?.digest, record(OTHER).digest);
+});
+
+test('the digest ignores where the policy came from, not what it loads', (t) => {
+  const a = compiled(EXAMPLE);
+  const moved = compilePolicy(`# moved\n${EXAMPLE}`, '/elsewhere/policy.yaml');
+  if (!moved.ok) return t.fail();
+  t.is(makeRecord(moved.compiled, { path: 'x', text: 'x' }).digest, makeRecord(a, { path: 'y', text: 'y' }).digest);
+  t.not(record(OTHER).digest, record(EXAMPLE).digest);
+});
+
+test('rollback swaps the records and marks the restored one', (t) => {
+  const dir = stateDir();
+  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, record(OTHER));
+  const previous = readRecord(dir, 'secmarkc', 'previous')!;
+  const current = readRecord(dir, 'secmarkc', 'current')!;
+  recordRollback(dir, previous, current);
+  t.is(readRecord(dir, 'secmarkc', 'current')?.digest, record(EXAMPLE).digest);
+  t.is(readRecord(dir, 'secmarkc', 'current')?.via, 'rollback');
+  t.is(readRecord(dir, 'secmarkc', 'previous')?.digest, record(OTHER).digest);
+});
+
+test('writes are atomic: no temporary files are left, files are private', (t) => {
+  const dir = stateDir();
+  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, record(OTHER));
+  t.deepEqual(readdirSync(dir).sort(), ['secmarkc.applied.json', 'secmarkc.previous.json']);
+  t.is(statSync(statePaths(dir, 'secmarkc').current).mode & 0o777, 0o600);
+});
+
+test('a missing record is undefined; damaged ones are refused with the path and what is wrong', (t) => {
+  const dir = stateDir();
+  t.is(readRecord(dir, 'secmarkc', 'current'), undefined);
+  const path = statePaths(dir, 'secmarkc').current;
+
+  writeFileSync(path, '{"format": 1, "table": "secm');
+  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: new RegExp(`^state file ${path} is corrupt \\(not JSON`) });
+
+  recordApplied(dir, record(EXAMPLE));
+  const text = readFileSync(path, 'utf8');
+  writeFileSync(path, text.replace('3128', '3129')); // the first one is in the ruleset's map element
+  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /content does not match its digest/ });
+
+  writeFileSync(path, text.replace('"format": 1', '"format": 7'));
+  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /format 7, expected 1/ });
+
+  writeFileSync(statePaths(dir, 'other').current, text);
+  t.throws(() => readRecord(dir, 'other', 'current'), { instanceOf: StateError, message: /it is for table "secmarkc", not other/ });
+});

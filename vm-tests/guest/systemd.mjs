@@ -1,0 +1,70 @@
+// Helpers of the systemd scenarios (11-15): installing secmarkc's unit in a setup, reading unit
+// state and the journal once the system is up.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GUEST_DIR, NODE } from './lib.mjs';
+import { PEER4, policy } from './fixtures.mjs';
+
+export const ETC_POLICY = '/etc/secmarkc/policy.yaml';
+/** The boot policy: a connects to the proxy on tcp/3128; srv serves tcp/8080 over loopback. */
+export const P1 = policy();
+/** Same module (same apps and directions), a connects on tcp/3129 instead. */
+export const P2 = policy({ aConnect: [{ to: [PEER4], ports: ['tcp/3129'] }] });
+/** SMC031: port 0 is out of range. */
+export const INVALID = policy({ aConnect: [{ to: [PEER4], ports: ['tcp/0'] }] });
+
+/** Setup: the unit as an administrator installs it (install-unit), the result recorded. */
+export function installSecmarkc(s, onInvalid) {
+  const r = s.secmarkc(['install-unit', '--on-invalid', onInvalid]);
+  s.record('installUnit', r);
+  return r;
+}
+
+/** Setup: smc-early.service, between secmarkc.service and network-pre.target. */
+export function earlyProbeUnit(s) {
+  s.unit(
+    'smc-early.service',
+    `[Unit]
+Description=secmarkc VM: connections attempted before network-pre.target
+DefaultDependencies=no
+After=secmarkc.service local-fs.target
+Before=network-pre.target
+Wants=network-pre.target
+
+[Service]
+Type=oneshot
+SELinuxContext=system_u:system_r:unconfined_t:s0
+ExecStart=${NODE} ${join(GUEST_DIR, 'early-probe.mjs')}
+`,
+    'sysinit.target',
+  );
+}
+
+export function setupResults(name) {
+  try {
+    return JSON.parse(readFileSync(`/run/smc-setup/${name}.json`, 'utf8'));
+  } catch (e) {
+    return { error: `no setup results: ${e.message}` };
+  }
+}
+
+/** `systemctl show UNIT -p ...` as an object. */
+export function unitProps(t, unit, props) {
+  const r = t.run(['systemctl', 'show', unit, ...props.flatMap((p) => ['-p', p])], { allowFail: true });
+  const out = {};
+  for (const line of r.stdout.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+export function journal(t, unit) {
+  return t.run(['journalctl', '-b', '-u', unit, '--no-pager', '-o', 'cat'], { allowFail: true }).stdout;
+}
+
+/** Replace the policy as an editor would: a new file renamed over the old. */
+export function writePolicy(text) {
+  writeFileSync(`${ETC_POLICY}.new`, text);
+  renameSync(`${ETC_POLICY}.new`, ETC_POLICY);
+}

@@ -1,0 +1,65 @@
+// Boot under systemd with secmarkc.service installed by `secmarkc install-unit` and a valid
+// policy in /etc/secmarkc/policy.yaml: the table is loaded before network-pre.target (systemd's
+// own monotonic timestamps), and an early unit ordered between the two finds it in place: an
+// allowed loopback connection works, a forbidden one is refused. The service runs in the domain
+// the loaded policy gives a unit that executes node (Debian: initrc_t).
+import { readFileSync } from 'node:fs';
+import { NODE, deniedPacket } from '../guest/lib.mjs';
+import { ETC_POLICY, P1, earlyProbeUnit, installSecmarkc, journal, setupResults, unitProps } from '../guest/systemd.mjs';
+
+export const meta = { boot: 'systemd-valid', init: 'systemd', budgetSec: 120, needs: ['apply', 'install-unit'], title: 'boot: table before network-pre.target, early unit allowed/refused' };
+
+export function setup(s) {
+  s.writeFile(ETC_POLICY, P1);
+  installSecmarkc(s, 'keep');
+  earlyProbeUnit(s);
+  // Started by the scenario: reports the domain a unit running node gets without SELinuxContext=.
+  s.unit(
+    'smc-domain.service',
+    `[Service]\nType=oneshot\nExecStart=${NODE} --jitless --no-expose-wasm -e "require('fs').writeFileSync('/run/smc-domain', require('fs').readFileSync('/proc/self/attr/current'))"\n`,
+  );
+}
+
+export async function run(t) {
+  const setup = setupResults('11-boot');
+  const install = setup.installUnit ?? {};
+  t.check('install-unit', install.code === 0 && /ran systemctl enable secmarkc.service/.test(install.stdout), { expected: 'exit 0, enabled', got: `exit ${install.code}: ${(install.stdout + install.stderr).trim().slice(0, 300)}${setup.error ?? ''}` });
+  const enabled = t.run(['systemctl', 'is-enabled', 'secmarkc.service'], { allowFail: true }).stdout.trim();
+  t.check('unit-enabled', enabled === 'enabled', { expected: 'enabled', got: enabled });
+
+  const unit = unitProps(t, 'secmarkc.service', ['ActiveState', 'Result', 'ExecMainStatus', 'ActiveEnterTimestampMonotonic', 'InactiveExitTimestampMonotonic']);
+  t.check('unit-active', unit.ActiveState === 'active' && unit.Result === 'success', { expected: 'active, success', got: JSON.stringify(unit) });
+  const log = journal(t, 'secmarkc.service');
+  t.check('journal-applied', /applied table inet secmarkc/.test(log), { expected: 'journal: applied table inet secmarkc', got: log.trim().split('\n').slice(-4).join(' | ') });
+
+  const netPre = Number(unitProps(t, 'network-pre.target', ['ActiveEnterTimestampMonotonic']).ActiveEnterTimestampMonotonic);
+  let early;
+  try {
+    early = JSON.parse(readFileSync('/run/smc-early.json', 'utf8'));
+  } catch (e) {
+    early = { error: `no /run/smc-early.json: ${e.message}` };
+  }
+  const applied = Number(unit.ActiveEnterTimestampMonotonic);
+  const timeline = { secmarkcStartUs: Number(unit.InactiveExitTimestampMonotonic), secmarkcActiveUs: applied, earlyStartUs: early.startUs, earlyEndUs: early.endUs, networkPreUs: netPre };
+  t.log(`timeline (µs CLOCK_MONOTONIC): ${JSON.stringify(timeline)}`);
+  t.check('table-before-network-pre', applied > 0 && netPre > 0 && applied <= early.startUs && early.endUs <= netPre, { expected: 'secmarkc active <= early unit <= network-pre.target', got: JSON.stringify(timeline) });
+  t.check('early-unit-sees-table', early.tableListed === true, { expected: 'nft list table inet secmarkc works in the early unit', got: early.tableError ?? early.error });
+  const r = early.results ?? {};
+  t.check('early-allowed-ok', r.allowed?.outcome === 'ok', { expected: 'ok', got: JSON.stringify(r.allowed ?? early.error) });
+  t.check('early-forbidden-refused', r.forbidden?.outcome === 'refused', { expected: 'refused', got: JSON.stringify(r.forbidden ?? early.error) });
+  const denial = t.kmsg.lines.find((l) => deniedPacket('send', 'smc_b_t', 'secmarkc_srv_client_packet_t').test(l));
+  t.check('early-forbidden-avc', denial !== undefined, { expected: 'avc: denied { send } for smc_b_t at boot', got: denial?.replace(/^.*avc:/, 'avc:').slice(0, 200) ?? 'none' });
+
+  // The domain systemd gives a service that runs node as secmarkc.service does (smc-domain.service).
+  const started = t.run(['systemctl', 'start', 'smc-domain.service'], { allowFail: true });
+  let domain;
+  try {
+    domain = readFileSync('/run/smc-domain', 'utf8').replace(/\0/g, '');
+  } catch (e) {
+    domain = `${e.message}; systemctl start: ${started.stderr.trim()}`;
+  }
+  t.check('service-domain', /:initrc_t:/.test(domain), { expected: 'system_u:system_r:initrc_t:s0 (init_t runs bin_t as initrc_t)', got: domain.slice(0, 200) });
+  // The service itself ran without a denial (V8 without --jitless would need execmem here).
+  const serviceDenials = t.kmsg.lines.filter((l) => /avc:\s+denied/.test(l) && /scontext=\S*:initrc_t:/.test(l));
+  t.check('service-no-denials', serviceDenials.length === 0, { expected: 'no AVC denial for initrc_t', got: serviceDenials.slice(0, 3).map((l) => l.replace(/^.*avc:/, 'avc:').slice(0, 200)).join(' | ') || 'none' });
+}

@@ -1,0 +1,49 @@
+// `secmarkc apply --rollback` (same boot as 12-reload, whose reloads recorded P1 as current and
+// P2 as previous in /var/lib/secmarkc): rollback loads P2 (no module change), a second rollback
+// returns to P1, and with no previous record it fails and changes nothing.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { PEER4, listeners, peerNetwork } from '../guest/fixtures.mjs';
+import { P1, P2 } from '../guest/systemd.mjs';
+
+export const meta = { boot: 'systemd-valid', init: 'systemd', budgetSec: 180, needs: ['apply', 'install-unit'], title: 'apply --rollback restores the previous policy, twice; nothing to roll back to' };
+
+const probes = (p3128, p3129) => [
+  { id: 'tcp3128', proto: 'tcp', host: PEER4, port: 3128, expect: p3128 },
+  { id: 'tcp3129', proto: 'tcp', host: PEER4, port: 3129, expect: p3129 },
+];
+
+export async function run(t) {
+  peerNetwork(t);
+  await t.server(listeners([3128, 3129]), { ns: 'peer' });
+  writeFileSync('/tmp/p1.yaml', P1);
+  writeFileSync('/tmp/p2.yaml', P2);
+  const stamp = t.moduleStamp('secmarkc');
+
+  const first = await t.phase('rollback-1', () => t.secmarkcAsync(['apply', '--rollback'], { allowFail: true }));
+  t.check('rollback-exit-0', first.code === 0 && /rolled back table inet secmarkc/.test(first.stderr), { expected: 'exit 0, "rolled back"', got: `exit ${first.code}: ${first.stderr.trim().slice(0, 300)}` });
+  await t.expect('after-rollback-p2', probes('refused', 'ok'), { domain: 'smc_a_t' });
+  const drift = t.secmarkc(['status', '/tmp/p2.yaml'], { allowFail: true });
+  t.check('rollback-no-drift-from-p2', drift.code === 0, { expected: 'status P2: exit 0', got: `exit ${drift.code}: ${drift.stdout.split('\n').slice(-3).join(' | ')}` });
+  const read = (path) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (e) {
+      return JSON.stringify({ error: e.message });
+    }
+  };
+  const record = JSON.parse(read('/var/lib/secmarkc/secmarkc.applied.json'));
+  t.check('rollback-recorded', record.via === 'rollback', { expected: 'applied.json via rollback', got: record.via ?? record.error });
+  const history = read('/var/lib/secmarkc/secmarkc.history').trim().split('\n').map((l) => JSON.parse(l).event ?? l);
+  t.check('history', history.at(-1) === 'rollback' && history.includes('keep') && history.filter((e) => e === 'apply').length >= 7, { expected: 'boot apply, 6 reloads, keep, rollback', got: history.join(',') });
+  t.check('module-untouched', stamp !== null && t.moduleStamp('secmarkc') === stamp, { expected: 'same CIL: no semodule', got: String(t.moduleStamp('secmarkc')) });
+
+  const second = await t.phase('rollback-2', () => t.secmarkcAsync(['apply', '--rollback'], { allowFail: true }));
+  t.check('second-rollback-exit-0', second.code === 0, { expected: 'exit 0', got: `exit ${second.code}: ${second.stderr.trim().slice(0, 300)}` });
+  await t.expect('after-second-rollback-p1', probes('ok', 'refused'), { domain: 'smc_a_t' });
+
+  const before = t.run(['nft', 'list', 'table', 'inet', 'secmarkc']).stdout;
+  const none = t.secmarkc(['apply', '--rollback', '--state-dir', '/tmp/empty-state'], { allowFail: true });
+  const after = t.run(['nft', 'list', 'table', 'inet', 'secmarkc']).stdout;
+  t.check('nothing-to-roll-back', none.code === 1 && /nothing to roll back to/.test(none.stderr), { expected: 'exit 1, "nothing to roll back to"', got: `exit ${none.code}: ${none.stderr.trim().slice(0, 300)}` });
+  t.check('nothing-to-roll-back-keeps-table', before === after, { expected: 'table unchanged', got: before === after ? 'unchanged' : 'changed' });
+}
