@@ -70,21 +70,6 @@ test('100,000 elements: sequence numbers ascend by one, one ACK on the message b
   t.deepEqual(messages.map((m) => m.start), msgs.map((m) => m.offset));
 });
 
-test('100,000 elements encode in well under 100 ms (fastest of 7 runs)', (t) => {
-  const rs = ruleset({ objects: [counter('browser_client')], maps: [bigMap('connect4', 'ipv4', 100_000, ['browser_client'])] });
-  encodeRuleset(rs, { mode: 'replace' }); // warm up
-  const times: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const t0 = performance.now();
-    encodeRuleset(rs, { mode: 'replace' });
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  t.log(`fastest ${(times[0] as number).toFixed(1)} ms, median ${(times[3] as number).toFixed(1)} ms`);
-  // The fastest run measures the encoder; the others also measure whatever else runs on the machine.
-  t.true((times[0] as number) < 100, `fastest run took ${times[0]} ms`);
-});
-
 test('BATCH_BEGIN carries NFNL_BATCH_GENID (big-endian u32) when a generation is given', (t) => {
   const withGen = parseMessages(encodeRuleset(ruleset(), { mode: 'replace', genId: 0x01020304 }).bytes)[0];
   const without = parseMessages(encodeRuleset(ruleset(), { mode: 'replace' }).bytes)[0];
