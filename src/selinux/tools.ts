@@ -8,6 +8,7 @@ const TOOL_PACKAGES: Record<string, string> = {
   seinfo: 'setools',
   sesearch: 'setools',
   semanage: 'policycoreutils-python-utils',
+  dmesg: 'util-linux',
 };
 
 const SEARCH_PATH = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
