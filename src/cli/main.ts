@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   status: async () => ({ register: (await import('./status-command.js')).registerStatus }),
   remove: async () => ({ register: (await import('./remove-command.js')).registerRemove }),
   'install-unit': async () => ({ register: (await import('./install-unit-command.js')).registerInstallUnit }),
+  learn: async () => ({ register: (await import('./learn-command.js')).registerLearn }),
 };
 
 export async function main(argv: readonly string[]): Promise<void> {

@@ -9,6 +9,7 @@ const TOOL_PACKAGES: Record<string, string> = {
   sesearch: 'setools',
   semanage: 'policycoreutils-python-utils',
   systemctl: 'systemd',
+  dmesg: 'util-linux',
 };
 
 const SEARCH_PATH = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
