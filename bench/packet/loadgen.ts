@@ -33,9 +33,11 @@ export async function measure(
 ): Promise<number[]> {
   const [command = bin, ...prefix] = [...enter, bin];
   const server = spawn(command, [...prefix, 'server', mode, addr, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(server, 'exit');
   try {
-    const [chunk] = (await once(server.stdout, 'data')) as [Buffer];
-    if (!chunk.toString().startsWith('ready')) throw new Error(`loadgen server: ${chunk.toString()}`);
+    // "ready" once listening; if it exits instead (e.g. bind failed), fail rather than wait forever.
+    const first = await Promise.race([once(server.stdout, 'data'), exited]);
+    if (!String(first[0]).startsWith('ready')) throw new Error(`loadgen server ${mode} did not start`);
     return Array.from({ length: runs }, () => {
       const r = spawnSync(bin, ['client', mode, addr, String(port), String(seconds)], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`loadgen client ${mode} failed: ${r.stderr}`);
@@ -44,6 +46,10 @@ export async function measure(
       return Number(ops) / Number(elapsed);
     });
   } finally {
-    server.kill();
+    // Wait until it is gone, so the next server can bind the same port.
+    if (server.exitCode === null && server.signalCode === null) {
+      server.kill();
+      await exited;
+    }
   }
 }
