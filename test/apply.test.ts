@@ -41,13 +41,20 @@ nsTest(nsTitle('apply loads exactly what nft lists for our JSON; status then rep
   t.regex(run.stderr, /no drift: the live table is what the policy compiles to/);
 });
 
-nsTest(nsTitle('status reports an element added behind our back as drift, exit 3'), (t) => {
+nsTest(nsTitle('status reports elements added behind our back, to the exact and to an interval map, as drift, exit 3'), (t) => {
   const run = inFreshNamespace(
-    `${CLI} apply ${EXAMPLE} --no-lsm && ${NFT} add element inet secmarkc connect4 '{ 203.0.113.1 . tcp . 80 : "browser_client" }' && ${CLI} status ${EXAMPLE} --no-lsm --json`,
+    `${CLI} apply ${EXAMPLE} --no-lsm && ${NFT} add element inet secmarkc connect4_exact '{ 203.0.113.1 . tcp . 80 : "browser_client" }' && ` +
+      `${NFT} add element inet secmarkc serve4 '{ 203.0.113.0/28 . udp . 1000-1999 : "ssh_server" }' && ${CLI} status ${EXAMPLE} --no-lsm --json`,
   );
   t.is(run.status, 3, run.stderr);
   const status = JSON.parse(run.stdout) as { drift: { kind: string; what: string }[] };
-  t.deepEqual(status.drift, [{ kind: 'extra', what: 'map connect4 element 203.0.113.1 . 6 . 80' }]);
+  t.deepEqual(
+    [...status.drift].sort((a, b) => a.what.localeCompare(b.what)),
+    [
+      { kind: 'extra', what: 'map connect4_exact element 203.0.113.1 . 6 . 80' },
+      { kind: 'extra', what: 'map serve4 element 203.0.113.0-203.0.113.15 . 17 . 1000-1999' },
+    ],
+  );
 });
 
 nsTest(nsTitle('a refused batch names the policy line and leaves the previous table exactly as it was'), (t) => {
@@ -89,7 +96,8 @@ nsTest(nsTitle('100,000 map elements apply in one batch and read back complete')
   const run = inFreshNamespace(`${CLI} apply ${policy} --no-lsm && ${CLI} status ${policy} --no-lsm --json`);
   t.is(run.status, 0, run.stderr.slice(-2000));
   const status = JSON.parse(run.stdout) as { maps: { name: string; elements: number }[]; drift: unknown[] };
-  t.deepEqual(status.maps, [{ name: 'connect4', elements: 100_000 }]);
+  // Every generated entry is one address and one port: all in the exact (hash) map.
+  t.deepEqual(status.maps, [{ name: 'connect4_exact', elements: 100_000 }]);
   t.deepEqual(status.drift, []);
 });
 

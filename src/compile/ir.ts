@@ -45,14 +45,17 @@ export interface NamedObject {
 export type KeyField = 'ipv4_addr' | 'ipv6_addr' | 'inet_proto' | 'inet_service';
 
 /**
- * A named interval map from a concatenated key to a named object
- * (NFT_SET_OBJECT | NFT_SET_INTERVAL | NFT_SET_CONCAT with NFTA_SET_OBJ_TYPE, as nft sends it: an
- * object map is not an NFT_SET_MAP).
+ * A named map from a concatenated key to a named object, with NFTA_SET_OBJ_TYPE (an object map
+ * is not an NFT_SET_MAP). An interval map (NFT_SET_OBJECT | NFT_SET_INTERVAL | NFT_SET_CONCAT, as
+ * nft sends it) is a pipapo set, whose lookup cost grows with its size; an exact map
+ * (NFT_SET_OBJECT only) is a hash, looked up in constant time, and holds single keys only.
  */
 export interface ObjectMap {
   readonly kind: 'map';
   /** NFTA_SET_NAME */
   readonly name: string;
+  /** `flags interval`. When false every element's parts are single values (start = end). */
+  readonly interval: boolean;
   readonly key: readonly KeyField[];
   /** NFTA_SET_OBJ_TYPE */
   readonly data: ObjectType;
@@ -61,7 +64,11 @@ export interface ObjectMap {
   readonly span: Span;
 }
 
-/** One element: an interval per key field, mapped to the object named `object`. */
+/**
+ * One element: an interval per key field, mapped to the object named `object`. In an exact map
+ * each interval is a single value: an address part of full prefix length, a port part with
+ * from = to.
+ */
 export interface MapElement {
   /** One part per key field, same order as ObjectMap.key. */
   readonly parts: readonly KeyPart[];

@@ -13,6 +13,7 @@ import type {
   CompiledPolicy,
   Grant,
   Hook,
+  KeyField,
   KeySelector,
   MapElement,
   NamedObject,
@@ -23,7 +24,7 @@ import type {
   Rule,
   Statement,
 } from './ir.js';
-import { CHAIN_NAMES, MAP_NAMES, NDP_OBJECT, ndpTypeName, objectName, packetTypeName, securityContext } from './names.js';
+import { CHAIN_NAMES, EXACT_MAP_NAMES, MAP_NAMES, NDP_OBJECT, ndpTypeName, objectName, packetTypeName, securityContext } from './names.js';
 
 /**
  * Output runs after conntrack (-200, `ct state` needs it) and NAT (-100, so we see the final
@@ -73,16 +74,9 @@ export function lowerPolicy(policy: Policy): LowerResult {
   const parts = new PartCache();
   for (const direction of ['connect', 'serve'] as const) {
     for (const family of ['ipv4', 'ipv6'] as const) {
+      // Overlaps are checked on the union, so at most one of the two maps matches a packet.
       const kept = resolveOverlaps(entries[direction][family], sink, direction);
-      if (kept.length === 0) continue;
-      maps.push({
-        kind: 'map',
-        name: MAP_NAMES[direction][family],
-        key: [family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'],
-        data: 'secmark',
-        elements: kept.map((entry) => parts.element(entry)),
-        span: kept[0]!.span,
-      });
+      maps.push(...splitExact(kept, direction, family, parts));
     }
   }
   if (sink.hasErrors) return { ok: false, diagnostics: sink.sorted() };
@@ -108,6 +102,35 @@ export function lowerPolicy(policy: Policy): LowerResult {
     diagnostics: sink.sorted(),
     compiled: { ruleset: { table, family: 'inet', source: policy.file, span, objects, maps, chains }, module },
   };
+}
+
+/**
+ * The maps of one direction × family: entries of one address and one port go to an exact (hash)
+ * map, looked up in constant time; the rest (prefixes, ranges, ICMP's 0-65535) to the interval
+ * (pipapo) map, whose lookup cost grows with its size. Empty maps are left out; exact first.
+ */
+function splitExact(kept: readonly Entry[], direction: 'connect' | 'serve', family: 'ipv4' | 'ipv6', parts: PartCache): ObjectMap[] {
+  const exact: MapElement[] = [];
+  const interval: MapElement[] = [];
+  const fullLength = family === 'ipv4' ? 32 : 128;
+  for (const entry of kept) {
+    const single = entry.peer.prefixLength === fullLength && entry.port.from === entry.port.to;
+    (single ? exact : interval).push(parts.element(entry));
+  }
+  const key: KeyField[] = [family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'];
+  const map = (name: string, isInterval: boolean, elements: MapElement[]): ObjectMap => ({
+    kind: 'map',
+    name,
+    interval: isInterval,
+    key,
+    data: 'secmark',
+    elements,
+    span: elements[0]!.span,
+  });
+  const out: ObjectMap[] = [];
+  if (exact.length > 0) out.push(map(EXACT_MAP_NAMES[direction][family], false, exact));
+  if (interval.length > 0) out.push(map(MAP_NAMES[direction][family], true, interval));
+  return out;
 }
 
 /**
@@ -164,15 +187,17 @@ function buildChain(hook: Hook, maps: readonly ObjectMap[], labelNdp: boolean, s
     },
   ];
   for (const family of ['ipv4', 'ipv6'] as const) {
-    const map = maps.find((m) => m.name === MAP_NAMES[direction][family]);
-    if (!map) continue;
     const key: KeySelector[] = [family === 'ipv4' ? `ip ${peer}` : `ip6 ${peer}`, 'meta l4proto', 'th dport'];
-    const statements: Statement[] = [
-      { kind: 'ct-state', states: ['new'] },
-      { kind: 'objref-map', objType: 'secmark', map: map.name, key },
-      { kind: 'counter' },
-    ];
-    rules.push({ statements, comment: `label new connections by ${direction} rules`, span: map.span });
+    for (const name of [EXACT_MAP_NAMES[direction][family], MAP_NAMES[direction][family]]) {
+      const map = maps.find((m) => m.name === name);
+      if (!map) continue;
+      const statements: Statement[] = [
+        { kind: 'ct-state', states: ['new'] },
+        { kind: 'objref-map', objType: 'secmark', map: map.name, key },
+        { kind: 'counter' },
+      ];
+      rules.push({ statements, comment: `label new connections by ${direction} rules`, span: map.span });
+    }
   }
   rules.push({
     statements: [{ kind: 'ct-state', states: ['new'] }, { kind: 'ct-secmark-from-meta' }, { kind: 'counter' }],

@@ -24,9 +24,16 @@ export function securityContext(type: string, level: string): string {
   return `system_u:object_r:${type}:${level}`;
 }
 
+/** Interval maps: entries with an address range or prefix, a port range, or ICMP. */
 export const MAP_NAMES = {
   connect: { ipv4: 'connect4', ipv6: 'connect6' },
   serve: { ipv4: 'serve4', ipv6: 'serve6' },
+} as const;
+
+/** Exact maps (hash, constant-time lookup): entries of one address, one protocol and one port. */
+export const EXACT_MAP_NAMES = {
+  connect: { ipv4: 'connect4_exact', ipv6: 'connect6_exact' },
+  serve: { ipv4: 'serve4_exact', ipv6: 'serve6_exact' },
 } as const;
 
 export const CHAIN_NAMES = { input: 'input', output: 'output' } as const;

@@ -40,7 +40,8 @@ export function emitNftJson(ruleset: Ruleset): string {
 }
 
 function mapJson(map: ObjectMap, family: string, table: string): Json {
-  const body: { [key: string]: Json } = { family, name: map.name, table, type: [...map.key], map: map.data, flags: ['interval'] };
+  const body: { [key: string]: Json } = { family, name: map.name, table, type: [...map.key], map: map.data };
+  if (map.interval) body.flags = ['interval'];
   if (map.elements.length > 0) {
     body.elem = map.elements.map((e) => [{ concat: e.parts.map(partJson) }, e.object]);
   }

@@ -36,7 +36,8 @@ export function emitNftText(ruleset: Ruleset): string {
 }
 
 function emitMap(map: ObjectMap): string[] {
-  const lines = [`\tmap ${map.name} {`, `\t\ttype ${map.key.join(' . ')} : ${map.data}`, '\t\tflags interval'];
+  const lines = [`\tmap ${map.name} {`, `\t\ttype ${map.key.join(' . ')} : ${map.data}`];
+  if (map.interval) lines.push('\t\tflags interval');
   if (map.elements.length > 0) {
     lines.push('\t\telements = {');
     map.elements.forEach((element, i) => {

@@ -6,8 +6,8 @@
 import type { Chain, MapElement, NamedObject, ObjectMap, Rule, Ruleset, Statement } from '../compile/ir.js';
 import type { Span } from '../policy/span.js';
 import { elementWhat, statementText } from './describe.js';
-import { linearizeRule, OBJECT_TYPES } from './linearize.js';
-import { ElementWriter, mapLayout } from './map-layout.js';
+import { linearizeRule, OBJECT_TYPES, type MapRef, type MapRefs } from './linearize.js';
+import { elementSize, ElementWriter, mapLayout } from './map-layout.js';
 import { encodeBatchBegin, encodeBatchEnd, startNftMessage } from './nft/batch.js';
 import { encodeChain } from './nft/chain.js';
 import {
@@ -33,13 +33,12 @@ import {
   NF_INET_LOCAL_IN,
   NF_INET_LOCAL_OUT,
   NFPROTO_INET,
-  NLA_HDRLEN,
   NLA_MAX_LEN,
   NLM_F_ACK,
   NLM_F_APPEND,
   NLM_F_CREATE,
 } from './wire/constants.js';
-import { align4, NetlinkWriter } from './wire/writer.js';
+import { NetlinkWriter } from './wire/writer.js';
 import type { AttrRecord, MessageRecord } from './locate-error.js';
 
 export { locateError, type AttrRecord, type MessageRecord } from './locate-error.js';
@@ -150,7 +149,7 @@ class BatchBuilder {
 function sizeHint(ruleset: Ruleset): number {
   const longestName = ruleset.objects.reduce((n, o) => Math.max(n, Buffer.byteLength(o.name)), 0);
   let bytes = 64 * 1024;
-  for (const m of ruleset.maps) bytes += m.elements.length * (NLA_HDRLEN + 2 * (2 * NLA_HDRLEN + mapLayout(m).keyLen) + align4(NLA_HDRLEN + longestName + 1));
+  for (const m of ruleset.maps) bytes += m.elements.length * elementSize(mapLayout(m), longestName + 1);
   // One list header per NEWSETELEM message (a message holds at most NLA_MAX_LEN bytes of elements).
   return bytes + Math.ceil((bytes - 64 * 1024) / (NLA_MAX_LEN / 2)) * 256;
 }
@@ -174,10 +173,10 @@ export function encodeRuleset(ruleset: Ruleset, options: EncodeOptions): Encoded
     // nft's order: chains, objects, each map with its elements, then rules.
     for (const chain of ruleset.chains) encodeChainMessage(b, family, table, chain);
     for (const object of ruleset.objects) encodeObjectMessage(b, family, table, object);
-    const setIds = new Map<string, number>();
-    ruleset.maps.forEach((map, i) => setIds.set(map.name, i + 1));
-    for (const map of ruleset.maps) encodeMapMessages(b, family, table, map, setIds.get(map.name) as number);
-    for (const chain of ruleset.chains) for (const rule of chain.rules) encodeRuleMessage(b, family, table, chain, rule, setIds);
+    const mapRefs = new Map<string, MapRef>();
+    ruleset.maps.forEach((map, i) => mapRefs.set(map.name, { id: i + 1, interval: map.interval }));
+    for (const map of ruleset.maps) encodeMapMessages(b, family, table, map, (mapRefs.get(map.name) as MapRef).id);
+    for (const chain of ruleset.chains) for (const rule of chain.rules) encodeRuleMessage(b, family, table, chain, rule, mapRefs);
   }
 
   // The kernel handles the batch inside sendmsg and answers every failing message with an
@@ -215,7 +214,7 @@ function encodeMapMessages(b: BatchBuilder, family: number, table: string, map: 
       keyLen: layout.keyLen,
       objType: OBJECT_TYPES[map.data],
       id: setId,
-      desc: { concat: layout.fieldLens },
+      ...(layout.interval ? { desc: { concat: layout.fieldLens } } : {}),
       userdata: objectMapUserdata(),
     }),
   );
@@ -248,8 +247,8 @@ function encodeMapMessages(b: BatchBuilder, family: number, table: string, map: 
   }
 }
 
-function encodeRuleMessage(b: BatchBuilder, family: number, table: string, chain: Chain, rule: Rule, setIds: ReadonlyMap<string, number>): void {
-  const { exprs, statementOf } = linearizeRule(rule, setIds);
+function encodeRuleMessage(b: BatchBuilder, family: number, table: string, chain: Chain, rule: Rule, mapRefs: MapRefs): void {
+  const { exprs, statementOf } = linearizeRule(rule, mapRefs);
   const w = b.w;
   const seq = b.nextSeq();
   const start = startNftMessage(w, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, seq, family);

@@ -58,10 +58,11 @@ interface SelectorInfo {
   readonly nfproto?: number;
   /** Bytes in the register (before padding to 4). */
   readonly len: number;
-  load(dreg: number): KnownExpr[];
+  /** `interval`: the lookup is in an interval map (see `meta l4proto`). */
+  load(dreg: number, interval: boolean): KnownExpr[];
 }
 
-function payload(base: number, offset: number, len: number): (dreg: number) => KnownExpr[] {
+function payload(base: number, offset: number, len: number): (dreg: number, interval: boolean) => KnownExpr[] {
   return (dreg) => [{ kind: 'payload', dreg, base, offset, len }];
 }
 
@@ -72,11 +73,12 @@ export const SELECTORS: Readonly<Record<KeySelector, SelectorInfo>> = {
   'ip6 daddr': { nfproto: NFPROTO_IPV6, len: 16, load: payload(NFT_PAYLOAD_NETWORK_HEADER, 24, 16) },
   'meta l4proto': {
     len: 1,
-    // nft 1.0.6 follows a host-order field in a concatenation with byteorder hton (len 1,
-    // size 2): zero 2-byte words, so the kernel does nothing. Kept for byte equality with nft.
-    load: (dreg) => [
+    // For an interval map, nft 1.0.6 follows a host-order field in a concatenation with
+    // byteorder hton (len 1, size 2): zero 2-byte words, so the kernel does nothing. Kept for
+    // byte equality with nft; it sends none for a lookup in an exact (hash) map.
+    load: (dreg, interval) => [
       { kind: 'meta', key: NFT_META_L4PROTO, dreg },
-      { kind: 'byteorder', sreg: dreg, dreg, op: NFT_BYTEORDER_HTON, len: 1, size: 2 },
+      ...(interval ? [{ kind: 'byteorder' as const, sreg: dreg, dreg, op: NFT_BYTEORDER_HTON, len: 1, size: 2 }] : []),
     ],
   },
   'th dport': { len: 2, load: payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2) },
@@ -105,10 +107,15 @@ function requireL4proto(ctx: Context, proto: number, out: KnownExpr[]): void {
   ctx.l4proto = proto;
 }
 
-/** Set ids by map name, for objref lookups of maps created in the same batch. */
-export type SetIds = ReadonlyMap<string, number>;
+/** What a lookup needs to know of a map created in the same batch, by map name. */
+export interface MapRef {
+  /** NFTA_OBJREF_SET_ID: names the map before it has a handle. */
+  readonly id: number;
+  readonly interval: boolean;
+}
+export type MapRefs = ReadonlyMap<string, MapRef>;
 
-export function linearizeStatement(s: Statement, setIds: SetIds, ctx: Context = {}): KnownExpr[] {
+export function linearizeStatement(s: Statement, maps: MapRefs, ctx: Context = {}): KnownExpr[] {
   const out: KnownExpr[] = [];
   switch (s.kind) {
     case 'ct-state': {
@@ -148,13 +155,16 @@ export function linearizeStatement(s: Statement, setIds: SetIds, ctx: Context = 
         const nfproto = SELECTORS[sel].nfproto;
         if (nfproto !== undefined) requireNfproto(ctx, nfproto, out);
       }
+      const ref = maps.get(s.map);
+      // A map not in the batch: assume an interval map, the kind every release before had.
+      const interval = ref?.interval ?? true;
       let slot = 0;
       for (const sel of s.key) {
         const info = SELECTORS[sel];
-        out.push(...info.load(slotRegister(slot)));
+        out.push(...info.load(slotRegister(slot), interval));
         slot += Math.ceil(info.len / NFT_REG32_SIZE);
       }
-      const setId = setIds.get(s.map);
+      const setId = ref?.id;
       out.push({ kind: 'objref', mode: 'set', sreg: NFT_REG_1, set: s.map, ...(setId !== undefined ? { setId } : {}) });
       break;
     }
@@ -175,12 +185,12 @@ export function linearizeStatement(s: Statement, setIds: SetIds, ctx: Context = 
 }
 
 /** The rule's expressions, and for each the index of the statement it came from. */
-export function linearizeRule(rule: Rule, setIds: SetIds): { exprs: KnownExpr[]; statementOf: number[] } {
+export function linearizeRule(rule: Rule, maps: MapRefs): { exprs: KnownExpr[]; statementOf: number[] } {
   const ctx: Context = {};
   const exprs: KnownExpr[] = [];
   const statementOf: number[] = [];
   rule.statements.forEach((s, i) => {
-    for (const e of linearizeStatement(s, setIds, ctx)) {
+    for (const e of linearizeStatement(s, maps, ctx)) {
       exprs.push(e);
       statementOf.push(i);
     }

@@ -22,14 +22,18 @@ export const KEY_FIELDS: Readonly<Record<KeyField, FieldInfo>> = {
 };
 
 export interface MapLayout {
-  /** NFTA_SET_FLAGS: an interval object map over a concatenation (not NFT_SET_MAP: the
-   * kernel refuses NFT_SET_MAP together with NFT_SET_OBJECT). */
+  /** NFTA_SET_FLAGS: an object map (not NFT_SET_MAP: the kernel refuses NFT_SET_MAP together
+   * with NFT_SET_OBJECT); an interval one also over a concatenation, as nft sends it. nft sets
+   * NFT_SET_CONCAT only with NFT_SET_INTERVAL, and so does the kernel's backend choice. */
   readonly flags: number;
+  /** Elements carry NFTA_SET_ELEM_KEY_END (interval maps only). */
+  readonly interval: boolean;
   /** NFTA_SET_KEY_TYPE */
   readonly keyType: number;
   /** NFTA_SET_KEY_LEN */
   readonly keyLen: number;
-  /** NFTA_SET_DESC_CONCAT field lengths (unpadded) */
+  /** NFTA_SET_DESC_CONCAT field lengths (unpadded); nft sends them for interval maps only
+   * (they select the pipapo backend), and no NFTA_SET_DESC at all for an exact map. */
   readonly fieldLens: readonly number[];
 }
 
@@ -44,7 +48,8 @@ export function mapLayout(map: ObjectMap): MapLayout {
     keyLen += align4(info.len);
     fieldLens.push(info.len);
   }
-  return { flags: NFT_SET_INTERVAL | NFT_SET_OBJECT | NFT_SET_CONCAT, keyType, keyLen, fieldLens };
+  const flags = map.interval ? NFT_SET_INTERVAL | NFT_SET_OBJECT | NFT_SET_CONCAT : NFT_SET_OBJECT;
+  return { flags, interval: map.interval, keyType, keyLen, fieldLens };
 }
 
 const textEncoder = new TextEncoder();
@@ -65,8 +70,8 @@ function putU16(buf: Uint8Array, p: number, v: number): void {
 /**
  * Writes the elements of one map straight into the batch buffer: one claim per element and
  * plain byte stores, no call per attribute. The element nest is what libnftnl sends:
- * KEY { DATA_VALUE }, KEY_END { DATA_VALUE }, OBJREF (NUL-terminated); each key field padded
- * to 4 bytes, addresses as they are, protocol one byte, port big-endian.
+ * KEY { DATA_VALUE }, KEY_END { DATA_VALUE } (interval maps only), OBJREF (NUL-terminated);
+ * each key field padded to 4 bytes, addresses as they are, protocol one byte, port big-endian.
  */
 export class ElementWriter {
   readonly layout: MapLayout;
@@ -100,7 +105,7 @@ export class ElementWriter {
   }
 
   private sizeWithName(name: Uint8Array): number {
-    return NLA_HDRLEN + 2 * (2 * NLA_HDRLEN + this.layout.keyLen) + align4(NLA_HDRLEN + name.length);
+    return elementSize(this.layout, name.length);
   }
 
   /**
@@ -122,7 +127,8 @@ export class ElementWriter {
     const parts = element.parts;
     const lens = this.lens;
     const kinds = this.kindCodes;
-    for (let end = 0; end < 2; end++) {
+    const keys = this.layout.interval ? 2 : 1;
+    for (let end = 0; end < keys; end++) {
       putU16(buf, p, 2 * NLA_HDRLEN + keyLen);
       putU16(buf, p + 2, (end ? NFTA_SET_ELEM_KEY_END : NFTA_SET_ELEM_KEY) | NLA_F_NESTED);
       putU16(buf, p + 4, NLA_HDRLEN + keyLen);
@@ -166,6 +172,19 @@ export class ElementWriter {
       if (part.kind !== this.kinds[i] || (part.kind === 'addr' && (part.start.length !== this.lens[i] || part.end.length !== this.lens[i]))) {
         throw new Error(`map ${this.map.name}: key part ${i + 1} is not a ${this.map.key[i]}`);
       }
+      if (!this.layout.interval && !isSingle(part)) throw new Error(`map ${this.map.name}: key part ${i + 1} is a range, the map is not an interval map`);
     }
   }
+}
+
+/** Bytes of one element nest: the key (and key end), the object name with its NUL, padding. */
+export function elementSize(layout: MapLayout, nameLenWithNul: number): number {
+  return NLA_HDRLEN + (layout.interval ? 2 : 1) * (2 * NLA_HDRLEN + layout.keyLen) + align4(NLA_HDRLEN + nameLenWithNul);
+}
+
+function isSingle(part: KeyPart): boolean {
+  if (part.kind === 'proto') return true;
+  if (part.kind === 'port') return part.from === part.to;
+  for (let j = 0; j < part.start.length; j++) if (part.start[j] !== part.end[j]) return false;
+  return true;
 }

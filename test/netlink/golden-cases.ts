@@ -2,7 +2,7 @@
 // encodes it and compares with the bytes nft(8) sent for the .nft file.
 
 import type { Ruleset } from '../../src/compile/ir.js';
-import { chain, counter, element, map, rule, ruleset, secmark, st } from './helpers/ir.js';
+import { chain, counter, element, exactMap, map, rule, ruleset, secmark, st } from './helpers/ir.js';
 
 export interface GoldenCase {
   readonly name: string;
@@ -92,6 +92,26 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
       ],
     }),
     note: 'the secmark rules: objref through IPv4 and IPv6 maps, by name, icmpv6 type range and single type',
+  },
+  {
+    name: 'exact-and-interval',
+    mode: 'replace',
+    ir: ruleset({
+      objects: [secmark('browser_client', ctx('browser_client')), counter('dns')],
+      maps: [
+        exactMap('connect4_exact', 'ipv4', 'counter', [element('192.0.2.10 . tcp . 3128', 'dns', 30), element('198.51.100.7 . udp . 53', 'dns', 31)]),
+        map('connect4', 'ipv4', 'counter', [element('192.0.2.0/24 . udp . 1000-2000', 'dns', 32)]),
+        exactMap('serve6_exact', 'ipv6', 'secmark', [element('2001:db8::10 . tcp . 22', 'browser_client', 33)]),
+      ],
+      chains: [
+        chain('output', 'output', 0, [
+          rule([st.ctState('new'), st.objrefMap('counter', 'connect4_exact', 'daddr', 'ipv4'), st.counter()], 'label new connections by connect rules'),
+          rule([st.ctState('new'), st.objrefMap('counter', 'connect4', 'daddr', 'ipv4'), st.counter()], 'label new connections by connect rules'),
+        ]),
+        chain('input', 'input', 0, [rule([st.ctState('new'), st.objrefMap('secmark', 'serve6_exact', 'saddr', 'ipv6'), st.counter()])]),
+      ],
+    }),
+    note: 'exact (hash) object maps next to an interval one: no flags interval, no NFTA_SET_DESC, elements without KEY_END',
   },
 ];
 

@@ -48,8 +48,13 @@ export function element(key: string, object: string, line = 1): MapElement {
   return { parts: [addr(a), proto(p), port(s)], object, span: span(line) };
 }
 
-export function map(name: string, family: 'ipv4' | 'ipv6', data: 'secmark' | 'counter', elements: MapElement[], line = 1): ObjectMap {
-  return { kind: 'map', name, key: [family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'], data, elements, span: span(line) };
+/** An interval map; `exactMap` for one without `flags interval`. */
+export function map(name: string, family: 'ipv4' | 'ipv6', data: 'secmark' | 'counter', elements: MapElement[], line = 1, interval = true): ObjectMap {
+  return { kind: 'map', name, interval, key: [family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'], data, elements, span: span(line) };
+}
+
+export function exactMap(name: string, family: 'ipv4' | 'ipv6', data: 'secmark' | 'counter', elements: MapElement[], line = 1): ObjectMap {
+  return map(name, family, data, elements, line, false);
 }
 
 export function secmark(name: string, context: string, line = 1): NamedObject {
