@@ -11,7 +11,7 @@ import { AttrSet, parseAttributes } from '../../src/netlink/wire/attributes.js';
 import { nfAttrRange, parseMessages, type NetlinkMessage } from '../../src/netlink/wire/message.js';
 import { NetlinkWriter } from '../../src/netlink/wire/writer.js';
 import { NFT_MSG_DELTABLE, NFT_MSG_NEWRULE, NFT_MSG_NEWSETELEM, NFT_MSG_NEWTABLE, NFTA_RULE_EXPRESSIONS, NFTA_SET_ELEM_LIST_ELEMENTS } from '../../src/netlink/nft/constants.js';
-import { bigMap, chain, counter, element, map, rule, ruleset, span, st } from './helpers/ir.js';
+import { bigMap, chain, counter, element, exactMap, map, rule, ruleset, span, st } from './helpers/ir.js';
 
 const nftType = (m: NetlinkMessage): number => m.type & 0xff;
 
@@ -140,6 +140,35 @@ test('locateError: an offset inside an element names that element', (t) => {
   // The recorded offset is that of a nested attribute in the bytes.
   const view = new DataView(bytes.buffer, bytes.byteOffset);
   t.is(view.getUint16(rec.start + second.offset + 2, true) & NLA_F_NESTED, NLA_F_NESTED);
+});
+
+test('exact map: elements carry a key and no key end, and an offset inside one names it', (t) => {
+  const exact = ruleset({
+    objects: [counter('a')],
+    maps: [exactMap('connect4_exact', 'ipv4', 'counter', [element('192.0.2.10 . tcp . 443', 'a', 20), element('192.0.2.11 . udp . 53', 'a', 21)], 19)],
+  });
+  const { bytes, messages } = encodeRuleset(exact, { mode: 'replace' });
+  const rec = messageOf(messages, 'NFT_MSG_NEWSETELEM');
+  const msg = parseMessages(bytes).find((m) => m.offset === rec.start);
+  if (!msg) return t.fail();
+  const list = decodeSetElemList(msg);
+  t.deepEqual(
+    list.elements.map((e) => [Buffer.from(e.key ?? []).toString('hex'), e.keyEnd, e.objref]),
+    [
+      ['c000020a0600000001bb0000', undefined, 'a'],
+      ['c000020b1100000000350000', undefined, 'a'],
+    ],
+  );
+  const second = rec.attrs[1];
+  if (!second) return t.fail();
+  t.deepEqual(locateError(messages, rec.seq, second.offset + 8), { span: span(21), what: 'map "connect4_exact" element 192.0.2.11 . udp . 53 : "a"' });
+});
+
+test('exact map: a range element is refused before anything is sent', (t) => {
+  const bad = ruleset({ objects: [counter('a')], maps: [exactMap('connect4_exact', 'ipv4', 'counter', [element('192.0.2.0/24 . tcp . 443', 'a')])] });
+  t.throws(() => encodeRuleset(bad, { mode: 'replace' }), { message: /key part 1 is a range, the map is not an interval map/ });
+  const ports = ruleset({ objects: [counter('a')], maps: [exactMap('connect4_exact', 'ipv4', 'counter', [element('192.0.2.1 . tcp . 1-2', 'a')])] });
+  t.throws(() => encodeRuleset(ports, { mode: 'replace' }), { message: /key part 3 is a range/ });
 });
 
 test('locateError: an offset inside a rule names the statement', (t) => {
