@@ -6,10 +6,10 @@ import { ApplyError, DEFAULT_RETRIES, replaceTable } from '../apply/apply.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
 import { DEFAULT_STATE_DIR, installModule } from '../selinux/semodule.js';
 import { addKernelOptions, rulesetFor, withNetns, type KernelOptions } from './kernel-options.js';
-import { loadPolicy } from './load-policy.js';
+import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
 import { describeError, failRuntime } from './report.js';
 
-interface ApplyOptions extends KernelOptions {
+interface ApplyOptions extends KernelOptions, PortsFromOption {
   module: boolean;
   dryRun?: boolean;
   retries: string;
@@ -31,8 +31,8 @@ export function registerApply(program: Command): void {
     .option('--dry-run', 'print the messages that would be sent, and send nothing')
     .option('--retries <n>', 'retries when the ruleset changes under us', String(DEFAULT_RETRIES))
     .option('--state-dir <dir>', 'where the last installed module text is kept', DEFAULT_STATE_DIR);
-  addKernelOptions(command).action(async (policyPath: string, options: ApplyOptions) => {
-    const result = loadPolicy(policyPath);
+  addPortsFromOption(addKernelOptions(command)).action(async (policyPath: string, options: ApplyOptions) => {
+    const result = loadPolicy(policyPath, options);
     if (!result) return;
     const ruleset = rulesetFor(result.compiled.ruleset, options);
     const module = result.compiled.module;

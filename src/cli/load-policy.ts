@@ -1,10 +1,34 @@
 // Shared by the commands that take a POLICY argument: read + compile, or report and stop.
+// A `ports: policy` policy also needs the port labels: from --ports-from FILE, else from seinfo.
 
-import { compilePolicy, type CompileResult } from '../compile/compile.js';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { lowerParsed, type CompileResult } from '../compile/compile.js';
+import { parsePolicy } from '../policy/parse.js';
+import type { PortTable } from '../ports/port-table.js';
+import { parsePortTableJson } from '../ports/port-table-json.js';
+import { loadedPortTable } from '../selinux/seinfo.js';
 import { describeError, failInvalid, failRuntime, printDiagnostics } from './report.js';
 import { readPolicySource } from './io.js';
 
-export function loadPolicy(path: string): Extract<CompileResult, { ok: true }> | undefined {
+export interface PortsFromOption {
+  portsFrom?: string;
+}
+
+export function addPortsFromOption(command: Command): Command {
+  return command.option(
+    '--ports-from <file>',
+    'port labels for `ports: policy` from FILE (saved with `secmarkc ports --json`) instead of asking the loaded policy with seinfo',
+  );
+}
+
+/** The port table: from the saved file, or the loaded policy. Throws with a message to print. */
+export function portTableFor(options: PortsFromOption): PortTable {
+  if (options.portsFrom === undefined) return loadedPortTable();
+  return parsePortTableJson(readFileSync(options.portsFrom, 'utf8'), options.portsFrom);
+}
+
+export function loadPolicy(path: string, options: PortsFromOption = {}): Extract<CompileResult, { ok: true }> | undefined {
   let source;
   try {
     source = readPolicySource(path);
@@ -12,7 +36,21 @@ export function loadPolicy(path: string): Extract<CompileResult, { ok: true }> |
     failRuntime(`cannot read policy ${path}: ${describeError(error)}`);
     return undefined;
   }
-  const result = compilePolicy(source.text, source.file);
+  const parsed = parsePolicy(source.text, source.file);
+  if (!parsed.ok) {
+    failInvalid(parsed.diagnostics);
+    return undefined;
+  }
+  let portTable: PortTable | undefined;
+  if (parsed.policy.ports.value === 'policy') {
+    try {
+      portTable = portTableFor(options);
+    } catch (error) {
+      failRuntime(`${source.file}: "ports: policy": ${describeError(error)}`);
+      return undefined;
+    }
+  }
+  const result = lowerParsed(parsed, portTable ? { portTable } : {});
   if (!result.ok) {
     failInvalid(result.diagnostics);
     return undefined;

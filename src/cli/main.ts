@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   apply: async () => ({ register: (await import('./apply-command.js')).registerApply }),
   status: async () => ({ register: (await import('./status-command.js')).registerStatus }),
   remove: async () => ({ register: (await import('./remove-command.js')).registerRemove }),
+  ports: async () => ({ register: (await import('./ports-command.js')).registerPorts }),
 };
 
 export async function main(argv: readonly string[]): Promise<void> {
