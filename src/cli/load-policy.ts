@@ -28,7 +28,9 @@ export function portTableFor(options: PortsFromOption): PortTable {
   return parsePortTableJson(readFileSync(options.portsFrom, 'utf8'), options.portsFrom);
 }
 
-export function loadPolicy(path: string, options: PortsFromOption = {}): Extract<CompileResult, { ok: true }> | undefined {
+export type LoadedPolicy = Extract<CompileResult, { ok: true }> & { readonly portTable?: PortTable };
+
+export function loadPolicy(path: string, options: PortsFromOption = {}): LoadedPolicy | undefined {
   let source;
   try {
     source = readPolicySource(path);
@@ -56,5 +58,5 @@ export function loadPolicy(path: string, options: PortsFromOption = {}): Extract
     return undefined;
   }
   printDiagnostics(result.diagnostics); // warnings
-  return result;
+  return portTable ? { ...result, portTable } : result;
 }
