@@ -12,7 +12,8 @@ const { version } = require('../../package.json') as { version: string };
 
 const EPILOG = `
 Exit codes: 0 ok, 1 runtime failure (kernel, semodule, I/O, privileges),
-            2 invalid policy or usage, 3 drift (status POLICY).
+            2 invalid policy or usage, 3 drift (status POLICY),
+            4 refused (explain --connect/--accept).
 Policy reference: README.md ("Policy reference"); JSON Schema: schema/policy.schema.json.`;
 
 interface CommandModule {
@@ -28,6 +29,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   remove: async () => ({ register: (await import('./remove-command.js')).registerRemove }),
   'install-unit': async () => ({ register: (await import('./install-unit-command.js')).registerInstallUnit }),
   learn: async () => ({ register: (await import('./learn-command.js')).registerLearn }),
+  ports: async () => ({ register: (await import('./ports-command.js')).registerPorts }),
+  explain: async () => ({ register: (await import('./explain-command.js')).registerExplain }),
 };
 
 export async function main(argv: readonly string[]): Promise<void> {
