@@ -5,9 +5,8 @@ import { Option } from 'commander';
 import { emitCil } from '../emit/cil.js';
 import { emitNftJson } from '../emit/nft-json.js';
 import { emitNftText } from '../emit/nft-text.js';
-import { writeFileAtomic } from './io.js';
+import { writeOutput } from './io.js';
 import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
-import { describeError, failRuntime } from './report.js';
 
 export const COMPILE_FORMATS = ['nft', 'json', 'cil', 'all'] as const;
 type Format = (typeof COMPILE_FORMATS)[number];
@@ -37,15 +36,7 @@ export function registerCompile(program: Command): void {
             : options.format === 'cil'
               ? emitCil(module)
               : `${emitNftText(ruleset)}\n${commentBanner(`CIL module ${module.name}`)}\n${emitCil(module)}`;
-      if (!options.output) {
-        process.stdout.write(text);
-        return;
-      }
-      try {
-        writeFileAtomic(options.output, text);
-      } catch (error) {
-        failRuntime(`cannot write ${options.output}: ${describeError(error)}`);
-      }
+      writeOutput(options.output, text);
     });
 }
 
