@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAsScriptInOwnNetns } from './own-netns.js';
 import { replaceTable } from '../src/apply/apply.js';
 import { NetfilterSession } from '../src/apply/session.js';
 import { encodeRuleset } from '../src/netlink/encode-ruleset.js';
@@ -112,13 +113,4 @@ export async function runApplyBench(): Promise<string> {
   return [...lines, '', ...verdicts].join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (process.env.SECMARKC_BENCH_IN_NETNS !== '1') {
-    const r = spawnSync('unshare', ['-n', process.execPath, '--import=tsx', fileURLToPath(import.meta.url)], {
-      stdio: 'inherit',
-      env: { ...process.env, SECMARKC_BENCH_IN_NETNS: '1' },
-    });
-    process.exit(r.status ?? 1);
-  }
-  console.log(await runApplyBench());
-}
+await runAsScriptInOwnNetns(import.meta.url, runApplyBench);

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runAsScriptInOwnNetns } from './own-netns.js';
 import { deleteTable, replaceTable } from '../src/apply/apply.js';
 import { compilePolicy } from '../src/compile/compile.js';
 import type { Ruleset } from '../src/compile/ir.js';
@@ -162,13 +162,4 @@ function report(rows: Row[], paths: Path[]): string {
   ].join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (process.env.SECMARKC_BENCH_IN_NETNS !== '1') {
-    const r = spawnSync('unshare', ['-n', process.execPath, '--import=tsx', fileURLToPath(import.meta.url)], {
-      stdio: 'inherit',
-      env: { ...process.env, SECMARKC_BENCH_IN_NETNS: '1' },
-    });
-    process.exit(r.status ?? 1);
-  }
-  console.log(await runPacketBench());
-}
+await runAsScriptInOwnNetns(import.meta.url, runPacketBench);

@@ -1,12 +1,14 @@
 // Machine, kernel and tool versions for the top of every benchmark report.
 
 import { spawnSync } from 'node:child_process';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 
 export function systemLine(nft: string): string {
   const nftVersion = spawnSync(nft, ['--version'], { encoding: 'utf8' }).stdout.trim() || 'nft not found';
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, kernel ${release()}, node ${process.version}, ${nftVersion}`;
+  // The load average says whether the machine was shared while this ran: read the numbers with it.
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, kernel ${release()}, node ${process.version}, ${nftVersion}; load average ${load}`;
 }
 
 export function median(values: readonly number[]): number {

@@ -41,6 +41,23 @@ nsTest(nsTitle('apply loads exactly what nft lists for our JSON; status then rep
   t.regex(run.stderr, /no drift: the live table is what the policy compiles to/);
 });
 
+const PORTS_FIXTURE = join(ROOT, 'test/fixtures/valid/ports-policy');
+
+nsTest(nsTitle('ports: policy with --ports-from: apply, then status reads the port maps back without drift; a changed port label is drift'), (t) => {
+  const policy = join(PORTS_FIXTURE, 'policy.yaml');
+  const ports = join(PORTS_FIXTURE, 'ports.json');
+  const run = inFreshNamespace(
+    `${CLI} apply ${policy} --no-lsm --ports-from ${ports} && ${CLI} status ${policy} --no-lsm --ports-from ${ports} --json && ` +
+      `${NFT} delete element inet secmarkc port_client '{ tcp . 80 }' && ${NFT} add element inet secmarkc port_client '{ tcp . 80 : "client_packet_t" }' && ` +
+      `${CLI} status ${policy} --no-lsm --ports-from ${ports} --json`,
+  );
+  t.is(run.status, 3, run.stderr);
+  const [clean, drifted] = run.stdout.split(/\n(?=\{)/).map((s) => JSON.parse(s) as { drift: { kind: string; what: string }[]; maps: { name: string; elements: number }[] });
+  t.deepEqual(clean?.drift, []);
+  t.deepEqual(clean?.maps.filter((m) => m.name.startsWith('port_')), [{ name: 'port_client', elements: 5 }, { name: 'port_server', elements: 5 }]);
+  t.deepEqual(drifted?.drift, [{ kind: 'different', what: 'map port_client element 6 . 80: expected "http_client_packet_t", found "client_packet_t"' }]);
+});
+
 nsTest(nsTitle('status reports elements added behind our back, to the exact and to an interval map, as drift, exit 3'), (t) => {
   const run = inFreshNamespace(
     `${CLI} apply ${EXAMPLE} --no-lsm && ${NFT} add element inet secmarkc connect4_exact '{ 203.0.113.1 . tcp . 80 : "browser_client" }' && ` +

@@ -271,17 +271,20 @@ kernelTest(title('receive() returns one datagram of a dump at a time, then null 
 });
 
 // Serial: other tests block the event loop on purpose (spawnSync, 10 MB copies).
-kernelSerialTest(title('receive(50) resolves null when nothing is queued, without blocking the event loop'), async (t) => {
+kernelSerialTest(title('receive(200) resolves null when nothing is queued, without blocking the event loop'), async (t) => {
   const socket = open();
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 5);
+  // A timer due long before the receive times out must run while it waits: had receive blocked
+  // the thread, the timer would only fire after it returned. (No tick counting: a loaded machine
+  // runs fewer ticks, never none.)
+  let timerRanAt: bigint | undefined;
+  setTimeout(() => (timerRanAt = process.hrtime.bigint()), 1);
   const started = process.hrtime.bigint();
-  const result = await socket.receive(50);
-  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-  clearInterval(timer);
+  const result = await socket.receive(200);
+  const returnedAt = process.hrtime.bigint();
+  const elapsedMs = Number(returnedAt - started) / 1e6;
   t.is(result, null);
-  t.true(elapsedMs >= 45, `returned after ${elapsedMs} ms`);
-  t.true(ticks >= 3, `event loop ran ${ticks} timer ticks while waiting`);
+  t.true(elapsedMs >= 190, `returned after ${elapsedMs} ms`);
+  t.true(timerRanAt !== undefined && timerRanAt < returnedAt, 'the event loop ran a timer while receive() waited');
 });
 
 kernelTest(title('receive() returns an already queued reply as a Buffer'), async (t) => {

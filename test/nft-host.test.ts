@@ -7,14 +7,14 @@ import { compilePolicy } from '../src/compile/compile.js';
 import { withCounterObjects } from '../src/compile/substitute.js';
 import { nftJsonObjects } from '../src/emit/nft-json.js';
 import { emitNftText } from '../src/emit/nft-text.js';
-import { cases, readPolicy } from './helpers/fixtures.js';
+import { cases, readPolicy, readPortTable } from './helpers/fixtures.js';
 import { inFreshNamespace, normaliseNftJson, nsTest, nsTitle } from './helpers/namespace.js';
 
 type Json = { [key: string]: unknown };
 
 
 for (const { name, dir } of cases('valid')) {
-  const compiled = compilePolicy(readPolicy(dir), 'policy.yaml');
+  const compiled = compilePolicy(readPolicy(dir), 'policy.yaml', readPortTable(dir));
 
   nsTest(nsTitle(`valid/${name}: nft loads our text (twice: replace is idempotent) and lists what our JSON says`), (t) => {
     if (!compiled.ok) return t.fail('fixture does not compile');

@@ -2,7 +2,7 @@
 // atomic replacement, and clear errors for missing or damaged files.
 
 import test from 'ava';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePolicy } from '../src/compile/compile.js';
@@ -86,9 +86,20 @@ test('a missing record is undefined; damaged ones are refused with the path and 
   writeFileSync(path, text.replace('3128', '3129')); // the first one is in the ruleset's map element
   t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /content does not match its digest/ });
 
-  writeFileSync(path, text.replace('"format": 1', '"format": 7'));
+  writeFileSync(path, text.replace(/"format": ?1/, '"format":7'));
   t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /format 7, expected 1/ });
 
   writeFileSync(statePaths(dir, 'other').current, text);
   t.throws(() => readRecord(dir, 'other', 'current'), { instanceOf: StateError, message: /it is for table "secmarkc", not other/ });
+});
+
+test('rotation renames the current file as it was: previous is byte for byte the record before', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-state-'));
+  recordApplied(dir, record(EXAMPLE));
+  const before = readFileSync(statePaths(dir, 'secmarkc').current, 'utf8');
+  const other = record(OTHER);
+  t.true(recordApplied(dir, other).rotated);
+  t.is(readFileSync(statePaths(dir, 'secmarkc').previous, 'utf8'), before);
+  t.is(readRecord(dir, 'secmarkc', 'current')?.digest, other.digest);
+  rmSync(dir, { recursive: true, force: true });
 });

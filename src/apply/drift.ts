@@ -51,17 +51,21 @@ function json(value: unknown): string {
   });
 }
 
-/** `192.0.2.10 . 6 . 3128` for our address . inet_proto . inet_service keys (each field padded to 4 bytes). */
+/**
+ * `192.0.2.10 . 6 . 3128` for our address . inet_proto . inet_service keys, `6 . 80` for the
+ * port maps' inet_proto . inet_service (each field padded to 4 bytes).
+ */
 function elementKeyText(e: NftSetElem): string {
   const start = e.key;
   const end = e.keyEnd ?? e.key;
-  if (!start || !end || (start.length !== 12 && start.length !== 24)) return `${hex(start)}-${hex(end)}`;
+  if (!start || !end || (start.length !== 8 && start.length !== 12 && start.length !== 24)) return `${hex(start)}-${hex(end)}`;
   const addrLen = start.length - 8;
   const addr = (b: Uint8Array): string =>
     addrLen === 4 ? Array.from(b.subarray(0, 4)).join('.') : (ipaddr.fromByteArray(Array.from(b.subarray(0, 16))) as ipaddr.IPv6).toRFC5952String();
   const port = (b: Uint8Array): number => (b[addrLen + 4]! << 8) | b[addrLen + 5]!;
   const range = (a: string | number, b: string | number): string => (a === b ? String(a) : `${a}-${b}`);
-  return `${range(addr(start), addr(end))} . ${start[addrLen]} . ${range(port(start), port(end))}`;
+  const protoPort = `${start[addrLen]} . ${range(port(start), port(end))}`;
+  return addrLen === 0 ? protoPort : `${range(addr(start), addr(end))} . ${protoPort}`;
 }
 
 function objectKey(o: NftObj): [string, string] {

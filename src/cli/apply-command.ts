@@ -12,13 +12,13 @@ import { encodeRuleset } from '../netlink/encode-ruleset.js';
 import { DEFAULT_STATE_DIR, installModule } from '../selinux/semodule.js';
 import { EXIT } from './exit-codes.js';
 import { addKernelOptions, rulesetFor, withNetns, type KernelOptions } from './kernel-options.js';
-import { loadPolicyWithSource } from './load-policy.js';
+import { addPortsFromOption, loadPolicyWithSource, type PortsFromOption } from './load-policy.js';
 import { describeError, failRuntime } from './report.js';
 
 export const ON_INVALID = ['fail', 'keep', 'lockdown'] as const;
 export type OnInvalid = (typeof ON_INVALID)[number];
 
-interface ApplyOptions extends KernelOptions {
+interface ApplyOptions extends KernelOptions, PortsFromOption {
   module: boolean;
   dryRun?: boolean;
   rollback?: boolean;
@@ -56,7 +56,7 @@ export function registerApply(program: Command): void {
     .option('-t, --table <name>', 'the table whose records --rollback and --on-invalid use when POLICY does not say', 'secmarkc')
     .option('--retries <n>', 'retries when the ruleset changes under us', String(DEFAULT_RETRIES))
     .option('--state-dir <dir>', 'where applied policies (and the last installed module text) are kept', DEFAULT_STATE_DIR);
-  addKernelOptions(command).action(async (policyPath: string | undefined, options: ApplyOptions) => {
+  addPortsFromOption(addKernelOptions(command)).action(async (policyPath: string | undefined, options: ApplyOptions) => {
     const onInvalid = options.onInvalid as OnInvalid;
     if (!ON_INVALID.includes(onInvalid)) return usage(`--on-invalid must be one of ${ON_INVALID.join(', ')}, not "${options.onInvalid}"`);
     if (!TABLE_NAME.test(options.table)) return usage(`invalid table name "${options.table}"`);
@@ -66,7 +66,7 @@ export function registerApply(program: Command): void {
     }
     if (policyPath === undefined) return usage('missing POLICY (or --rollback)');
 
-    const loaded = loadPolicyWithSource(policyPath);
+    const loaded = loadPolicyWithSource(policyPath, options);
     if (!loaded.ok) {
       if (onInvalid !== 'fail') await fallBack(onInvalid, options.table, `${policyPath} is ${loaded.reason}`, options);
       return;

@@ -5,15 +5,14 @@ import { Option } from 'commander';
 import { emitCil } from '../emit/cil.js';
 import { emitNftJson } from '../emit/nft-json.js';
 import { emitNftText } from '../emit/nft-text.js';
-import { writeFileAtomic } from './io.js';
-import { loadPolicy } from './load-policy.js';
-import { describeError, failRuntime } from './report.js';
+import { writeOutput } from './io.js';
+import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
 
 export const COMPILE_FORMATS = ['nft', 'json', 'cil', 'all'] as const;
 type Format = (typeof COMPILE_FORMATS)[number];
 
 export function registerCompile(program: Command): void {
-  program
+  const command = program
     .command('compile')
     .summary('print the nft ruleset and CIL module a policy compiles to')
     .description(
@@ -23,9 +22,10 @@ export function registerCompile(program: Command): void {
     )
     .argument('<policy>', 'policy file, or - for stdin')
     .addOption(new Option('-f, --format <format>', 'what to print').choices(COMPILE_FORMATS).default('all'))
-    .option('-o, --output <file>', 'write to FILE (atomically: written whole or not at all) instead of stdout')
-    .action((policyPath: string, options: { format: Format; output?: string }) => {
-      const result = loadPolicy(policyPath);
+    .option('-o, --output <file>', 'write to FILE (atomically: written whole or not at all) instead of stdout');
+  addPortsFromOption(command)
+    .action((policyPath: string, options: { format: Format; output?: string } & PortsFromOption) => {
+      const result = loadPolicy(policyPath, options);
       if (!result) return;
       const { ruleset, module } = result.compiled;
       const text =
@@ -36,15 +36,7 @@ export function registerCompile(program: Command): void {
             : options.format === 'cil'
               ? emitCil(module)
               : `${emitNftText(ruleset)}\n${commentBanner(`CIL module ${module.name}`)}\n${emitCil(module)}`;
-      if (!options.output) {
-        process.stdout.write(text);
-        return;
-      }
-      try {
-        writeFileAtomic(options.output, text);
-      } catch (error) {
-        failRuntime(`cannot write ${options.output}: ${describeError(error)}`);
-      }
+      writeOutput(options.output, text);
     });
 }
 

@@ -7,4 +7,6 @@ export const EXIT = {
   invalid: 2,
   /** `status POLICY`: the live table differs from what the policy compiles to. */
   drift: 3,
+  /** `explain --connect/--accept`: at least one connection would be refused. */
+  refused: 4,
 } as const;

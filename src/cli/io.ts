@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { describeError, failRuntime } from './report.js';
 
 export interface PolicySource {
   readonly text: string;
@@ -24,5 +25,18 @@ export function writeFileAtomic(path: string, text: string): void {
   } catch (error) {
     rmSync(temp, { force: true });
     throw error;
+  }
+}
+
+/** A command's output: to stdout, or with `-o FILE` atomically to FILE (a failure is reported, exit 1). */
+export function writeOutput(output: string | undefined, text: string): void {
+  if (!output) {
+    process.stdout.write(text);
+    return;
+  }
+  try {
+    writeFileAtomic(output, text);
+  } catch (error) {
+    failRuntime(`cannot write ${output}: ${describeError(error)}`);
   }
 }

@@ -9,7 +9,7 @@ import { DEFAULT_LEARN_OPTIONS, suggestPolicy, type LearnOptions, type PortProto
 import { parsePacketAvcs, type MalformedLine } from '../selinux/packet-avc.js';
 import { runTool } from '../selinux/tools.js';
 import { EXIT } from './exit-codes.js';
-import { writeFileAtomic } from './io.js';
+import { writeOutput } from './io.js';
 import { loadPolicy } from './load-policy.js';
 import { describeError, failRuntime } from './report.js';
 
@@ -69,15 +69,7 @@ export function registerLearn(program: Command): void {
       const text = options.json
         ? JSON.stringify({ source: input.name, ...suggestion, malformed: parsed.malformed, ignoredLines: parsed.ignored }, null, 2) + '\n'
         : emitSnippet(suggestion, loaded?.policy.file);
-      if (!options.output) {
-        process.stdout.write(text);
-        return;
-      }
-      try {
-        writeFileAtomic(options.output, text);
-      } catch (error) {
-        failRuntime(`cannot write ${options.output}: ${describeError(error)}`);
-      }
+      writeOutput(options.output, text);
     });
 }
 

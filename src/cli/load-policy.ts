@@ -1,17 +1,41 @@
 // Shared by the commands that take a POLICY argument: read + compile, or report and stop.
+// A `ports: policy` policy also needs the port labels: from --ports-from FILE, else from seinfo.
 
-import { compilePolicy, type CompileResult } from '../compile/compile.js';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { lowerParsed, type CompileResult } from '../compile/compile.js';
+import { parsePolicy } from '../policy/parse.js';
+import type { PortTable } from '../ports/port-table.js';
+import { parsePortTableJson } from '../ports/port-table-json.js';
+import { loadedPortTable } from '../selinux/seinfo.js';
 import { describeError, failInvalid, failRuntime, printDiagnostics } from './report.js';
 import { readPolicySource } from './io.js';
 
-type Compiled = Extract<CompileResult, { ok: true }>;
+export interface PortsFromOption {
+  portsFrom?: string;
+}
+
+export function addPortsFromOption(command: Command): Command {
+  return command.option(
+    '--ports-from <file>',
+    'port labels for `ports: policy` from FILE (saved with `secmarkc ports --json`) instead of asking the loaded policy with seinfo',
+  );
+}
+
+/** The port table: from the saved file, or the loaded policy. Throws with a message to print. */
+export function portTableFor(options: PortsFromOption): PortTable {
+  if (options.portsFrom === undefined) return loadedPortTable();
+  return parsePortTableJson(readFileSync(options.portsFrom, 'utf8'), options.portsFrom);
+}
+
+export type Compiled = Extract<CompileResult, { ok: true }> & { readonly portTable?: PortTable };
 
 export type LoadedPolicy =
   | { readonly ok: true; readonly result: Compiled; readonly text: string }
   | { readonly ok: false; readonly reason: 'unreadable' | 'invalid' };
 
 /** Read and compile; on failure the problem is already printed and the exit code set. */
-export function loadPolicyWithSource(path: string): LoadedPolicy {
+export function loadPolicyWithSource(path: string, options: PortsFromOption = {}): LoadedPolicy {
   let source;
   try {
     source = readPolicySource(path);
@@ -19,16 +43,31 @@ export function loadPolicyWithSource(path: string): LoadedPolicy {
     failRuntime(`cannot read policy ${path}: ${describeError(error)}`);
     return { ok: false, reason: 'unreadable' };
   }
-  const result = compilePolicy(source.text, source.file);
+  const parsed = parsePolicy(source.text, source.file);
+  if (!parsed.ok) {
+    failInvalid(parsed.diagnostics);
+    return { ok: false, reason: 'invalid' };
+  }
+  let portTable: PortTable | undefined;
+  if (parsed.policy.ports.value === 'policy') {
+    try {
+      portTable = portTableFor(options);
+    } catch (error) {
+      // Without its port labels the policy cannot be compiled: like an unreadable policy.
+      failRuntime(`${source.file}: "ports: policy": ${describeError(error)}`);
+      return { ok: false, reason: 'unreadable' };
+    }
+  }
+  const result = lowerParsed(parsed, portTable ? { portTable } : {});
   if (!result.ok) {
     failInvalid(result.diagnostics);
     return { ok: false, reason: 'invalid' };
   }
   printDiagnostics(result.diagnostics); // warnings
-  return { ok: true, result, text: source.text };
+  return { ok: true, result: portTable ? { ...result, portTable } : result, text: source.text };
 }
 
-export function loadPolicy(path: string): Compiled | undefined {
-  const loaded = loadPolicyWithSource(path);
+export function loadPolicy(path: string, options: PortsFromOption = {}): Compiled | undefined {
+  const loaded = loadPolicyWithSource(path, options);
   return loaded.ok ? loaded.result : undefined;
 }

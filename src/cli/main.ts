@@ -1,7 +1,8 @@
 // The secmarkc command line: commander wiring only. Each command lives in its own file and is
-// imported when it runs, so `secmarkc --version` does not pay for the compiler or the addon.
+// imported when it runs, so `secmarkc --version` does not pay for the compiler or the addon
+// (nor, alone, for commander).
 
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { EXIT } from './exit-codes.js';
 import { describeError, failRuntime } from './report.js';
@@ -11,7 +12,8 @@ const { version } = require('../../package.json') as { version: string };
 
 const EPILOG = `
 Exit codes: 0 ok, 1 runtime failure (kernel, semodule, I/O, privileges),
-            2 invalid policy or usage, 3 drift (status POLICY).
+            2 invalid policy or usage, 3 drift (status POLICY),
+            4 refused (explain --connect/--accept).
 Policy reference: README.md ("Policy reference"); JSON Schema: schema/policy.schema.json.`;
 
 interface CommandModule {
@@ -27,9 +29,18 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   remove: async () => ({ register: (await import('./remove-command.js')).registerRemove }),
   'install-unit': async () => ({ register: (await import('./install-unit-command.js')).registerInstallUnit }),
   learn: async () => ({ register: (await import('./learn-command.js')).registerLearn }),
+  ports: async () => ({ register: (await import('./ports-command.js')).registerPorts }),
+  explain: async () => ({ register: (await import('./explain-command.js')).registerExplain }),
 };
 
 export async function main(argv: readonly string[]): Promise<void> {
+  const args = argv.slice(2);
+  // `secmarkc --version` answers before commander (and the bundle chunk holding it) is loaded.
+  if (args.length === 1 && (args[0] === '-V' || args[0] === '--version')) {
+    process.stdout.write(`${version}\n`);
+    return;
+  }
+  const { Command, CommanderError } = await import('commander');
   const program = new Command('secmarkc')
     .description('Per-application network filtering with nftables secmark and SELinux.')
     .version(version, '-V, --version')
@@ -38,7 +49,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     .exitOverride();
 
   // Load only the command that runs; all of them for help (to list them); none for --version.
-  const args = argv.slice(2);
   const wanted = args.find((a) => !a.startsWith('-'));
   const versionOnly = wanted === undefined && args.some((a) => a === '-V' || a === '--version');
   const load = versionOnly ? [] : wanted !== undefined && wanted in COMMANDS ? [COMMANDS[wanted]!] : Object.values(COMMANDS);

@@ -7,10 +7,10 @@ import { readTable, type LiveTable } from '../apply/read-table.js';
 import { NetfilterSession } from '../apply/session.js';
 import { EXIT } from './exit-codes.js';
 import { addKernelOptions, rulesetFor, withNetns, type KernelOptions } from './kernel-options.js';
-import { loadPolicy } from './load-policy.js';
+import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
 import { describeError, failRuntime } from './report.js';
 
-interface StatusOptions extends KernelOptions {
+interface StatusOptions extends KernelOptions, PortsFromOption {
   table?: string;
   json?: boolean;
 }
@@ -29,8 +29,8 @@ export function registerStatus(program: Command): void {
     .argument('[policy]', 'policy file to compare with')
     .option('-t, --table <name>', 'the table to read (default: the policy\'s, else secmarkc)')
     .option('--json', 'print JSON');
-  addKernelOptions(command).action(async (policyPath: string | undefined, options: StatusOptions) => {
-    const compiled = policyPath === undefined ? undefined : loadPolicy(policyPath);
+  addPortsFromOption(addKernelOptions(command)).action(async (policyPath: string | undefined, options: StatusOptions) => {
+    const compiled = policyPath === undefined ? undefined : loadPolicy(policyPath, options);
     if (policyPath !== undefined && !compiled) return;
     const table = options.table ?? compiled?.compiled.ruleset.table ?? 'secmarkc';
     let live: LiveTable | undefined;

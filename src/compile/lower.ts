@@ -24,7 +24,8 @@ import type {
   Rule,
   Statement,
 } from './ir.js';
-import { CHAIN_NAMES, EXACT_MAP_NAMES, MAP_NAMES, NDP_OBJECT, ndpTypeName, objectName, packetTypeName, securityContext } from './names.js';
+import { DEFAULT_PACKET_TYPES, directionLabels, PORT_PROTOCOL_NUMBERS, type PortTable } from '../ports/port-table.js';
+import { CHAIN_NAMES, EXACT_MAP_NAMES, MAP_NAMES, NDP_OBJECT, ndpTypeName, objectName, packetTypeName, PORT_MAP_NAMES, portObjectName, securityContext } from './names.js';
 
 /**
  * Output runs after conntrack (-200, `ct state` needs it) and NAT (-100, so we see the final
@@ -40,7 +41,12 @@ export type LowerResult =
   | { readonly ok: true; readonly compiled: CompiledPolicy; readonly diagnostics: readonly Diagnostic[] }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
-export function lowerPolicy(policy: Policy): LowerResult {
+export interface LowerOptions {
+  /** The port labels for `ports: policy` (from seinfo or --ports-from); ignored for `ports: none`. */
+  readonly portTable?: PortTable;
+}
+
+export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerResult {
   const sink = new DiagnosticSink();
   const table = policy.table.value;
   const level = policy.level.value;
@@ -71,6 +77,14 @@ export function lowerPolicy(policy: Policy): LowerResult {
   }
 
   const maps: ObjectMap[] = [];
+  const portTypes: string[] = [];
+  if (policy.ports.value === 'policy') {
+    if (!options.portTable) {
+      sink.error('SMC050', policy.ports.span, '"ports: policy" needs the port labels of the loaded SELinux policy: run where seinfo (setools) can read it, or pass --ports-from FILE (saved with secmarkc ports --json)');
+    } else {
+      lowerPortLabels(options.portTable, policy.ports.span, level, objects, maps, portTypes);
+    }
+  }
   const parts = new PartCache();
   for (const direction of ['connect', 'serve'] as const) {
     for (const family of ['ipv4', 'ipv6'] as const) {
@@ -82,10 +96,14 @@ export function lowerPolicy(policy: Policy): LowerResult {
   if (sink.hasErrors) return { ok: false, diagnostics: sink.sorted() };
 
   const span = policy.table.span;
-  const chains = (['input', 'output'] as const).map((hook) => buildChain(hook, maps, policy.neighbourDiscovery.length > 0, span));
+  const labelPorts = policy.ports.value === 'policy';
+  const chains = (['input', 'output'] as const).map((hook) => buildChain(hook, maps, policy.neighbourDiscovery.length > 0, labelPorts, span));
 
+  // The kernel checks relabelto when a secmark object is created: on our types and on every
+  // packet type of the loaded policy that the ruleset uses (send/recv on those refpolicy grants).
+  const relabelTargets = [...types.map((type) => type.name), ...portTypes];
   const relabel: Grant[] = policy.loader.flatMap((loader) =>
-    types.map((type) => ({ source: loader.value, target: type.name, permissions: ['relabelto'] as const, span: loader.span })),
+    relabelTargets.map((target) => ({ source: loader.value, target, permissions: ['relabelto'] as const, span: loader.span })),
   );
   const unlabeledGrant: Grant = { source: 'domain', target: 'unlabeled_t', permissions: ['send', 'recv'], span: policy.unlabeled.span };
   const mode = policy.unlabeled.value;
@@ -176,7 +194,39 @@ class PartCache {
   }
 }
 
-function buildChain(hook: Hook, maps: readonly ObjectMap[], labelNdp: boolean, span: Span): Chain {
+/**
+ * Port labels: one secmark object per packet type used (the direction's default first), and one
+ * `inet_proto . inet_service` interval map per direction with the adjacent ports of one type merged.
+ */
+function lowerPortLabels(table: PortTable, span: Span, level: string, objects: NamedObject[], maps: ObjectMap[], used: string[]): void {
+  const use = (type: string): string => {
+    if (!used.includes(type)) {
+      used.push(type);
+      objects.push({ kind: 'secmark', name: portObjectName(type), context: securityContext(type, level), span });
+    }
+    return portObjectName(type);
+  };
+  for (const direction of ['client', 'server'] as const) {
+    use(DEFAULT_PACKET_TYPES[direction]);
+    const labels = directionLabels(table, direction);
+    if (labels.length === 0) continue;
+    maps.push({
+      kind: 'map',
+      name: PORT_MAP_NAMES[direction],
+      interval: true,
+      key: ['inet_proto', 'inet_service'],
+      data: 'secmark',
+      elements: labels.map((l) => ({
+        parts: [{ kind: 'proto', value: PORT_PROTOCOL_NUMBERS[l.protocol] }, { kind: 'port', from: l.from, to: l.to }],
+        object: use(l.type),
+        span,
+      })),
+      span,
+    });
+  }
+}
+
+function buildChain(hook: Hook, maps: readonly ObjectMap[], labelNdp: boolean, labelPorts: boolean, span: Span): Chain {
   const direction = hook === 'output' ? 'connect' : 'serve';
   const peer = hook === 'output' ? 'daddr' : 'saddr';
   const rules: Rule[] = [
@@ -186,6 +236,23 @@ function buildChain(hook: Hook, maps: readonly ObjectMap[], labelNdp: boolean, s
       span,
     },
   ];
+  if (labelPorts) {
+    // Each `meta secmark set` overwrites the last: default, then port label, then app rules.
+    const role = hook === 'output' ? 'client' : 'server';
+    rules.push({
+      statements: [{ kind: 'ct-state', states: ['new'] }, { kind: 'objref', objType: 'secmark', name: portObjectName(DEFAULT_PACKET_TYPES[role]) }, { kind: 'counter' }],
+      comment: `default label of new ${role === 'client' ? 'outbound' : 'inbound'} connections`,
+      span,
+    });
+    const portMap = maps.find((m) => m.name === PORT_MAP_NAMES[role]);
+    if (portMap) {
+      rules.push({
+        statements: [{ kind: 'ct-state', states: ['new'] }, { kind: 'objref-map', objType: 'secmark', map: portMap.name, key: ['meta l4proto', 'th dport'] }, { kind: 'counter' }],
+        comment: 'label new connections by the port labels of the SELinux policy',
+        span: portMap.span,
+      });
+    }
+  }
   for (const family of ['ipv4', 'ipv6'] as const) {
     const key: KeySelector[] = [family === 'ipv4' ? `ip ${peer}` : `ip6 ${peer}`, 'meta l4proto', 'th dport'];
     for (const name of [EXACT_MAP_NAMES[direction][family], MAP_NAMES[direction][family]]) {

@@ -36,4 +36,16 @@ export const EXACT_MAP_NAMES = {
   serve: { ipv4: 'serve4_exact', ipv6: 'serve6_exact' },
 } as const;
 
+/**
+ * Port labels and the defaults use the loaded policy's packet types (`http_client_packet_t`,
+ * `client_packet_t`) as their secmark object names: validated type names, and never equal to an
+ * app's `<app>_client` / `<app>_server` or `ndp`.
+ */
+export function portObjectName(packetType: string): string {
+  return packetType;
+}
+
+/** Maps from `inet_proto . inet_service` to the port label of each direction. */
+export const PORT_MAP_NAMES = { client: 'port_client', server: 'port_server' } as const;
+
 export const CHAIN_NAMES = { input: 'input', output: 'output' } as const;

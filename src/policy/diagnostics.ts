@@ -39,6 +39,7 @@ export const DIAGNOSTIC_CODES = {
   SMC041: 'two apps claim the same destination and port',
   SMC042: 'entries of one app partly overlap',
   SMC044: 'app has no rules',
+  SMC050: '`ports: policy` without the port labels of a loaded SELinux policy',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

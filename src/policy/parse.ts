@@ -7,17 +7,18 @@ import { nameProblem, typeProblem, LEVEL_PATTERN } from './names.js';
 import { parsePortEntry, protocolFamily } from './ports.js';
 import { fileSpan, type Span } from './span.js';
 import { closest } from './suggest.js';
-import type { App, PeerRange, Policy, PortEntry, Spanned, TrafficRule, UnlabeledMode } from './types.js';
+import type { App, PeerRange, Policy, PortEntry, PortsMode, Spanned, TrafficRule, UnlabeledMode } from './types.js';
 import { parseYamlFast } from './yaml-fast.js';
 import { parseYamlFull } from './yaml-full.js';
 import { YamlReader, type MapEntry, type YamlNode } from './yaml-reader.js';
 import { LineIndex } from './yaml-tree.js';
 
-export const TOP_KEYS = ['version', 'table', 'unlabeled', 'level', 'loader', 'neighbour_discovery', 'groups', 'apps'] as const;
+export const TOP_KEYS = ['version', 'table', 'unlabeled', 'level', 'loader', 'neighbour_discovery', 'ports', 'groups', 'apps'] as const;
 export const APP_KEYS = ['domain', 'description', 'connect', 'serve'] as const;
 export const CONNECT_KEYS = ['to', 'ports'] as const;
 export const SERVE_KEYS = ['from', 'ports'] as const;
 export const UNLABELED_MODES: readonly UnlabeledMode[] = ['allow', 'audit', 'deny'];
+export const PORTS_MODES: readonly PortsMode[] = ['none', 'policy'];
 
 export const DEFAULTS = {
   table: 'secmarkc',
@@ -113,11 +114,20 @@ function readPolicy(reader: YamlReader, root: YamlNode, file: string): Policy | 
     readTypeList(reader, get('neighbour_discovery'), '"neighbour_discovery"', true) ??
     DEFAULTS.neighbourDiscovery.map((value) => ({ value, span: rootSpan }));
 
+  let ports: Spanned<PortsMode> = { value: 'none', span: rootSpan };
+  const portsEntry = get('ports');
+  if (portsEntry) {
+    const mode = reader.string(portsEntry.value, '"ports"');
+    if (mode && !(PORTS_MODES as readonly string[]).includes(mode.value)) {
+      sink.error('SMC007', mode.span, `"ports" must be none or policy, not "${mode.value}"`);
+    } else if (mode) ports = mode as Spanned<PortsMode>;
+  }
+
   const groups = readGroups(reader, get('groups'));
   const apps = readApps(reader, get('apps'), groups, rootSpan);
 
   if (!unlabeled || !apps) return undefined;
-  return { file, version: 1, table, unlabeled, level, loader, neighbourDiscovery, apps };
+  return { file, version: 1, table, unlabeled, level, loader, neighbourDiscovery, ports, apps };
 }
 
 function readName(reader: YamlReader, entry: MapEntry | undefined, what: string): Spanned<string> | undefined {

@@ -5,6 +5,9 @@ import type { Span } from './span.js';
 
 export type UnlabeledMode = 'allow' | 'audit' | 'deny';
 
+/** `none`: only app rules label; `policy`: also the port labels of the loaded SELinux policy. */
+export type PortsMode = 'none' | 'policy';
+
 export interface Policy {
   readonly file: string;
   readonly version: 1;
@@ -17,6 +20,7 @@ export interface Policy {
   readonly loader: readonly Spanned<string>[];
   /** Domains that send IPv6 neighbour discovery (labelled statelessly); empty = not labelled. */
   readonly neighbourDiscovery: readonly Spanned<string>[];
+  readonly ports: Spanned<PortsMode>;
   readonly apps: readonly App[];
 }
 

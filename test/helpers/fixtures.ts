@@ -3,6 +3,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import type { PortTable } from '../../src/ports/port-table.js';
+import { parsePortTableJson } from '../../src/ports/port-table-json.js';
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 export const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -17,6 +19,12 @@ export function cases(kind: 'valid' | 'invalid'): { name: string; dir: string }[
 
 export function readPolicy(dir: string): string {
   return readFileSync(join(dir, 'policy.yaml'), 'utf8');
+}
+
+/** The port table a fixture compiles `ports: policy` with (its ports.json), if it has one. */
+export function readPortTable(dir: string): { portTable?: PortTable } {
+  const file = join(dir, 'ports.json');
+  return existsSync(file) ? { portTable: parsePortTableJson(readFileSync(file, 'utf8'), file) } : {};
 }
 
 /** Compare with the golden file, or rewrite it under UPDATE_GOLDEN=1. */

@@ -2,7 +2,7 @@
 // encodes it and compares with the bytes nft(8) sent for the .nft file.
 
 import type { Ruleset } from '../../src/compile/ir.js';
-import { chain, counter, element, exactMap, map, rule, ruleset, secmark, st } from './helpers/ir.js';
+import { chain, counter, element, exactMap, map, port, proto, rule, ruleset, secmark, span, st } from './helpers/ir.js';
 
 export interface GoldenCase {
   readonly name: string;
@@ -112,6 +112,38 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
       ],
     }),
     note: 'exact (hash) object maps next to an interval one: no flags interval, no NFTA_SET_DESC, elements without KEY_END',
+  },
+  {
+    name: 'port-map',
+    mode: 'replace',
+    ir: ruleset({
+      objects: [secmark('client_packet_t', 'system_u:object_r:client_packet_t:s0'), secmark('http_client_packet_t', 'system_u:object_r:http_client_packet_t:s0')],
+      maps: [
+        {
+          kind: 'map',
+          name: 'port_client',
+          interval: true,
+          key: ['inet_proto', 'inet_service'],
+          data: 'secmark',
+          elements: [
+            { parts: [proto('tcp'), port(80)], object: 'http_client_packet_t', span: span(1) },
+            { parts: [proto('tcp'), port('8008-8009')], object: 'http_client_packet_t', span: span(1) },
+            { parts: [proto('sctp'), port(5000)], object: 'client_packet_t', span: span(1) },
+          ],
+          span: span(1),
+        },
+      ],
+      chains: [
+        chain('output', 'output', 0, [
+          rule([st.ctState('new'), st.objref('secmark', 'client_packet_t'), st.counter()], 'default label of new outbound connections'),
+          rule(
+            [st.ctState('new'), { kind: 'objref-map', objType: 'secmark', map: 'port_client', key: ['meta l4proto', 'th dport'] }, st.counter()],
+            'label new connections by the port labels of the SELinux policy',
+          ),
+        ]),
+      ],
+    }),
+    note: 'ports: policy: the default label by name, then the inet_proto . inet_service port map (no address, so no nfproto dependency)',
   },
 ];
 

@@ -15,7 +15,7 @@ import { emitNftText } from '../../src/emit/nft-text.js';
 import { encodeRuleset } from '../../src/netlink/encode-ruleset.js';
 import { NFNL_MSG_BATCH_END, NLM_F_ACK } from '../../src/netlink/wire/constants.js';
 import { parseMessages } from '../../src/netlink/wire/message.js';
-import { cases, readPolicy } from '../helpers/fixtures.js';
+import { cases, readPolicy, readPortTable } from '../helpers/fixtures.js';
 import { GOLDEN_CASES } from './golden-cases.js';
 import { captureBatch, captureSkipReason, formatFixture, readFixture, sideBySide, WIRE_FIXTURES, writeFixture } from './helpers/golden.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,7 +71,7 @@ test('wire: exactly one message asks for an ACK, the last before BATCH_END', (t)
 for (const { name, dir } of cases('valid')) {
   const title = `wire/valid/${name}: encoding the compiled policy equals nft's batch for the emitted text`;
   (skip ? test.skip : test)(skip ? `${title} [skipped: ${skip}]` : title, (t) => {
-    const compiled = compilePolicy(readPolicy(dir), 'policy.yaml');
+    const compiled = compilePolicy(readPolicy(dir), 'policy.yaml', readPortTable(dir));
     if (!compiled.ok) return t.fail('fixture does not compile');
     const ruleset = compiled.compiled.ruleset;
     const tmp = mkdtempSync(join(tmpdir(), 'secmarkc-wire-'));

@@ -16,7 +16,7 @@ import { batchOutcome, DumpCollector, type BatchOutcome, type DumpResult } from 
 import { encodeRuleset } from '../../src/netlink/encode-ruleset.js';
 import { encodeDumpSetElements, encodeGetGen, encodeGetTable } from '../../src/netlink/requests.js';
 import { type NetfilterSocket, openNetfilterSocket } from '../../src/native.js';
-import { cases, readPolicy } from '../helpers/fixtures.js';
+import { cases, readPolicy, readPortTable } from '../helpers/fixtures.js';
 import { inFreshNamespace, NFT } from '../helpers/namespace.js';
 import { DUMP_IR } from './golden-cases.js';
 import { bigMap, chain, counter, element, map, rule, ruleset, span, st } from './helpers/ir.js';
@@ -141,7 +141,7 @@ kernelTest(title('kernel: our batch for dump.nft\'s IR lists exactly like nft -f
 
 for (const { name, dir } of skip ? [] : cases('valid')) {
   kernelTest(title(`kernel: valid/${name} (counter variant): our batch lists exactly like nft -f of the emitted text`), (t) => {
-    const compiled = compilePolicy(readPolicy(dir), 'policy.yaml');
+    const compiled = compilePolicy(readPolicy(dir), 'policy.yaml', readPortTable(dir));
     if (!compiled.ok) return t.fail('fixture does not compile');
     const rs = withCounterObjects(compiled.compiled.ruleset);
     assertApplied(t, apply(rs));

@@ -161,14 +161,20 @@ export class Context {
    */
   netns(name, addrs) {
     const host = `v-${name}`.slice(0, 15);
-    const lines = [`ip netns add ${name}`, `ip link add ${host} type veth peer name eth0 netns ${name}`, `ip -n ${name} link set lo up`];
+    // A namespace is destroyed asynchronously: the previous scenario's veth may still exist.
+    const lines = [`ip link del ${host} 2>/dev/null || true`, `ip netns add ${name}`, `ip link add ${host} type veth peer name eth0 netns ${name}`, `ip -n ${name} link set lo up`];
     for (const [h, p] of addrs) {
       const six = h.includes(':') ? ' nodad' : '';
       lines.push(`ip addr add ${h} dev ${host}${six}`, `ip -n ${name} addr add ${p} dev eth0${six}`);
     }
     lines.push(`ip link set ${host} up`, `ip -n ${name} link set eth0 up`);
     this.sh(lines.join('\n'));
-    this.cleanups.push(() => this.run(['ip', 'netns', 'del', name], { allowFail: true }));
+    // Deleting the veth removes both ends at once; deleting the namespace alone leaves its
+    // veth to the kernel's asynchronous cleanup, and the next scenario could find it still there.
+    this.cleanups.push(() => {
+      this.run(['ip', 'link', 'del', host], { allowFail: true });
+      this.run(['ip', 'netns', 'del', name], { allowFail: true });
+    });
     return name;
   }
 

@@ -54,10 +54,10 @@ export async function run(t) {
 
   // A batch the kernel refuses: the secmark contexts name level s1, which Debian's MCS policy lacks.
   await t.apply('swap-p1-again', p1);
-  const before = t.run(['nft', 'list', 'table', 'inet', 'secmarkc']).stdout;
+  const before = t.run(['nft', '-s', 'list', 'table', 'inet', 'secmarkc']).stdout;
   const bad = await t.apply('swap-bad', policy({ level: 's1', aConnect: [{ to: [PEER4], ports: ['tcp/3129'] }] }), { allowFail: true });
   t.check('refused-batch-fails', bad.code !== 0, { expected: 'apply exits non-zero', got: `exit ${bad.code}: ${(bad.stderr + bad.stdout).trim().slice(0, 300)}` });
-  const after = t.run(['nft', 'list', 'table', 'inet', 'secmarkc']).stdout;
+  const after = t.run(['nft', '-s', 'list', 'table', 'inet', 'secmarkc']).stdout;
   t.check('refused-batch-keeps-table', after === before, { expected: 'nft list table unchanged', got: after === before ? 'unchanged' : after.slice(0, 300) });
   await t.expect('after-refused-batch', probes('ok', 'refused'), { domain: 'smc_a_t' });
 }

@@ -41,9 +41,9 @@ export async function run(t) {
   t.check('second-rollback-exit-0', second.code === 0, { expected: 'exit 0', got: `exit ${second.code}: ${second.stderr.trim().slice(0, 300)}` });
   await t.expect('after-second-rollback-p1', probes('ok', 'refused'), { domain: 'smc_a_t' });
 
-  const before = t.run(['nft', 'list', 'table', 'inet', 'secmarkc']).stdout;
+  const before = t.run(['nft', '-s', 'list', 'table', 'inet', 'secmarkc']).stdout;
   const none = t.secmarkc(['apply', '--rollback', '--state-dir', '/tmp/empty-state'], { allowFail: true });
-  const after = t.run(['nft', 'list', 'table', 'inet', 'secmarkc']).stdout;
+  const after = t.run(['nft', '-s', 'list', 'table', 'inet', 'secmarkc']).stdout;
   t.check('nothing-to-roll-back', none.code === 1 && /nothing to roll back to/.test(none.stderr), { expected: 'exit 1, "nothing to roll back to"', got: `exit ${none.code}: ${none.stderr.trim().slice(0, 300)}` });
   t.check('nothing-to-roll-back-keeps-table', before === after, { expected: 'table unchanged', got: before === after ? 'unchanged' : 'changed' });
 }

@@ -1,0 +1,34 @@
+// Questions to the loaded SELinux policy through setools' seinfo (a child process edge).
+
+import { derivePortTable, type PortTable } from '../ports/port-table.js';
+import { parseAttributeMembers, parsePortcons, parseTypeAttributes } from './seinfo-parse.js';
+import { runTool } from './tools.js';
+
+export class SeinfoError extends Error {
+  constructor(args: readonly string[], output: string, status: number | null) {
+    super(`seinfo ${args.join(' ')} failed (exit ${status}): ${output.trim().split('\n').slice(-3).join(' | ')}`);
+    this.name = 'SeinfoError';
+  }
+}
+
+function seinfo(args: readonly string[]): string {
+  const r = runTool('seinfo', args);
+  if (r.status !== 0) throw new SeinfoError(args, r.stdout, r.status);
+  return r.stdout;
+}
+
+/** Member types of an attribute, or undefined if ATTRIBUTE is not an attribute. */
+export function attributeMembers(attribute: string): string[] | undefined {
+  return parseAttributeMembers(seinfo(['-a', attribute, '-x']));
+}
+
+/** Attributes of a type, or undefined if the loaded policy has no such type. */
+export function typeAttributes(type: string): string[] | undefined {
+  return parseTypeAttributes(seinfo(['-t', type, '-x']));
+}
+
+/** The port table of the loaded policy (portcon includes `semanage port` changes: they are compiled in). */
+export function loadedPortTable(): PortTable {
+  const portcons = parsePortcons(seinfo(['--portcon']));
+  return derivePortTable(portcons, attributeMembers('client_packet_type') ?? [], attributeMembers('server_packet_type') ?? []);
+}

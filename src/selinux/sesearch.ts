@@ -1,0 +1,21 @@
+// The packet rules of the loaded policy for one domain, through setools' sesearch.
+
+import { parsePacketRules, type PacketRule } from './sesearch-parse.js';
+import { runTool } from './tools.js';
+
+export class SesearchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SesearchError';
+  }
+}
+
+/** `sesearch -A -s DOMAIN -c packet`: rules whose source is DOMAIN or an attribute it has. */
+export function packetRulesOf(domain: string): PacketRule[] {
+  const r = runTool('sesearch', ['-A', '-s', domain, '-c', 'packet']);
+  if (r.status !== 0) {
+    if (/is not a valid type/.test(r.stdout)) throw new SesearchError(`the loaded policy has no type or attribute "${domain}"`);
+    throw new SesearchError(`sesearch -A -s ${domain} -c packet failed (exit ${r.status}): ${r.stdout.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  return parsePacketRules(r.stdout);
+}
