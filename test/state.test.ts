@@ -103,3 +103,17 @@ test('rotation renames the current file as it was: previous is byte for byte the
   t.is(readRecord(dir, 'secmarkc', 'current')?.digest, other.digest);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('a record written before exact maps (no "interval" on its maps) reads back as interval maps', (t) => {
+  const dir = stateDir();
+  // The example's maps as the earlier format wrote them: one interval map per direction and family.
+  const original = compiled(EXAMPLE);
+  const maps = original.ruleset.maps.map(({ interval: _interval, ...rest }) => ({ ...rest, name: rest.name.replace(/_exact$/, '') }));
+  const old = { ...original, ruleset: { ...original.ruleset, maps } } as unknown as CompiledPolicy;
+  recordApplied(dir, makeRecord(old, { path: 'p.yaml', text: EXAMPLE }));
+  const back = readRecord(dir, 'secmarkc', 'current');
+  if (!back) return t.fail('no record');
+  t.true(back.ruleset.maps.length > 0);
+  t.true(back.ruleset.maps.every((m) => m.interval === true));
+  t.is(back.digest, makeRecord(old, { path: 'p.yaml', text: EXAMPLE }).digest, 'the digest is of the record as written');
+});

@@ -104,7 +104,9 @@ function parseRecord(text: string, path: string, table: string): AppliedRecord {
   if (r.ruleset.table !== table || r.module.name !== table) throw corrupt('ruleset or module names another table');
   // The digest covers everything that would be loaded: a record edited or truncated by hand is refused.
   if (compiledDigest({ ruleset: r.ruleset, module: r.module }) !== r.digest) throw corrupt('content does not match its digest');
-  return r as AppliedRecord;
+  // Records written before exact maps existed name no `interval`: all their maps were interval maps.
+  const maps = r.ruleset.maps.map((m) => ((m as { interval?: boolean }).interval === undefined ? { ...m, interval: true } : m));
+  return { ...r, ruleset: { ...r.ruleset, maps } } as AppliedRecord;
 }
 
 // ---------------------------------------------------------------- files
