@@ -2,114 +2,182 @@
 // no two entries of one map overlap: a packet can carry only one label, and the kernel's
 // interval maps refuse overlapping elements anyway.
 
+import type { ParsedRange } from '../policy/address.js';
 import type { DiagnosticSink } from '../policy/diagnostics.js';
 import { PROTOCOL_NUMBERS, protocolFamily } from '../policy/ports.js';
 import { fileSpan, type Span } from '../policy/span.js';
 import type { PeerRange, PortEntry, TrafficRule } from '../policy/types.js';
+import { sortedOrder } from './sort-entries.js';
 
-/**
- * One map element in the making: a peer × a port entry of one app's rule. Kept small (a policy
- * of 100,000 entries makes 100,000 of these): the address interval is read from the peer, the
- * port range from the port entry.
- */
-export interface Entry {
-  /** The destination (connect) or source (serve); `any` is a shared whole-family range. */
-  readonly peer: PeerRange;
-  readonly port: PortEntry;
-  readonly proto: number;
-  /** `peer.start` as a double: ordered like it wherever the two differ, and compared much faster. */
-  readonly startKey: number;
+/** Whose an entry is: the secmark object it maps to and the app that asked for it. */
+export interface Owner {
   readonly object: string;
   readonly app: string;
-  readonly span: Span;
 }
 
+/**
+ * The entries of one map in the making (a peer × a port entry of one app's rule), column by
+ * column: a policy of 100,000 entries would otherwise make 100,000 short-lived objects, and on
+ * these machines every surviving allocated byte costs garbage-collector copying. Entry i is
+ * (peers[i], ports[i], owners[ownerOf[i]]); peers and ports are the policy's own objects.
+ */
+export class EntryTable {
+  readonly peers: PeerRange[] = [];
+  readonly ports: PortEntry[] = [];
+  readonly ownerOf: number[] = [];
+  readonly owners: Owner[] = [];
+
+  get length(): number {
+    return this.peers.length;
+  }
+
+  owner(i: number): Owner {
+    return this.owners[this.ownerOf[i]!]!;
+  }
+
+  /** Where entry i was written: the peer, or for `any` peer the port entry. */
+  span(i: number): Span {
+    const peer = this.peers[i]!;
+    return peer === ANY[peer.family] ? this.ports[i]!.span : peer.span;
+  }
+}
+
+const anyRange = (family: 'ipv4' | 'ipv6', end: bigint, text: string): PeerRange => {
+  const range: ParsedRange = { family, start: 0n, end, prefixLength: 0 };
+  return { range, family, start: 0n, end, prefixLength: 0, text, span: fileSpan('') };
+};
 const ANY: Record<'ipv4' | 'ipv6', PeerRange> = {
-  ipv4: { family: 'ipv4', start: 0n, end: (1n << 32n) - 1n, prefixLength: 0, text: 'any IPv4 address', span: fileSpan('') },
-  ipv6: { family: 'ipv6', start: 0n, end: (1n << 128n) - 1n, prefixLength: 0, text: 'any IPv6 address', span: fileSpan('') },
+  ipv4: anyRange('ipv4', (1n << 32n) - 1n, 'any IPv4 address'),
+  ipv6: anyRange('ipv6', (1n << 128n) - 1n, 'any IPv6 address'),
 };
 
-export function expandRules(rules: readonly TrafficRule[], app: string, object: string, out: { ipv4: Entry[]; ipv6: Entry[] }): void {
+export function expandRules(rules: readonly TrafficRule[], owner: Owner, out: { ipv4: EntryTable; ipv6: EntryTable }): void {
+  const ownerIndex = { ipv4: out.ipv4.owners.push(owner) - 1, ipv6: out.ipv6.owners.push(owner) - 1 };
+  const add = (peer: PeerRange, port: PortEntry): void => {
+    const table = out[peer.family];
+    table.peers.push(peer);
+    table.ports.push(port);
+    table.ownerOf.push(ownerIndex[peer.family]);
+  };
   for (const rule of rules) {
-    for (const port of rule.ports) {
-      const onlyFamily = protocolFamily(port.protocol);
-      const proto = PROTOCOL_NUMBERS[port.protocol];
-      if (rule.peers === 'any') {
-        for (const family of ['ipv4', 'ipv6'] as const) {
-          if (onlyFamily && onlyFamily !== family) continue;
-          out[family].push({ peer: ANY[family], port, proto, startKey: 0, object, app, span: port.span });
-        }
-        continue;
+    if (rule.peers === 'any') {
+      for (const port of rule.ports) {
+        const onlyFamily = protocolFamily(port.protocol);
+        if (onlyFamily !== 'ipv6') add(ANY.ipv4, port);
+        if (onlyFamily !== 'ipv4') add(ANY.ipv6, port);
       }
-      for (const peer of rule.peers) {
-        if (onlyFamily && onlyFamily !== peer.family) continue;
-        out[peer.family].push({ peer, port, proto, startKey: Number(peer.start), object, app, span: peer.span });
+      continue;
+    }
+    for (const peer of rule.peers) {
+      for (const port of rule.ports) {
+        const onlyFamily = protocolFamily(port.protocol);
+        if (!onlyFamily || onlyFamily === peer.family) add(peer, port);
       }
     }
   }
 }
 
-/** Key order of the map: address, then protocol, then port. */
-export function compareEntries(a: Entry, b: Entry): number {
-  if (a.startKey !== b.startKey) return a.startKey - b.startKey;
-  if (a.peer.start !== b.peer.start) return a.peer.start < b.peer.start ? -1 : 1;
-  if (a.proto !== b.proto) return a.proto - b.proto;
-  if (a.port.from !== b.port.from) return a.port.from - b.port.from;
-  if (a.peer.end !== b.peer.end) return a.peer.end > b.peer.end ? -1 : 1;
-  return b.port.to - a.port.to;
+/**
+ * The sort keys of a table's entries: the peer's interval as two small integers (`startRank`
+ * orders distinct starts, `intervalRank` distinct intervals by start, then end descending), so
+ * that sorting compares numbers, not 128-bit bigints; and the protocol number and port range.
+ * Intervals are ranked once per distinct parsed address, not once per entry.
+ */
+function sortKeys(table: EntryTable) {
+  const n = table.length;
+  const ranks = new Map<ParsedRange, { start: number; interval: number }>();
+  for (const peer of table.peers) if (!ranks.has(peer.range)) ranks.set(peer.range, { start: 0, interval: 0 });
+  const ranges = [...ranks.keys()].sort((a, b) => (a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.end !== b.end ? (a.end > b.end ? -1 : 1) : 0));
+  let start = -1;
+  let interval = -1;
+  let previous: ParsedRange | undefined;
+  for (const range of ranges) {
+    if (!previous || range.start !== previous.start) start++;
+    if (!previous || range.start !== previous.start || range.end !== previous.end) interval++;
+    const rank = ranks.get(range)!;
+    rank.start = start;
+    rank.interval = interval;
+    previous = range;
+  }
+  const keys = { startRank: new Int32Array(n), intervalRank: new Int32Array(n), proto: new Uint8Array(n), from: new Uint16Array(n), to: new Uint16Array(n) };
+  let lastRange: ParsedRange | undefined;
+  let rank = { start: 0, interval: 0 };
+  for (let i = 0; i < n; i++) {
+    const range = table.peers[i]!.range;
+    // Entries of one peer are added together: one map lookup per peer, not per entry.
+    if (range !== lastRange) rank = ranks.get((lastRange = range))!;
+    keys.startRank[i] = rank.start;
+    keys.intervalRank[i] = rank.interval;
+    const port = table.ports[i]!;
+    keys.proto[i] = PROTOCOL_NUMBERS[port.protocol];
+    keys.from[i] = port.from;
+    keys.to[i] = port.to;
+  }
+  return keys;
 }
 
 /**
- * Sorts entries and removes those wholly inside another entry with the same label (they add
- * nothing). Reports SMC041 for overlaps between different labels and SMC042 for partial
- * overlaps within one label; each entry is compared with the first kept entry it overlaps.
+ * Sorts the table's entries into key order (address, then protocol, then port; at equal start
+ * the larger interval first) and drops those wholly inside another entry with the same label
+ * (they add nothing); returns the indices of the rest, in order. Reports SMC041 for overlaps
+ * between different labels and SMC042 for partial overlaps within one label; each entry is
+ * compared with the first kept entry it overlaps.
  *
  * A sweep over address starts. The kept entries whose address interval contains the sweep point
  * never overlap each other, so per protocol their port ranges are disjoint and, sorted by first
  * port, the ones overlapping a new entry form one run found by binary search: O(n log n) even
  * when thousands of ports share one address.
  */
-export function resolveOverlaps(entries: Entry[], sink: DiagnosticSink, direction: 'connect' | 'serve'): Entry[] {
-  entries.sort(compareEntries);
-  const kept: Entry[] = [];
-  const active = new Map<number, Entry[]>();
-  let sweep: bigint | undefined;
-  for (const entry of entries) {
-    if (entry.peer.start !== sweep) {
-      sweep = entry.peer.start;
-      for (const list of active.values()) expire(list, sweep);
+export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, direction: 'connect' | 'serve'): number[] {
+  const { startRank, intervalRank, proto, from, to } = sortKeys(table);
+  const compare = (i: number, j: number): number =>
+    startRank[i]! - startRank[j]! || proto[i]! - proto[j]! || from[i]! - from[j]! || intervalRank[i]! - intervalRank[j]! || to[j]! - to[i]!;
+  const order = sortedOrder(table.length, { startRank, proto, from }, compare);
+
+  const peers = table.peers;
+  const kept: number[] = [];
+  const active = new Map<number, number[]>();
+  let sweep = -1;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    if (startRank[i] !== sweep) {
+      sweep = startRank[i]!;
+      for (const list of active.values()) expire(list, peers, peers[i]!.start);
     }
-    let list = active.get(entry.proto);
-    if (!list) active.set(entry.proto, (list = []));
+    let list = active.get(proto[i]!);
+    if (!list) active.set(proto[i]!, (list = []));
     // Last active entry starting at or before this entry's last port.
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (list[mid]!.port.from <= entry.port.to) lo = mid + 1;
+      if (from[list[mid]!]! <= to[i]!) lo = mid + 1;
       else hi = mid;
     }
     // Kept order is sorted order, so the first kept one it overlaps is the least of the run.
-    let other: Entry | undefined;
-    for (let i = lo - 1; i >= 0 && list[i]!.port.to >= entry.port.from; i--) {
-      if (!other || compareEntries(list[i]!, other) < 0) other = list[i];
+    let other = -1;
+    for (let j = lo - 1; j >= 0 && to[list[j]!]! >= from[i]!; j--) {
+      if (other < 0 || compare(list[j]!, other) < 0) other = list[j]!;
     }
-    if (!other) {
-      list.splice(lo, 0, entry);
-      kept.push(entry);
+    if (other < 0) {
+      if (lo === list.length) list.push(i);
+      else list.splice(lo, 0, i);
+      kept.push(i);
       continue;
     }
     // Sorted by start (and, at equal start, larger first), so only `entry ⊆ other` can be a containment.
-    const contained = entry.peer.end <= other.peer.end && other.port.from <= entry.port.from && entry.port.to <= other.port.to;
-    if (other.object === entry.object && contained) continue;
-    const where = `${describe(other)} of app "${other.app}" (line ${other.span.line})`;
-    if (other.object === entry.object) {
-      sink.error('SMC042', entry.span, `${describe(entry)} partly overlaps ${where}; split them so that they do not overlap or one contains the other`);
+    const contained = peers[i]!.end <= peers[other]!.end && from[other]! <= from[i]! && to[i]! <= to[other]!;
+    const mine = table.owner(i);
+    const theirs = table.owner(other);
+    if (theirs.object === mine.object && contained) continue;
+    const where = `${describe(table, other)} of app "${theirs.app}" (line ${table.span(other).line})`;
+    if (theirs.object === mine.object) {
+      sink.error('SMC042', table.span(i), `${describe(table, i)} partly overlaps ${where}; split them so that they do not overlap or one contains the other`);
     } else {
       sink.error(
         'SMC041',
-        entry.span,
-        `${describe(entry)} of app "${entry.app}" overlaps ${where}: a ${direction === 'connect' ? 'connection' : 'served connection'} can carry only one label; list both domains in one app, or make the entries disjoint`,
+        table.span(i),
+        `${describe(table, i)} of app "${mine.app}" overlaps ${where}: a ${direction === 'connect' ? 'connection' : 'served connection'} can carry only one label; list both domains in one app, or make the entries disjoint`,
       );
     }
   }
@@ -117,12 +185,12 @@ export function resolveOverlaps(entries: Entry[], sink: DiagnosticSink, directio
 }
 
 /** Drops, in place, the entries whose address interval ends before the sweep point. */
-function expire(list: Entry[], point: bigint): void {
+function expire(list: number[], peers: readonly PeerRange[], point: bigint): void {
   let open = 0;
-  for (const a of list) if (a.peer.end >= point) list[open++] = a;
+  for (const i of list) if (peers[i]!.end >= point) list[open++] = i;
   list.length = open;
 }
 
-function describe(entry: Entry): string {
-  return `"${entry.peer.text} ${entry.port.text}"`;
+function describe(table: EntryTable, i: number): string {
+  return `"${table.peers[i]!.text} ${table.ports[i]!.text}"`;
 }

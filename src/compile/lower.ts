@@ -1,11 +1,12 @@
 // lowerPolicy: validated Policy → IR (nft ruleset + CIL module). Pure and synchronous.
 // The shape of the ruleset is explained in the README ("What secmarkc generates").
 
-import { bigintToBytes } from '../policy/address.js';
+import { bigintToBytes, type ParsedRange } from '../policy/address.js';
 import { DiagnosticSink, type Diagnostic } from '../policy/diagnostics.js';
 import type { Span } from '../policy/span.js';
-import type { PeerRange, Policy } from '../policy/types.js';
-import { expandRules, resolveOverlaps, type Entry } from './entries.js';
+import { PROTOCOL_NUMBERS } from '../policy/ports.js';
+import type { PeerRange, Policy, PortEntry } from '../policy/types.js';
+import { EntryTable, expandRules, resolveOverlaps } from './entries.js';
 import type {
   AddrPart,
   Chain,
@@ -54,7 +55,7 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
   const objects: NamedObject[] = [];
   const types: PacketType[] = [];
   const allows: Grant[] = [];
-  const entries = { connect: { ipv4: [] as Entry[], ipv6: [] as Entry[] }, serve: { ipv4: [] as Entry[], ipv6: [] as Entry[] } };
+  const entries = { connect: { ipv4: new EntryTable(), ipv6: new EntryTable() }, serve: { ipv4: new EntryTable(), ipv6: new EntryTable() } };
 
   const addType = (name: string, object: string, role: PacketType['role'], span: Span, domains: Policy['loader']): void => {
     types.push({ name, role, span });
@@ -69,7 +70,7 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
       const role = direction === 'connect' ? 'client' : 'server';
       const object = objectName(app.name, role);
       addType(packetTypeName(table, app.name, role), object, role, rules[0]!.span, app.domains);
-      expandRules(rules, app.name, object, entries[direction]);
+      expandRules(rules, { object, app: app.name }, entries[direction]);
     }
   }
   if (policy.neighbourDiscovery.length > 0) {
@@ -89,8 +90,9 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
   for (const direction of ['connect', 'serve'] as const) {
     for (const family of ['ipv4', 'ipv6'] as const) {
       // Overlaps are checked on the union, so at most one of the two maps matches a packet.
-      const kept = resolveOverlaps(entries[direction][family], sink, direction);
-      maps.push(...splitExact(kept, direction, family, parts));
+      const table = entries[direction][family];
+      const kept = resolveOverlaps(table, sink, direction);
+      maps.push(...splitExact(table, kept, direction, family, parts));
     }
   }
   if (sink.hasErrors) return { ok: false, diagnostics: sink.sorted() };
@@ -127,13 +129,16 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
  * map, looked up in constant time; the rest (prefixes, ranges, ICMP's 0-65535) to the interval
  * (pipapo) map, whose lookup cost grows with its size. Empty maps are left out; exact first.
  */
-function splitExact(kept: readonly Entry[], direction: 'connect' | 'serve', family: 'ipv4' | 'ipv6', parts: PartCache): ObjectMap[] {
+function splitExact(table: EntryTable, kept: readonly number[], direction: 'connect' | 'serve', family: 'ipv4' | 'ipv6', parts: PartCache): ObjectMap[] {
   const exact: MapElement[] = [];
   const interval: MapElement[] = [];
   const fullLength = family === 'ipv4' ? 32 : 128;
-  for (const entry of kept) {
-    const single = entry.peer.prefixLength === fullLength && entry.port.from === entry.port.to;
-    (single ? exact : interval).push(parts.element(entry));
+  for (const i of kept) {
+    const peer = table.peers[i]!;
+    const port = table.ports[i]!;
+    const element = parts.element(peer, port, table.owner(i).object, table.span(i));
+    if (peer.prefixLength === fullLength && port.from === port.to) exact.push(element);
+    else interval.push(element);
   }
   const key: KeyField[] = [family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'];
   const map = (name: string, isInterval: boolean, elements: MapElement[]): ObjectMap => ({
@@ -152,21 +157,21 @@ function splitExact(kept: readonly Entry[], direction: 'connect' | 'serve', fami
 }
 
 /**
- * Key parts are immutable and shared between elements: one address part per peer (a peer × 100
+ * Key parts are immutable and shared between elements: one address part per parsed address (a peer × 100
  * ports is 100 elements), one part per protocol and one per port range. At 100,000 elements that
  * is most of the compiler's allocations gone, and emitters can cache text per part.
  */
 class PartCache {
-  private readonly addrs = new Map<PeerRange, AddrPart>();
+  private readonly addrs = new Map<ParsedRange, AddrPart>();
   private readonly protos = new Map<number, ProtoPart>();
-  private readonly ports = new Map<number, PortPart>();
+  private readonly ports = new Map<PortEntry, PortPart>();
 
-  element(entry: Entry): MapElement {
-    return { parts: [this.addr(entry.peer), this.proto(entry.proto), this.port(entry.port.from, entry.port.to)], object: entry.object, span: entry.span };
+  element(peer: PeerRange, port: PortEntry, object: string, span: Span): MapElement {
+    return { parts: [this.addr(peer), this.proto(PROTOCOL_NUMBERS[port.protocol]), this.port(port)], object, span };
   }
 
   private addr(peer: PeerRange): AddrPart {
-    let part = this.addrs.get(peer);
+    let part = this.addrs.get(peer.range);
     if (!part) {
       part = {
         kind: 'addr',
@@ -175,7 +180,7 @@ class PartCache {
         end: bigintToBytes(peer.family, peer.end),
         ...(peer.prefixLength === undefined ? {} : { prefixLength: peer.prefixLength }),
       };
-      this.addrs.set(peer, part);
+      this.addrs.set(peer.range, part);
     }
     return part;
   }
@@ -186,10 +191,9 @@ class PartCache {
     return part;
   }
 
-  private port(from: number, to: number): PortPart {
-    const key = from * 65536 + to;
-    let part = this.ports.get(key);
-    if (!part) this.ports.set(key, (part = { kind: 'port', from, to }));
+  private port(port: PortEntry): PortPart {
+    let part = this.ports.get(port);
+    if (!part) this.ports.set(port, (part = { kind: 'port', from: port.from, to: port.to }));
     return part;
   }
 }

@@ -187,7 +187,9 @@ function readAddress(reader: YamlReader, item: Spanned<string>): PeerRange | und
     reader.sink.error(parsed.code, item.span, parsed.message);
     return undefined;
   }
-  return { ...parsed.range, text: item.value, span: item.span };
+  const range = parsed.range;
+  // One literal shape for every peer (a spread of ranges with and without a prefix length makes two).
+  return { range, family: range.family, start: range.start, end: range.end, prefixLength: range.prefixLength, text: item.value, span: item.span };
 }
 
 function readApps(reader: YamlReader, entry: MapEntry | undefined, groups: Groups, rootSpan: Span): App[] | undefined {

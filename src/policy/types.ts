@@ -1,6 +1,7 @@
 // The validated policy: what a policy file means, with the span of every node.
 // Produced by parsePolicy; consumed by the compiler. Defaults are already filled in.
 
+import type { ParsedRange } from './address.js';
 import type { Span } from './span.js';
 
 export type UnlabeledMode = 'allow' | 'audit' | 'deny';
@@ -47,6 +48,8 @@ export interface TrafficRule {
 
 /** An inclusive address interval, as numbers for fast comparison. */
 export interface PeerRange {
+  /** The parsed interval, shared by every occurrence of the same text: a key for per-interval work. */
+  readonly range: ParsedRange;
   readonly family: 'ipv4' | 'ipv6';
   readonly start: bigint;
   readonly end: bigint;
