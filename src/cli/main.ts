@@ -20,18 +20,82 @@ interface CommandModule {
   register(program: Command): void;
 }
 
-/** Command name → module that registers it (loaded only when that command runs, or for --help). */
-const COMMANDS: Record<string, () => Promise<CommandModule>> = {
-  compile: async () => ({ register: (await import('./compile-command.js')).registerCompile }),
-  check: async () => ({ register: (await import('./check-command.js')).registerCheck }),
-  apply: async () => ({ register: (await import('./apply-command.js')).registerApply }),
-  status: async () => ({ register: (await import('./status-command.js')).registerStatus }),
-  remove: async () => ({ register: (await import('./remove-command.js')).registerRemove }),
-  'install-unit': async () => ({ register: (await import('./install-unit-command.js')).registerInstallUnit }),
-  learn: async () => ({ register: (await import('./learn-command.js')).registerLearn }),
-  ports: async () => ({ register: (await import('./ports-command.js')).registerPorts }),
-  explain: async () => ({ register: (await import('./explain-command.js')).registerExplain }),
+interface CommandEntry {
+  /** What the top-level help lists: `name term` and the summary (test/cli-help.test.ts keeps these equal to the modules'). */
+  readonly term: string;
+  readonly summary: string;
+  readonly load: () => Promise<CommandModule>;
+}
+
+/**
+ * Every command: its listing for the top-level help, and the module that registers it, loaded
+ * only when that command runs (or its own help is asked for). The top-level help lists these
+ * without loading any module.
+ */
+export const COMMANDS: Record<string, CommandEntry> = {
+  compile: {
+    term: 'compile [options] <policy>',
+    summary: 'print the nft ruleset and CIL module a policy compiles to',
+    load: async () => ({ register: (await import('./compile-command.js')).registerCompile }),
+  },
+  check: {
+    term: 'check [options] <policy>',
+    summary: 'validate a policy and report every problem',
+    load: async () => ({ register: (await import('./check-command.js')).registerCheck }),
+  },
+  apply: {
+    term: 'apply [options] [policy]',
+    summary: 'install the CIL module (if changed) and replace the ruleset atomically',
+    load: async () => ({ register: (await import('./apply-command.js')).registerApply }),
+  },
+  status: {
+    term: 'status [options] [policy]',
+    summary: 'show the live table with counters, and drift from POLICY',
+    load: async () => ({ register: (await import('./status-command.js')).registerStatus }),
+  },
+  remove: {
+    term: 'remove [options]',
+    summary: 'delete our table atomically (and the CIL module with --module)',
+    load: async () => ({ register: (await import('./remove-command.js')).registerRemove }),
+  },
+  'install-unit': {
+    term: 'install-unit [options]',
+    summary: 'install the systemd unit that applies the policy at boot',
+    load: async () => ({ register: (await import('./install-unit-command.js')).registerInstallUnit }),
+  },
+  learn: {
+    term: 'learn [options]',
+    summary: 'suggest policy entries from packet AVC lines (denied and granted)',
+    load: async () => ({ register: (await import('./learn-command.js')).registerLearn }),
+  },
+  ports: {
+    term: 'ports [options]',
+    summary: 'the port → packet type labels of the loaded SELinux policy',
+    load: async () => ({ register: (await import('./ports-command.js')).registerPorts }),
+  },
+  explain: {
+    term: 'explain [options] <domain>',
+    summary: 'which packet types a domain may use, and where they come from; would a connection pass',
+    load: async () => ({ register: (await import('./explain-command.js')).registerExplain }),
+  },
 };
+
+/** The program without commands: shared by main and the test that checks the listing. */
+export async function createProgram(): Promise<Command> {
+  const { Command } = await import('commander');
+  return new Command('secmarkc')
+    .description('Per-application network filtering with nftables secmark and SELinux.')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EPILOG)
+    .exitOverride();
+}
+
+/** Listing-only commands for the top-level help and for commander's "unknown command" suggestions. */
+function registerListing(program: Command): void {
+  for (const [name, entry] of Object.entries(COMMANDS)) program.command(name).summary(entry.summary);
+  program.configureHelp({ subcommandTerm: (cmd) => COMMANDS[cmd.name()]?.term ?? `${cmd.name()} [command]` });
+}
 
 export async function main(argv: readonly string[]): Promise<void> {
   const args = argv.slice(2);
@@ -40,19 +104,16 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${version}\n`);
     return;
   }
-  const { Command, CommanderError } = await import('commander');
-  const program = new Command('secmarkc')
-    .description('Per-application network filtering with nftables secmark and SELinux.')
-    .version(version, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', EPILOG)
-    .exitOverride();
+  const { CommanderError } = await import('commander');
+  const program = await createProgram();
 
-  // Load only the command that runs; all of them for help (to list them); none for --version.
-  const wanted = args.find((a) => !a.startsWith('-'));
-  const versionOnly = wanted === undefined && args.some((a) => a === '-V' || a === '--version');
-  const load = versionOnly ? [] : wanted !== undefined && wanted in COMMANDS ? [COMMANDS[wanted]!] : Object.values(COMMANDS);
-  for (const loader of load) (await loader()).register(program);
+  // The command that runs (or whose help is asked for with `help NAME`) is loaded; for anything
+  // else (top-level help, an unknown command) the static listing stands in for all of them.
+  const first = args.find((a) => !a.startsWith('-'));
+  const wanted = first === 'help' ? args[args.indexOf('help') + 1] : first;
+  const entry = wanted !== undefined && Object.hasOwn(COMMANDS, wanted) ? COMMANDS[wanted] : undefined;
+  if (entry) (await entry.load()).register(program);
+  else registerListing(program);
 
   try {
     await program.parseAsync([...argv]);
