@@ -86,8 +86,8 @@ test('a missing record is undefined; damaged ones are refused with the path and 
   writeFileSync(path, text.replace('3128', '3129')); // the first one is in the ruleset's map element
   t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /content does not match its digest/ });
 
-  writeFileSync(path, text.replace(/"format": ?1/, '"format":7'));
-  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /format 7, expected 1/ });
+  writeFileSync(path, text.replace(/"format": ?2/, '"format":7'));
+  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /format 7, expected 2/ });
 
   writeFileSync(statePaths(dir, 'other').current, text);
   t.throws(() => readRecord(dir, 'other', 'current'), { instanceOf: StateError, message: /it is for table "secmarkc", not other/ });
@@ -104,16 +104,43 @@ test('rotation renames the current file as it was: previous is byte for byte the
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('a record written before exact maps (no "interval" on its maps) reads back as interval maps', (t) => {
+test('a format 1 record (written before exact maps, elements as JSON) reads back, its maps as interval maps', (t) => {
   const dir = stateDir();
-  // The example's maps as the earlier format wrote them: one interval map per direction and family.
-  const original = compiled(EXAMPLE);
-  const maps = original.ruleset.maps.map(({ interval: _interval, ...rest }) => ({ ...rest, name: rest.name.replace(/_exact$/, '') }));
-  const old = { ...original, ruleset: { ...original.ruleset, maps } } as unknown as CompiledPolicy;
-  recordApplied(dir, makeRecord(old, { path: 'p.yaml', text: EXAMPLE }));
+  // Written by the format 1 code (commit ab932e0) for the example policy.
+  const v1 = readFileSync(join(ROOT, 'test/fixtures/state/secmarkc.applied.format1.json'), 'utf8');
+  writeFileSync(statePaths(dir, 'secmarkc').current, v1);
   const back = readRecord(dir, 'secmarkc', 'current');
   if (!back) return t.fail('no record');
-  t.true(back.ruleset.maps.length > 0);
-  t.true(back.ruleset.maps.every((m) => m.interval === true));
-  t.is(back.digest, makeRecord(old, { path: 'p.yaml', text: EXAMPLE }).digest, 'the digest is of the record as written');
+  t.deepEqual(back.ruleset.maps.map((m) => [m.name, m.interval, m.elements.length]), [['connect4', true, 1], ['connect6', true, 1], ['serve4', true, 1], ['serve6', true, 1]]);
+  t.is(back.digest, JSON.parse(v1).digest);
+  // Still digest-checked: an edited element is refused.
+  writeFileSync(statePaths(dir, 'secmarkc').current, v1.replace('"from":3128', '"from":3129'));
+  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /does not match its digest/ });
 });
+
+test('map elements are stored as rows, not JSON objects, and read back equal', (t) => {
+  const dir = stateDir();
+  const apps = Array.from({ length: 100 }, (_, i) => `  - to: [192.0.2.${i}, 2001:db8::${i.toString(16)}, 198.51.${i}.0/24]\n    ports: [tcp/${1000 + i}, udp/${2000 + i}-${2010 + i}]`).join('\n');
+  const text = `version: 1\nunlabeled: allow\napps:\n  big:\n    domain: big_t\n    connect:\n${apps.replace(/^/gm, '    ')}\n`;
+  const original = compiled(text);
+  t.true(original.ruleset.maps.reduce((n, m) => n + m.elements.length, 0) >= 500);
+  recordApplied(dir, makeRecord(original, { path: 'big.yaml', text }));
+  const file = readFileSync(statePaths(dir, 'secmarkc').current, 'utf8');
+  t.notRegex(file, /"parts"/, 'no element is stored as JSON');
+  const back = readRecord(dir, 'secmarkc', 'current');
+  if (!back) return t.fail('no record');
+  t.deepEqual(JSON.parse(JSON.stringify(back.ruleset, hex)), JSON.parse(JSON.stringify(original.ruleset, hex)));
+});
+
+test('a damaged element row is refused with the path and the row', (t) => {
+  const dir = stateDir();
+  recordApplied(dir, record(EXAMPLE));
+  const path = statePaths(dir, 'secmarkc').current;
+  writeFileSync(path, readFileSync(path, 'utf8').replace(/"keys":"a[0-9a-f]+/, '"keys":"azz'));
+  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /secmarkc\.applied\.json is corrupt \(map elements: row 1: "azz/ });
+});
+
+/** JSON with Uint8Arrays as hex, to compare IRs. */
+function hex(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value;
+}

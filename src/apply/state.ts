@@ -1,5 +1,6 @@
 // The applied-policy record in the state directory: the last successfully applied policy in
-// compiled form (IR ruleset + CIL module), and the one applied before it. Enough to load either
+// compiled form (IR ruleset + CIL module; map elements as rows, see element-rows.ts), and the one
+// applied before it. Enough to load either
 // again without the policy file or the compiler's inputs: `apply --rollback` and the `keep`
 // fallback of `apply --on-invalid` read it. Files are replaced atomically (temporary file,
 // fsync, rename), so a crash leaves the old or the new record, never half of one.
@@ -7,10 +8,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CilModule, CompiledPolicy, Ruleset } from '../compile/ir.js';
+import type { CilModule, CompiledPolicy, ObjectMap, Ruleset } from '../compile/ir.js';
 import { emitCil } from '../emit/cil.js';
+import { mapToRows, RowError, rowsToElements, type MapRows } from './element-rows.js';
 
-export const STATE_FORMAT = 1;
+/** 2: map elements as rows. 1 (JSON elements, before exact maps) is still read. */
+export const STATE_FORMAT = 2;
 
 /** One applied policy, as kept on disk. */
 export interface AppliedRecord {
@@ -62,8 +65,32 @@ function reviver(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** A map as stored: elements as rows where they fit (all of ours do), else as JSON objects. */
+type StoredMap = Omit<ObjectMap, 'elements'> & ({ readonly elements: ObjectMap['elements'] } | { readonly rows: MapRows });
+
+/** Rows per map, made once per map object (the digest and the file both need them). */
+const rowsCache = new WeakMap<ObjectMap, MapRows | undefined>();
+
+function storedMap(map: ObjectMap): StoredMap {
+  if (!rowsCache.has(map)) rowsCache.set(map, mapToRows(map));
+  const rows = rowsCache.get(map);
+  if (!rows) return map;
+  const { elements: _elements, ...rest } = map;
+  return { ...rest, rows };
+}
+
+function storedRuleset(ruleset: Ruleset): Omit<Ruleset, 'maps'> & { maps: StoredMap[] } {
+  return { ...ruleset, maps: ruleset.maps.map(storedMap) };
+}
+
 /** Content identity: what would be loaded, without where it was written down (spans, source path). */
 export function compiledDigest(compiled: CompiledPolicy): string {
+  const strip = (key: string, value: unknown): unknown => (key === 'span' || key === 'spans' || key === 'source' ? undefined : replacer.call(undefined, key, value));
+  return createHash('sha256').update(JSON.stringify({ ruleset: storedRuleset(compiled.ruleset), module: compiled.module }, strip)).digest('hex');
+}
+
+/** The identity format 1 records declared: their content as JSON objects, without spans and source. */
+function legacyDigest(compiled: CompiledPolicy): string {
   const strip = (key: string, value: unknown): unknown => (key === 'span' || key === 'source' ? undefined : replacer.call(undefined, key, value));
   return createHash('sha256').update(JSON.stringify({ ruleset: compiled.ruleset, module: compiled.module }, strip)).digest('hex');
 }
@@ -84,7 +111,7 @@ export function makeRecord(compiled: CompiledPolicy, source: { path: string; tex
 
 /** Compact: a record of 100,000 map elements is tens of MB indented, and written at every apply. */
 function serialise(record: AppliedRecord): string {
-  return JSON.stringify(record, replacer) + '\n';
+  return JSON.stringify({ ...record, ruleset: storedRuleset(record.ruleset) }, replacer) + '\n';
 }
 
 function parseRecord(text: string, path: string, table: string): AppliedRecord {
@@ -96,17 +123,34 @@ function parseRecord(text: string, path: string, table: string): AppliedRecord {
   } catch (error) {
     throw corrupt(`not JSON: ${(error as Error).message}`);
   }
-  const r = value as Partial<AppliedRecord> | null;
+  const r = value as (Omit<Partial<AppliedRecord>, 'format'> & { format?: unknown }) | null;
   if (!r || typeof r !== 'object') throw corrupt('not an object');
-  if (r.format !== STATE_FORMAT) throw corrupt(`format ${JSON.stringify(r.format)}, expected ${STATE_FORMAT}`);
+  if (r.format !== STATE_FORMAT && r.format !== 1) throw corrupt(`format ${JSON.stringify(r.format)}, expected ${STATE_FORMAT}`);
   if (r.table !== table) throw corrupt(`it is for table ${JSON.stringify(r.table)}, not ${table}`);
   if (!r.ruleset || !r.module || typeof r.digest !== 'string' || !r.source || typeof r.appliedAt !== 'string') throw corrupt('fields missing');
   if (r.ruleset.table !== table || r.module.name !== table) throw corrupt('ruleset or module names another table');
-  // The digest covers everything that would be loaded: a record edited or truncated by hand is refused.
-  if (compiledDigest({ ruleset: r.ruleset, module: r.module }) !== r.digest) throw corrupt('content does not match its digest');
-  // Records written before exact maps existed name no `interval`: all their maps were interval maps.
-  const maps = r.ruleset.maps.map((m) => ((m as { interval?: boolean }).interval === undefined ? { ...m, interval: true } : m));
-  return { ...r, ruleset: { ...r.ruleset, maps } } as AppliedRecord;
+  if (!Array.isArray(r.ruleset.maps)) throw corrupt('maps missing');
+  if (r.format === 1) {
+    // The digest covers everything that would be loaded: a record edited or truncated by hand is refused.
+    if (legacyDigest({ ruleset: r.ruleset, module: r.module }) !== r.digest) throw corrupt('content does not match its digest');
+    // Format 1 predates exact maps: all its maps were interval maps.
+    const maps = r.ruleset.maps.map((m) => ((m as { interval?: boolean }).interval === undefined ? { ...m, interval: true } : m));
+    return { ...r, format: STATE_FORMAT, ruleset: { ...r.ruleset, maps } } as AppliedRecord;
+  }
+  let maps: ObjectMap[];
+  try {
+    maps = (r.ruleset.maps as StoredMap[]).map((m) => {
+      if (!('rows' in m)) return m;
+      const { rows, ...rest } = m;
+      return { ...rest, elements: rowsToElements(rows, m.span.file) };
+    });
+  } catch (error) {
+    if (error instanceof RowError || error instanceof TypeError) throw corrupt(`map elements: ${error.message}`);
+    throw error;
+  }
+  const record = { ...r, ruleset: { ...r.ruleset, maps } } as AppliedRecord;
+  if (compiledDigest(record) !== r.digest) throw corrupt('content does not match its digest');
+  return record;
 }
 
 // ---------------------------------------------------------------- files
