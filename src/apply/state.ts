@@ -85,8 +85,13 @@ function storedRuleset(ruleset: Ruleset): Omit<Ruleset, 'maps'> & { maps: Stored
 
 /** Content identity: what would be loaded, without where it was written down (spans, source path). */
 export function compiledDigest(compiled: CompiledPolicy): string {
+  return storedDigest(storedRuleset(compiled.ruleset), compiled.module);
+}
+
+/** The digest of a ruleset in stored form: computed alike when writing and, before decoding, when reading. */
+function storedDigest(ruleset: unknown, module: unknown): string {
   const strip = (key: string, value: unknown): unknown => (key === 'span' || key === 'spans' || key === 'source' ? undefined : replacer.call(undefined, key, value));
-  return createHash('sha256').update(JSON.stringify({ ruleset: storedRuleset(compiled.ruleset), module: compiled.module }, strip)).digest('hex');
+  return createHash('sha256').update(JSON.stringify({ ruleset, module }, strip)).digest('hex');
 }
 
 /** The identity format 1 records declared: their content as JSON objects, without spans and source. */
@@ -137,6 +142,8 @@ function parseRecord(text: string, path: string, table: string): AppliedRecord {
     const maps = r.ruleset.maps.map((m) => ((m as { interval?: boolean }).interval === undefined ? { ...m, interval: true } : m));
     return { ...r, format: STATE_FORMAT, ruleset: { ...r.ruleset, maps } } as AppliedRecord;
   }
+  // The digest covers everything that would be loaded: a record edited or truncated by hand is refused.
+  if (storedDigest(r.ruleset, r.module) !== r.digest) throw corrupt('content does not match its digest');
   let maps: ObjectMap[];
   try {
     maps = (r.ruleset.maps as StoredMap[]).map((m) => {
@@ -148,9 +155,7 @@ function parseRecord(text: string, path: string, table: string): AppliedRecord {
     if (error instanceof RowError || error instanceof TypeError) throw corrupt(`map elements: ${error.message}`);
     throw error;
   }
-  const record = { ...r, ruleset: { ...r.ruleset, maps } } as AppliedRecord;
-  if (compiledDigest(record) !== r.digest) throw corrupt('content does not match its digest');
-  return record;
+  return { ...r, ruleset: { ...r.ruleset, maps } } as AppliedRecord;
 }
 
 // ---------------------------------------------------------------- files
