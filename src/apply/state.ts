@@ -75,8 +75,9 @@ function storedMap(map: ObjectMap): StoredMap {
   if (!rowsCache.has(map)) rowsCache.set(map, mapToRows(map));
   const rows = rowsCache.get(map);
   if (!rows) return map;
-  const { elements: _elements, ...rest } = map;
-  return { ...rest, rows };
+  const stored: Partial<ObjectMap> & { rows: MapRows } = { ...map, rows };
+  delete stored.elements;
+  return stored as StoredMap;
 }
 
 function storedRuleset(ruleset: Ruleset): Omit<Ruleset, 'maps'> & { maps: StoredMap[] } {
