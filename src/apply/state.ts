@@ -75,9 +75,9 @@ function storedMap(map: ObjectMap): StoredMap {
   if (!rowsCache.has(map)) rowsCache.set(map, mapToRows(map));
   const rows = rowsCache.get(map);
   if (!rows) return map;
-  const stored: Partial<ObjectMap> & { rows: MapRows } = { ...map, rows };
-  delete stored.elements;
-  return stored as StoredMap;
+  const stored: Record<string, unknown> = { ...map, rows };
+  delete stored['elements'];
+  return stored as unknown as StoredMap;
 }
 
 function storedRuleset(ruleset: Ruleset): Omit<Ruleset, 'maps'> & { maps: StoredMap[] } {
