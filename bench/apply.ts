@@ -91,7 +91,7 @@ export async function runApplyBench(): Promise<string> {
       // Warm-up, and every measured run then replaces an existing table of this size.
       for (let i = 0; i < WARMUP; i++) await replaceTable(ruleset);
       for (let i = 0; i < RUNS; i++) {
-        ours.push(timed(process.execPath, [BIN, 'apply', policy, '--no-lsm']));
+        ours.push(timed(process.execPath, [BIN, 'apply', policy, '--no-lsm', '--no-module', '--state-dir', join(dir, 'state')]));
         theirs.push(timed(NFT, ['-f', nftFile]));
         const start = process.hrtime.bigint();
         await replaceTable(ruleset);
