@@ -75,7 +75,7 @@ function prepare(): GuestConfig {
   const writeLinear = (n: number): void => {
     const c = compilePolicy(policyText(n), 'bench.yaml');
     if (!c.ok) throw new Error('benchmark policy does not compile');
-    writeFileSync(join(share, `linear-${n}.nft`), linearNftText(c.compiled.ruleset, 'loadgen_client'));
+    writeFileSync(join(share, `linear-${n}.nft`), linearNftText(c.compiled.ruleset, 'loadgen_client', ['loadgen_client', 'loadgen_server']));
   };
   for (const n of LINEAR_SIZES) {
     writeLinear(n);

@@ -6,7 +6,8 @@
 // new connection, not per packet; each holds the elements of the maps its base chain looks up.
 // `last` names the object whose entries go last: the traffic under test matches the last rules
 // (the worst case; every rule is evaluated anyway, as labelling does not end the chain). With
-// secmark objects, which count nothing, those rules also get a counter: the proof that they hit.
+// secmark objects, which count nothing, the rules of the objects in `counted` (by default `last`)
+// also get a counter: the proof that they hit.
 
 import type { Chain, KeySelector, MapElement, Rule, Ruleset, Statement } from '../../src/compile/ir.js';
 import { addrText, protocolName } from '../../src/emit/element-text.js';
@@ -33,7 +34,7 @@ function matchText(element: MapElement, addrSelector: KeySelector): string {
   return words.join(' ');
 }
 
-export function linearNftText(ruleset: Ruleset, last: string): string {
+export function linearNftText(ruleset: Ruleset, last: string, counted: readonly string[] = [last]): string {
   const t = `inet ${ruleset.table}`;
   const maps = new Map(ruleset.maps.map((m) => [m.name, m]));
   const linearChain = (c: Chain): string[] => {
@@ -44,7 +45,7 @@ export function linearNftText(ruleset: Ruleset, last: string): string {
       if (!map) throw new Error(`linear layout: no map ${lookup.map}`);
       for (const element of map.elements) {
         const label = statementText({ kind: 'objref', objType: map.data, name: element.object });
-        const proof = map.data === 'secmark' && element.object === last ? ' counter' : '';
+        const proof = map.data === 'secmark' && counted.includes(element.object) ? ' counter' : '';
         entries.push({ element, rule: `\t\t${matchText(element, lookup.key[0]!)} ${label}${proof}` });
       }
     }

@@ -80,7 +80,8 @@ export function vmReport(title: string, hostLine: string, config: GuestConfig, r
     '',
     `Median ± half-IQR of ${config.runs} interleaved rounds of ${config.seconds} s per column, operations per second, loadgen client and server both in \`${config.domain}\` over loopback (127.0.0.1:${config.port}); ` +
       `in brackets the ratio to "no ruleset" / to "${small?.label ?? '–'}". Real secmark objects, the CIL module installed once (${r.moduleMs === undefined ? '?' : sec(r.moduleMs)} for \`semodule -i\` inside the first apply), every later size applied with \`secmarkc apply --no-module\`. ` +
-      'secmarkc\'s rulesets are the loadgen app (2 connect + 2 serve entries) and one filler app in `' + config.otherDomain + '` (the rest); the linear layout has the same entries, one rule each, the loadgen\'s last.',
+      'secmarkc\'s rulesets are the loadgen app (2 connect + 2 serve entries) and one filler app in `' + config.otherDomain + '` (the rest); the linear layout has the same entries, one rule each, the loadgen\'s last. ' +
+      '"No ruleset" also means no conntrack in the guest; the secmarkc and linear rulesets turn it on.',
     '',
     `| configuration | ${config.modes.map((m) => `${NAMES[m]} /s`).join(' | ')} | load (median) |`,
     `|---|${config.modes.map(() => '---:').join('|')}|---:|`,
@@ -108,7 +109,9 @@ export function vmReport(title: string, hostLine: string, config: GuestConfig, r
 function probeText(p: VmResult['linearProbe']): string {
   if (!p) return '';
   const size = p.size.toLocaleString('en');
-  if (p.status === 'ok') return `One \`nft -f\` of the linear layout at ${size} rules took ${sec(p.ms)} in this guest, once; at every round and on top of the measurements that would not fit the time budget, so it is left out of the table.`;
+  if (p.status === 'ok') {
+    return `One \`nft -f\` of the linear layout at ${size} rules took ${sec(p.ms)} in this guest (timed once, not measured): loading it every round, with its measurements, would take the VM run past its ~15 min budget. BENCH_VM_LINEAR_SIZES=10,1000,10000,${p.size} puts it in the table.`;
+  }
   if (p.status === 'timeout') return `One \`nft -f\` of the linear layout at ${size} rules did not finish within ${p.limitSec} s in this guest (stopped), so it is left out of the table.`;
   return `One \`nft -f\` of the linear layout at ${size} rules failed (${p.status}).`;
 }
