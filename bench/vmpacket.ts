@@ -28,7 +28,7 @@ const project = join(dirname(fileURLToPath(import.meta.url)), '..');
 const share = join(project, 'build', 'vmbench');
 const list = (v: string | undefined, d: string): number[] => (v ?? d).split(',').filter(Boolean).map(Number);
 const SIZES = list(process.env.BENCH_VM_SIZES, '10,1000,100000');
-const LINEAR_SIZES = list(process.env.BENCH_VM_LINEAR_SIZES, '10,1000,10000');
+const LINEAR_SIZES = list(process.env.BENCH_VM_LINEAR_SIZES, '10,1000,10000,100000');
 // One load of a larger linear layout, timed (not measured: see the output), within a limit.
 const LINEAR_PROBE = Number(process.env.BENCH_VM_LINEAR_PROBE ?? 100000);
 const LINEAR_PROBE_LIMIT_SEC = 240;
