@@ -177,25 +177,33 @@ async function measure(t, mode) {
 
 /**
  * Packets counted by the rules that label new connections (the map lookups' counters, or the
- * linear layout's counters on the loadgen's own entries) and by the restore rules. Read over
- * secmarkc's own netlink session, one chain at a time: `nft list` would fetch every map element.
+ * linear layout's counter objects on the loadgen's own entries) and by the restore rules. Read
+ * over secmarkc's own netlink session, base chains and objects only: `nft list` would fetch
+ * every map element, and a dump of the linear chains every rule.
  */
 async function readHits(c) {
   const { NetfilterSession, KernelError } = await import(join(PROJECT, 'dist', 'apply', 'session.js'));
-  const { encodeDumpRules } = await import(join(PROJECT, 'dist', 'netlink', 'requests.js'));
+  const { encodeDumpObjects, encodeDumpRules } = await import(join(PROJECT, 'dist', 'netlink', 'requests.js'));
   const hits = { labelOut: 0, labelIn: 0, restore: 0 };
   if (c.kind === 'none') return hits;
   const session = NetfilterSession.open();
   try {
-    const chains = c.kind === 'linear' ? ['input', 'output', 'input_new', 'output_new'] : ['input', 'output'];
-    for (const chain of chains) {
+    for (const chain of ['input', 'output']) {
       const rules = await session.request(encodeDumpRules({ seq: session.nextSeq(), table: config.table, chain }), `listing chain ${chain}`);
       for (const m of rules) {
         if (m.kind !== 'rule') continue;
         const packets = m.rule.expressions.filter((e) => e.kind === 'counter').reduce((n, e) => n + Number(e.packets ?? 0n), 0);
         const comment = m.rule.comment ?? '';
         if (comment.includes('restore')) hits.restore += packets;
-        else if (comment.startsWith('label') || chain.endsWith('_new')) hits[chain.startsWith('input') ? 'labelIn' : 'labelOut'] += packets;
+        else if (comment.startsWith('label')) hits[chain === 'input' ? 'labelIn' : 'labelOut'] += packets;
+      }
+    }
+    if (c.kind === 'linear') {
+      const objects = await session.request(encodeDumpObjects({ seq: session.nextSeq(), table: config.table }), 'listing objects');
+      for (const m of objects) {
+        if (m.kind !== 'obj' || m.obj.data.kind !== 'counter') continue;
+        if (m.obj.name === 'loadgen_client_hits') hits.labelOut += Number(m.obj.data.packets);
+        if (m.obj.name === 'loadgen_server_hits') hits.labelIn += Number(m.obj.data.packets);
       }
     }
     return hits;
