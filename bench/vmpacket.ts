@@ -17,7 +17,7 @@ import { compilePolicy } from '../src/compile/compile.js';
 import { cannotRun } from '../vm-tests/lib/host.js';
 import { ensureImage } from '../vm-tests/lib/image.js';
 import { accel, boot, killAll } from '../vm-tests/lib/qemu.js';
-import { ConsoleParser } from '../vm-tests/lib/results.js';
+import { ConsoleParser, type ScenarioRun } from '../vm-tests/lib/results.js';
 import { generatePolicy } from './generate.js';
 import { linearNftText } from './packet/linear.js';
 import { MODES } from './packet/loadgen.js';
@@ -122,7 +122,18 @@ export async function runVmPacketBench(): Promise<string> {
     },
   }).finally(() => process.off('SIGINT', stop).off('SIGTERM', stop));
   const run = parser.scenarios.get(name);
-  const result: VmResult = { configs: [], checks: run?.checks ?? [], bootMs: res.ms };
+  const result = vmResult(run, res.ms);
+  if (!run?.end || run.end.status !== 'ok' || !result.configs.length) {
+    const why = res.timedOut ? `timed out after ${Math.round(res.ms / 1000)} s` : (run?.end?.status ?? parser.fatal.join('; ')) || 'the guest stopped early';
+    return `${title}\n\n(failed: ${why}; console ${logFile})`;
+  }
+  rmSync(share, { recursive: true, force: true });
+  return vmReport(title, systemLine('/usr/sbin/nft'), config, result);
+}
+
+/** What the guest printed (its `BENCH` lines and checks), as the report reads it. */
+export function vmResult(run: ScenarioRun | undefined, bootMs: number): VmResult {
+  const result: VmResult = { configs: [], checks: run?.checks ?? [], bootMs };
   for (const l of run?.logs ?? []) {
     if (!l.startsWith('BENCH ')) continue;
     const o = JSON.parse(l.slice(6)) as { kind: string } & Record<string, unknown>;
@@ -132,12 +143,7 @@ export async function runVmPacketBench(): Promise<string> {
     else if (o.kind === 'linearProbe') result.linearProbe = o as unknown as VmResult['linearProbe'];
     else if (o.kind === 'config') result.configs.push(o as unknown as VmResult['configs'][number]);
   }
-  if (!run?.end || run.end.status !== 'ok' || !result.configs.length) {
-    const why = res.timedOut ? `timed out after ${Math.round(res.ms / 1000)} s` : (run?.end?.status ?? parser.fatal.join('; ')) || 'the guest stopped early';
-    return `${title}\n\n(failed: ${why}; console ${logFile})`;
-  }
-  rmSync(share, { recursive: true, force: true });
-  return vmReport(title, systemLine('/usr/sbin/nft'), config, result);
+  return result;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {

@@ -49,14 +49,22 @@ export function vmReport(title: string, hostLine: string, config: GuestConfig, r
   const base = rows.find((c) => c.layout === 'none');
   const small = rows.find((c) => c.layout === 'secmarkc');
   const rate = (row: VmResult['configs'][number], m: Mode): number => median(row.rates[m] ?? []);
+  // Rounds are interleaved, so a ratio within one round cancels what drifts between rounds (on a
+  // shared host the rates of a whole round can move by a factor of several): the median of the
+  // per-round ratios, not the ratio of the medians.
+  const roundRatio = (row: VmResult['configs'][number], to: VmResult['configs'][number], m: Mode): number => {
+    const a = row.rates[m] ?? [];
+    const b = to.rates[m] ?? [];
+    return median(a.slice(0, b.length).map((x, i) => x / b[i]!));
+  };
   const ratio = (row: VmResult['configs'][number], to: VmResult['configs'][number] | undefined, m: Mode): string =>
-    to ? (rate(row, m) / rate(to, m)).toFixed(3) : '–';
+    to ? roundRatio(row, to, m).toFixed(3) : '–';
   const cell = (row: VmResult['configs'][number], m: Mode): string =>
     `${int(rate(row, m))} ± ${int(spread(row.rates[m] ?? []))} (${ratio(row, base, m)} / ${ratio(row, small, m)})`;
   const change = (layout: string): string[] => {
     const largest = rows.filter((c) => c.layout === layout).at(-1);
     if (!largest || !small || largest === small) return [];
-    const parts = config.modes.map((m) => `${NAMES[m]} ${((rate(largest, m) / rate(small, m) - 1) * 100).toFixed(1)}%`);
+    const parts = config.modes.map((m) => `${NAMES[m]} ${((roundRatio(largest, small, m) - 1) * 100).toFixed(1)}%`);
     return [`- ${largest.label} vs ${small.label}: ${parts.join(', ')}`];
   };
   const env = r.env;
@@ -79,7 +87,7 @@ export function vmReport(title: string, hostLine: string, config: GuestConfig, r
     '**Under TCG every guest instruction is emulated: the absolute numbers say nothing about real hardware. Only the ratios between configurations of this one run count.**',
     '',
     `Median ± half-IQR of ${config.runs} interleaved rounds of ${config.seconds} s per column, operations per second, loadgen client and server both in \`${config.domain}\` over loopback (127.0.0.1:${config.port}); ` +
-      `in brackets the ratio to "no ruleset" / to "${small?.label ?? '–'}". Real secmark objects, the CIL module installed once (${r.moduleMs === undefined ? '?' : sec(r.moduleMs)} for \`semodule -i\` inside the first apply), every later size applied with \`secmarkc apply --no-module\`. ` +
+      `in brackets the ratio to "no ruleset" / to "${small?.label ?? '–'}", the median of the ratios within each round. Real secmark objects, the CIL module installed once (${r.moduleMs === undefined ? '?' : sec(r.moduleMs)} for \`semodule -i\` inside the first apply), every later size applied with \`secmarkc apply --no-module\`. ` +
       'secmarkc\'s rulesets are the loadgen app (2 connect + 2 serve entries) and one filler app in `' + config.otherDomain + '` (the rest); the linear layout has the same entries, one rule each, the loadgen\'s last. ' +
       '"No ruleset" also means no conntrack in the guest; the secmarkc and linear rulesets turn it on.',
     '',
@@ -87,7 +95,7 @@ export function vmReport(title: string, hostLine: string, config: GuestConfig, r
     `|---|${config.modes.map(() => '---:').join('|')}|---:|`,
     ...rows.map((row) => `| ${row.label} | ${config.modes.map((m) => cell(row, m)).join(' | ')} | ${sec(median(row.loads))} |`),
     '',
-    'Change of the largest of each layout against the smallest secmarkc ruleset:',
+    'Change of the largest of each layout against the smallest secmarkc ruleset (median of the per-round ratios):',
     '',
     ...change('secmarkc'),
     ...change('linear'),
