@@ -4,13 +4,14 @@
 // busybox-static, cpio, policycoreutils and e2fsprogs; without them every scenario is skipped.
 //   node --import=tsx vm-tests/run.ts [--only NAME,...] [--rebuild] [--list]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureImage, cacheRoot } from './lib/image.js';
-import { boot, killAll, qemuBinary, accel } from './lib/qemu.js';
+import { boot, killAll, accel } from './lib/qemu.js';
 import { ConsoleParser, type Check, type ScenarioRun } from './lib/results.js';
+import { cannotRun } from './lib/host.js';
 
 interface Meta {
   /** Scenarios with the same boot run in one guest, in file-name order. */
@@ -56,22 +57,6 @@ async function discover(): Promise<Scenario[]> {
     out.push({ name: basename(file, '.mjs'), meta: { boot: 'main', budgetSec: 300, ...mod.meta } });
   }
   return out;
-}
-
-function which(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
-/** Why the suite cannot run on this host at all, or undefined. */
-function cannotRun(): string | undefined {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (process.getuid?.() !== 0) return 'needs root (debootstrap, chroot, QEMU with 9p)';
-  const missing = [qemuBinary, 'debootstrap', 'setfiles', 'mke2fs', 'cpio', 'busybox', 'apt-get', 'dpkg-deb'].filter((c) => !which(c));
-  if (missing.length) return `missing ${missing.join(', ')} (apt-get install qemu-system-x86 debootstrap busybox-static cpio policycoreutils e2fsprogs)`;
-  if (!existsSync('/bin/busybox') || !/not a dynamic/.test(spawnSync('sh', ['-c', 'ldd /bin/busybox 2>&1'], { encoding: 'utf8' }).stdout)) {
-    return '/bin/busybox is not the static one (apt-get install busybox-static)';
-  }
-  return undefined;
 }
 
 /** secmarkc commands the built CLI offers (empty when dist/ is not built). */
