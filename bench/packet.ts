@@ -36,6 +36,12 @@ const LINEAR_SIZES = list(process.env.BENCH_LINEAR_SIZES, '10,1000,10000,100000'
 const PATHS = list(process.env.BENCH_PACKET_PATHS, 'loopback,veth');
 const SECONDS = Number(process.env.BENCH_PACKET_SECONDS ?? 3);
 const RUNS = Number(process.env.BENCH_PACKET_RUNS ?? 3);
+/**
+ * Seconds to wait after loading a configuration: the kernel finishes a transaction's deferred work
+ * (freeing the replaced table, growing a large hash set) in workers, which would otherwise compete
+ * with the first columns measured.
+ */
+const SETTLE_S = Number(process.env.BENCH_PACKET_SETTLE_S ?? 2);
 const LOADGEN_APP = `  loadgen:\n    domain: loadgen_t\n    connect:\n      - to: [127.0.0.1, ${PEER}]\n        ports: [tcp/${PORT}, udp/${PORT}]\n`;
 const LOADGEN_ENTRIES = 4;
 
@@ -90,6 +96,7 @@ export async function runPacketBench(): Promise<string> {
     for (let round = 0; round < RUNS; round++) {
       for (const [i, config] of configs.entries()) {
         await config.load();
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_S * 1000));
         for (const path of paths) {
           for (const mode of MODES) {
             const before = await readHits(TABLE, OBJECT);
@@ -120,8 +127,15 @@ function report(rows: Row[], paths: Path[]): string {
   const base = rows[0]!;
   const small = rows.find((r) => r.label.startsWith('secmarkc'));
   const rate = (r: Row, c: Column): number => median(r.rates.get(c) ?? []);
+  // Ratios are medians of per-round ratios: each round measures every configuration once, so a
+  // ratio within a round cancels drift of the machine between rounds.
+  const ratioOf = (r: Row, to: Row, c: Column): number => {
+    const mine = r.rates.get(c) ?? [];
+    const theirs = to.rates.get(c) ?? [];
+    return median(mine.map((v, k) => v / theirs[k]!));
+  };
   const cell = (r: Row, c: Column): string => {
-    const ratio = (to: Row | undefined): string => (to ? (rate(r, c) / rate(to, c)).toFixed(3) : '–');
+    const ratio = (to: Row | undefined): string => (to ? ratioOf(r, to, c).toFixed(3) : '–');
     return `${Math.round(rate(r, c)).toLocaleString('en')} ± ${Math.round(spread(r.rates.get(c) ?? [])).toLocaleString('en')} (${ratio(base)} / ${ratio(small)})`;
   };
   const table = (path: Path): string[] => [
@@ -136,7 +150,7 @@ function report(rows: Row[], paths: Path[]): string {
     const largest = rows.filter((r) => r.label.startsWith(prefix)).at(-1);
     if (!largest || !small || largest === small) return [];
     const parts = paths.flatMap((p) =>
-      MODES.map((m) => `${p.name} ${NAMES[m]} ${((rate(largest, `${p.name} ${m}`) / rate(small, `${p.name} ${m}`) - 1) * 100).toFixed(1)}%`),
+      MODES.map((m) => `${p.name} ${NAMES[m]} ${((ratioOf(largest, small, `${p.name} ${m}`) - 1) * 100).toFixed(1)}%`),
     );
     return [`- ${largest.label} vs ${small.label}: ${parts.join(', ')}`];
   };
@@ -145,7 +159,7 @@ function report(rows: Row[], paths: Path[]): string {
     '',
     systemLine(NFT),
     '',
-    `Median ± half-IQR of ${RUNS} interleaved rounds of ${SECONDS} s per column, operations per second; in brackets the ratio to "no ruleset" / to "${small?.label ?? '–'}". ` +
+    `Median ± half-IQR of ${RUNS} interleaved rounds of ${SECONDS} s per column (after ${SETTLE_S} s of quiet following each load), operations per second; in brackets the ratio to "no ruleset" / to "${small?.label ?? '–'}", the median of the ratios within each round. ` +
       'Counter objects stand in for secmark objects. The linear layout puts the loadgen\'s 4 rules last (worst case). ' +
       'Both layouts look entries up for new connections only (ct state new, as gennetfilter\'s NEW-only chain), so the connection rate measures the lookup, and request/response on an established connection measures the restore rule. ' +
       '"No ruleset" also means no conntrack in the namespace; the secmarkc and linear rulesets turn it on.',
