@@ -26,23 +26,42 @@ export function mapToRows(map: ObjectMap): MapRows | undefined {
   const file = map.span.file;
   const objectIndex = new Map<string, number>();
   const partText = new Map<KeyPart, string>();
+  // Elements share their parts and spans (a peer × its ports): text is made once per part, per
+  // leading pair of parts, and per span, not once per element.
+  const leadText = new Map<KeyPart, Map<KeyPart, string>>();
+  const spanText = new Map<Span, string>();
+  const text = (part: KeyPart): string => {
+    let t = partText.get(part);
+    if (t === undefined) partText.set(part, (t = encodePart(part)));
+    return t;
+  };
   const keys = new Array<string>(map.elements.length);
   const spans = new Array<string>(map.elements.length);
   for (let i = 0; i < map.elements.length; i++) {
     const e = map.elements[i]!;
-    if (e.span.file !== file) return undefined;
+    const span = e.span;
+    if (span.file !== file) return undefined;
     let index = objectIndex.get(e.object);
     if (index === undefined) objectIndex.set(e.object, (index = objectIndex.size));
-    let parts = '';
-    for (const part of e.parts) {
-      let text = partText.get(part);
-      if (text === undefined) partText.set(part, (text = encodePart(part)));
-      parts = parts === '' ? text : `${parts},${text}`;
-    }
-    keys[i] = `${parts} ${index}`;
-    spans[i] = `${e.span.line}:${e.span.col}:${e.span.endLine}:${e.span.endCol}`;
+    keys[i] = `${partsText(e.parts, text, leadText)} ${index}`;
+    let st = spanText.get(span);
+    if (st === undefined) spanText.set(span, (st = `${span.line}:${span.col}:${span.endLine}:${span.endCol}`));
+    spans[i] = st;
   }
   return { objects: [...objectIndex.keys()], keys: keys.join('\n'), spans: spans.join('\n') };
+}
+
+/** `a...,p6,s80`: the first two parts' text cached as a pair (an address with its protocol). */
+function partsText(parts: readonly KeyPart[], text: (part: KeyPart) => string, leadText: Map<KeyPart, Map<KeyPart, string>>): string {
+  if (parts.length < 2) return parts.map(text).join(',');
+  const [first, second] = parts as [KeyPart, KeyPart];
+  let bySecond = leadText.get(first);
+  if (!bySecond) leadText.set(first, (bySecond = new Map()));
+  let lead = bySecond.get(second);
+  if (lead === undefined) bySecond.set(second, (lead = `${text(first)},${text(second)}`));
+  let out = lead;
+  for (let k = 2; k < parts.length; k++) out += `,${text(parts[k]!)}`;
+  return out;
 }
 
 function encodePart(part: KeyPart): string {

@@ -89,10 +89,21 @@ export function compiledDigest(compiled: CompiledPolicy): string {
   return storedDigest(storedRuleset(compiled.ruleset), compiled.module);
 }
 
-/** The digest of a ruleset in stored form: computed alike when writing and, before decoding, when reading. */
+/**
+ * The digest of a ruleset in stored form: computed alike when writing and, before decoding, when
+ * reading. Element rows (megabytes at 100,000 elements) are hashed as they are, after the JSON of
+ * the rest, which names each by its position: one pass over them instead of a JSON escape and a hash.
+ */
 function storedDigest(ruleset: unknown, module: unknown): string {
-  const strip = (key: string, value: unknown): unknown => (key === 'span' || key === 'spans' || key === 'source' ? undefined : replacer.call(undefined, key, value));
-  return createHash('sha256').update(JSON.stringify({ ruleset, module }, strip)).digest('hex');
+  const rows: string[] = [];
+  const strip = (key: string, value: unknown): unknown => {
+    if (key === 'span' || key === 'spans' || key === 'source') return undefined;
+    if (key === 'keys' && typeof value === 'string') return { $rows: rows.push(value) - 1 };
+    return replacer.call(undefined, key, value);
+  };
+  const hash = createHash('sha256').update(JSON.stringify({ ruleset, module }, strip));
+  for (const text of rows) hash.update(`\n${text.length}\n`).update(text);
+  return hash.digest('hex');
 }
 
 /** The identity format 1 records declared: their content as JSON objects, without spans and source. */
