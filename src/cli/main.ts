@@ -1,6 +1,7 @@
 // The secmarkc command line: commander wiring only. Each command lives in its own file and is
-// imported when it runs, so `secmarkc --version` does not pay for the compiler or the addon
-// (nor, alone, for commander).
+// imported when it runs (in the bundle too: esbuild keeps each `import()` lazy), so `secmarkc
+// --help` does not pay for the compiler or the addon. (`--version` alone is answered by
+// bin/secmarkc.js before any of this loads.)
 
 import type { Command } from 'commander';
 import { createRequire } from 'node:module';
@@ -97,13 +98,20 @@ function registerListing(program: Command): void {
   program.configureHelp({ subcommandTerm: (cmd) => COMMANDS[cmd.name()]?.term ?? `${cmd.name()} [command]` });
 }
 
+/**
+ * `secmarkc ... | head`: once the reader is gone, output is dropped quietly (no stack trace);
+ * the command itself runs to its end, so an apply is never cut off between the kernel and its
+ * record.
+ */
+function ignoreClosedStdout(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
+  ignoreClosedStdout();
   const args = argv.slice(2);
-  // `secmarkc --version` answers before commander (and the bundle chunk holding it) is loaded.
-  if (args.length === 1 && (args[0] === '-V' || args[0] === '--version')) {
-    process.stdout.write(`${version}\n`);
-    return;
-  }
   const { CommanderError } = await import('commander');
   const program = await createProgram();
 
