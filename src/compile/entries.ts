@@ -86,7 +86,11 @@ export function expandRules(rules: readonly TrafficRule[], owner: Owner, out: { 
 function sortKeys(table: EntryTable) {
   const n = table.length;
   const ranks = new Map<ParsedRange, { start: number; interval: number }>();
-  for (const peer of table.peers) if (!ranks.has(peer.range)) ranks.set(peer.range, { start: 0, interval: 0 });
+  // Indexed, not `for...of`: see splitExact in lower.ts.
+  for (let i = 0; i < n; i++) {
+    const range = table.peers[i]!.range;
+    if (!ranks.has(range)) ranks.set(range, { start: 0, interval: 0 });
+  }
   const ranges = [...ranks.keys()].sort((a, b) => (a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.end !== b.end ? (a.end > b.end ? -1 : 1) : 0));
   let start = -1;
   let interval = -1;
@@ -187,7 +191,10 @@ export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, directi
 /** Drops, in place, the entries whose address interval ends before the sweep point. */
 function expire(list: number[], peers: readonly PeerRange[], point: bigint): void {
   let open = 0;
-  for (const i of list) if (peers[i]!.end >= point) list[open++] = i;
+  for (let k = 0; k < list.length; k++) {
+    const i = list[k]!;
+    if (peers[i]!.end >= point) list[open++] = i;
+  }
   list.length = open;
 }
 

@@ -133,7 +133,10 @@ function splitExact(table: EntryTable, kept: readonly number[], direction: 'conn
   const exact: MapElement[] = [];
   const interval: MapElement[] = [];
   const fullLength = family === 'ipv4' ? 32 : 128;
-  for (const i of kept) {
+  // Indexed loops over per-entry arrays: the CLI runs most code in V8's baseline tiers
+  // (bin/bundle-loader.js), where `for...of` allocates an iterator result per entry.
+  for (let k = 0; k < kept.length; k++) {
+    const i = kept[k]!;
     const peer = table.peers[i]!;
     const port = table.ports[i]!;
     const element = parts.element(peer, port, table.owner(i).object, table.span(i));
