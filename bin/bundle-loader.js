@@ -30,6 +30,8 @@ const DIGEST_BYTES = 32;
  * of what the code cache is checked against, and the build sets them too (it loads through here).
  */
 const V8_FLAGS = ['--interrupt-budget=4000000', '--semi-space-growth-factor=1'];
+/** Measured with Node 20's V8 (11.x); another V8 may have renamed them (and says so on stderr). */
+const TUNED_V8 = /^11\./.test(process.versions.v8);
 
 /** The same wrapper as Node's CommonJS loader: line numbers in stack traces stay right. */
 const wrap = (source) => `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
@@ -50,7 +52,7 @@ function readCache(sourceDigest) {
  * build) the cache as it would be written now, after whatever has run.
  */
 function loadBundle({ useCache = true } = {}) {
-  for (const flag of V8_FLAGS) setFlagsFromString(flag);
+  if (TUNED_V8) for (const flag of V8_FLAGS) setFlagsFromString(flag);
   const bytes = readFileSync(BUNDLE);
   const sourceDigest = createHash('sha256').update(bytes).digest();
   const cachedData = useCache ? readCache(sourceDigest) : undefined;
