@@ -33,12 +33,22 @@ export interface MapRowBytes {
 // elements, strings per row, their join, a JSON escape of it and UTF-8 copies for the hash and the
 // file touched ~35 MB to write ~4 MB, and on these machines every fresh page costs a fault.
 
-/** Every character row text can hold: none of them needs a JSON escape (the newline between rows is escaped apart). */
+/**
+ * Every character row text can hold: none of them needs a JSON escape (the newline between rows
+ * is escaped apart). Rows are written from digits and the constants below, and address text,
+ * which is checked against it.
+ */
 const ROW_TEXT = /^[-0-9a-f,ps/: ]*$/;
 const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
 const LETTER_N = 0x6e;
 const COMMA = 0x2c;
+const COLON = 0x3a;
+const DASH = 0x2d;
+const SPACE = 0x20;
+const LETTER_P = 0x70;
+const LETTER_S = 0x73;
+const DIGIT_0 = 0x30;
 
 /**
  * Rows as the bytes between the quotes of a JSON string: ASCII from ROW_TEXT, rows separated by
@@ -105,6 +115,24 @@ class RowWriter {
     this.length = at;
   }
 
+  putByte(byte: number): void {
+    this.room(1);
+    this.bytes[this.length++] = byte;
+  }
+
+  /** `${n}` for a non-negative integer, without the string. */
+  putDecimal(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`internal error: ${n} in a map row is not a non-negative integer`);
+    let digits = 1;
+    for (let power = 10; power <= n; power *= 10) digits++;
+    this.room(digits);
+    let at = (this.length += digits);
+    do {
+      this.bytes[--at] = DIGIT_0 + (n % 10);
+      n = Math.floor(n / 10);
+    } while (n > 0);
+  }
+
   finish(): EscapedRows {
     return new EscapedRows(this.bytes.subarray(0, this.length), this.count);
   }
@@ -117,12 +145,6 @@ class RowWriter {
   }
 }
 
-/** Row text as bytes, refused if JSON would escape any of it (the file splices it in unescaped). */
-function rowBytes(text: string): Buffer {
-  if (!ROW_TEXT.test(text)) throw new Error(`internal error: map row text "${text}" has characters a record cannot hold unescaped`);
-  return Buffer.from(text, 'latin1');
-}
-
 /** Longest text of a part per key field (a range with a prefix length), for the buffer estimate. */
 const PART_BOUND: Record<KeyField, number> = { ipv4_addr: 1 + 8 + 1 + 8 + 4, ipv6_addr: 1 + 32 + 1 + 32 + 4, inet_proto: 1 + 3, inet_service: 1 + 5 + 1 + 5 };
 /** `line:col:endLine:endCol` and its separator, for lines up to 6 digits and columns up to 3. */
@@ -132,86 +154,78 @@ const SPAN_ROW_ESTIMATE = 6 + 1 + 3 + 1 + 6 + 1 + 3 + 2;
 export function mapToRowBytes(map: ObjectMap): MapRowBytes | undefined {
   const file = map.span.file;
   const n = map.elements.length;
-  // ` <object index>` per object, in order of first use.
-  const objectSuffix = new Map<string, Buffer>();
-  // Elements share their parts and spans (a peer × its ports): bytes are made once per part, per
-  // leading pair of parts, and per span, not once per element.
-  const partBytes = new Map<KeyPart, Buffer>();
-  const leadBytes = new Map<KeyPart, Map<KeyPart, Buffer>>();
-  const spanBytes = new Map<Span, Buffer>();
-  const bytesOf = (part: KeyPart): Buffer => {
-    let b = partBytes.get(part);
-    if (b === undefined) partBytes.set(part, (b = rowBytes(encodePart(part))));
-    return b;
-  };
+  const objectIndex = new Map<string, number>();
   const keyBound = map.key.reduce((sum, field) => sum + PART_BOUND[field] + 1, 0) + String(n).length + 2;
   const keys = new RowWriter(n * keyBound);
   const spans = new RowWriter(n * SPAN_ROW_ESTIMATE);
-  const comma = Buffer.of(COMMA);
-  // Sorted elements come in runs of one address, object and span: the previous element's bytes
-  // are reused by identity before any map is asked.
+  // Numbers are written as digits in place. Addresses (hex) are made once per address object:
+  // elements share them (a peer × its ports), and sorted elements come in runs of one.
+  const addrBytes = new Map<AddrPart, Buffer>();
+  let lastAddr: AddrPart | undefined;
+  let lastAddrBytes: Buffer | undefined;
   let lastObject: string | undefined;
-  let lastSuffix: Buffer | undefined;
-  let lastFirst: KeyPart | undefined;
-  let lastSecond: KeyPart | undefined;
-  let lastLead: Buffer | undefined;
-  let lastSpan: Span | undefined;
-  let lastSpanBytes: Buffer | undefined;
+  let lastIndex = 0;
   for (let i = 0; i < n; i++) {
     const e = map.elements[i]!;
     const span = e.span;
     if (span.file !== file) return undefined;
     if (e.object !== lastObject) {
       lastObject = e.object;
-      lastSuffix = objectSuffix.get(e.object);
-      if (lastSuffix === undefined) objectSuffix.set(e.object, (lastSuffix = rowBytes(` ${objectSuffix.size}`)));
+      let index = objectIndex.get(e.object);
+      if (index === undefined) objectIndex.set(e.object, (index = objectIndex.size));
+      lastIndex = index;
     }
-    // `<part>,<part>,... <index>`, the first two parts as one cached pair (an address with its protocol).
-    const parts = e.parts;
+    // `<part>,<part>,... <object index>`
     keys.startRow();
-    let k = 0;
-    if (parts.length >= 2) {
-      const first = parts[0]!;
-      const second = parts[1]!;
-      if (first !== lastFirst || second !== lastSecond) {
-        lastFirst = first;
-        lastSecond = second;
-        let bySecond = leadBytes.get(first);
-        if (!bySecond) leadBytes.set(first, (bySecond = new Map()));
-        lastLead = bySecond.get(second);
-        if (lastLead === undefined) bySecond.set(second, (lastLead = Buffer.concat([bytesOf(first), comma, bytesOf(second)])));
+    const parts = e.parts;
+    for (let k = 0; k < parts.length; k++) {
+      if (k > 0) keys.putByte(COMMA);
+      const part = parts[k]!;
+      switch (part.kind) {
+        case 'addr':
+          if (part !== lastAddr) {
+            lastAddr = part;
+            lastAddrBytes = addrBytes.get(part);
+            if (lastAddrBytes === undefined) addrBytes.set(part, (lastAddrBytes = addrText(part)));
+          }
+          keys.put(lastAddrBytes!);
+          break;
+        case 'proto':
+          keys.putByte(LETTER_P);
+          keys.putDecimal(part.value);
+          break;
+        case 'port':
+          keys.putByte(LETTER_S);
+          keys.putDecimal(part.from);
+          if (part.to !== part.from) {
+            keys.putByte(DASH);
+            keys.putDecimal(part.to);
+          }
+          break;
       }
-      keys.put(lastLead!);
-      k = 2;
     }
-    for (; k < parts.length; k++) {
-      if (k > 0) keys.put(comma);
-      keys.put(bytesOf(parts[k]!));
-    }
-    keys.put(lastSuffix!);
-    if (span !== lastSpan) {
-      lastSpan = span;
-      lastSpanBytes = spanBytes.get(span);
-      if (lastSpanBytes === undefined) spanBytes.set(span, (lastSpanBytes = rowBytes(`${span.line}:${span.col}:${span.endLine}:${span.endCol}`)));
-    }
+    keys.putByte(SPACE);
+    keys.putDecimal(lastIndex);
+    // `<line>:<col>:<endLine>:<endCol>`
     spans.startRow();
-    spans.put(lastSpanBytes!);
+    spans.putDecimal(span.line);
+    spans.putByte(COLON);
+    spans.putDecimal(span.col);
+    spans.putByte(COLON);
+    spans.putDecimal(span.endLine);
+    spans.putByte(COLON);
+    spans.putDecimal(span.endCol);
   }
-  return { objects: [...objectSuffix.keys()], keys: keys.finish(), spans: spans.finish() };
+  return { objects: [...objectIndex.keys()], keys: keys.finish(), spans: spans.finish() };
 }
 
-function encodePart(part: KeyPart): string {
-  switch (part.kind) {
-    case 'addr': {
-      const start = Buffer.from(part.start).toString('hex');
-      const end = Buffer.from(part.end).toString('hex');
-      return `a${start}${end === start ? '' : `-${end}`}${part.prefixLength === undefined ? '' : `/${part.prefixLength}`}`;
-    }
-    case 'proto':
-      return `p${part.value}`;
-    case 'port':
-      return `s${part.from}${part.to === part.from ? '' : `-${part.to}`}`;
-  }
+/** `a<hex start>[-<hex end>][/<prefix length>]` as bytes, refused if JSON would escape any of it (the file splices it in unescaped). */
+function addrText(part: AddrPart): Buffer {
+  const start = Buffer.from(part.start).toString('hex');
+  const end = Buffer.from(part.end).toString('hex');
+  const text = `a${start}${end === start ? '' : `-${end}`}${part.prefixLength === undefined ? '' : `/${part.prefixLength}`}`;
+  if (!ROW_TEXT.test(text)) throw new Error(`internal error: map row text "${text}" has characters a record cannot hold unescaped`);
+  return Buffer.from(text, 'latin1');
 }
 
 // Reading: rows as JSON.parse gives them back, text with real newlines.
