@@ -2,9 +2,15 @@
 // to equal elements, and malformed rows are refused with the row number.
 
 import test from 'ava';
-import { mapToRows, RowError, rowsToElements } from '../src/apply/element-rows.js';
+import { createHash } from 'node:crypto';
+import { mapToRowBytes, RowError, rowsToElements, type EscapedRows, type MapRowBytes, type MapRows } from '../src/apply/element-rows.js';
 import { compilePolicy } from '../src/compile/compile.js';
+import type { ObjectMap } from '../src/compile/ir.js';
 import { cases, readPolicy } from './helpers/fixtures.js';
+
+/** Rows as a reader gets them: the written bytes parsed as the content of a JSON string. */
+const asRead = (rows: MapRowBytes): MapRows => ({ objects: rows.objects, keys: unescape(rows.keys), spans: unescape(rows.spans) });
+const unescape = (rows: EscapedRows): string => JSON.parse(`"${rows.bytes.toString('latin1')}"`) as string;
 
 const hex = (_key: string, value: unknown): unknown => (value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value);
 
@@ -14,9 +20,9 @@ test('the maps of every valid fixture round-trip through rows', (t) => {
     const result = compilePolicy(readPolicy(dir), 'policy.yaml');
     if (!result.ok) continue;
     for (const map of result.compiled.ruleset.maps) {
-      const rows = mapToRows(map);
+      const rows = mapToRowBytes(map);
       if (!rows) return t.fail(`${name}: map ${map.name} has elements from another file`);
-      t.is(JSON.stringify(rowsToElements(rows, map.span.file), hex), JSON.stringify(map.elements, hex), `${name}: map ${map.name}`);
+      t.is(JSON.stringify(rowsToElements(asRead(rows), map.span.file), hex), JSON.stringify(map.elements, hex), `${name}: map ${map.name}`);
       maps++;
     }
   }
@@ -34,4 +40,31 @@ test('malformed rows are refused with the row number', (t) => {
     [{ spans: '3:x:3:17' }, /row 1: bad span "3:x:3:17"/],
   ];
   for (const [change, message] of bad) t.throws(() => rowsToElements({ ...ok, ...change }, 'p.yaml'), { instanceOf: RowError, message });
+});
+
+test('written rows: their text length and the text a hash sees are those of the rows as read', (t) => {
+  const result = compilePolicy(readPolicy(cases('valid').find((c) => c.name === 'several-apps')!.dir), 'policy.yaml');
+  if (!result.ok) return t.fail();
+  const map = result.compiled.ruleset.maps.find((m) => m.elements.length >= 2);
+  if (!map) return t.fail('no map of several elements');
+  // A hash of more than one chunk (16 KiB): the same elements many times over.
+  const big: ObjectMap = { ...map, elements: Array.from({ length: 4000 }, (_, i) => map.elements[i % map.elements.length]!) };
+  for (const m of [map, big, { ...map, elements: [] }, { ...map, elements: map.elements.slice(0, 1) }]) {
+    const rows = mapToRowBytes(m)!;
+    for (const [written, text] of [[rows.keys, unescape(rows.keys)], [rows.spans, unescape(rows.spans)]] as const) {
+      t.is(written.count, m.elements.length);
+      t.is(written.textLength, text.length);
+      const viaBytes = createHash('sha256');
+      written.hashText(viaBytes);
+      t.is(viaBytes.digest('hex'), createHash('sha256').update(text).digest('hex'));
+    }
+  }
+});
+
+test('row text that JSON would escape is refused, not written', (t) => {
+  const result = compilePolicy(readPolicy(cases('valid').find((c) => c.name === 'port-ranges')!.dir), 'policy.yaml');
+  if (!result.ok) return t.fail();
+  const map = result.compiled.ruleset.maps[0]!;
+  const bad: ObjectMap = { ...map, elements: [{ ...map.elements[0]!, span: { ...map.elements[0]!.span, line: Number.NaN } }] };
+  t.throws(() => mapToRowBytes(bad), { message: /internal error: NaN in a map row is not a non-negative integer/ });
 });

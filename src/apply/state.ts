@@ -10,7 +10,8 @@ import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync
 import { join } from 'node:path';
 import type { CilModule, CompiledPolicy, ObjectMap, Ruleset } from '../compile/ir.js';
 import { emitCil } from '../emit/cil.js';
-import { mapToRows, RowError, rowsToElements, type MapRows } from './element-rows.js';
+import { EscapedRows, mapToRowBytes, RowError, rowsToElements, type MapRowBytes, type MapRows } from './element-rows.js';
+import { stringifySpliced } from './json-splice.js';
 
 /** 2: map elements as rows. 1 (JSON elements, before exact maps) is still read. */
 export const STATE_FORMAT = 2;
@@ -65,22 +66,25 @@ function reviver(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** A map as stored: elements as rows where they fit (all of ours do), else as JSON objects. */
-type StoredMap = Omit<ObjectMap, 'elements'> & ({ readonly elements: ObjectMap['elements'] } | { readonly rows: MapRows });
+/**
+ * A map as stored: elements as rows where they fit (all of ours do), else as JSON objects. Rows
+ * are bytes when written (spliced into the file as they are) and strings when read back.
+ */
+type StoredMap<Rows extends MapRows | MapRowBytes> = Omit<ObjectMap, 'elements'> & ({ readonly elements: ObjectMap['elements'] } | { readonly rows: Rows });
 
 /** Rows per map, made once per map object (the digest and the file both need them). */
-const rowsCache = new WeakMap<ObjectMap, MapRows | undefined>();
+const rowsCache = new WeakMap<ObjectMap, MapRowBytes | undefined>();
 
-function storedMap(map: ObjectMap): StoredMap {
-  if (!rowsCache.has(map)) rowsCache.set(map, mapToRows(map));
+function storedMap(map: ObjectMap): StoredMap<MapRowBytes> {
+  if (!rowsCache.has(map)) rowsCache.set(map, mapToRowBytes(map));
   const rows = rowsCache.get(map);
   if (!rows) return map;
   const stored: Record<string, unknown> = { ...map, rows };
   delete stored['elements'];
-  return stored as unknown as StoredMap;
+  return stored as unknown as StoredMap<MapRowBytes>;
 }
 
-function storedRuleset(ruleset: Ruleset): Omit<Ruleset, 'maps'> & { maps: StoredMap[] } {
+function storedRuleset(ruleset: Ruleset): Omit<Ruleset, 'maps'> & { maps: StoredMap<MapRowBytes>[] } {
   return { ...ruleset, maps: ruleset.maps.map(storedMap) };
 }
 
@@ -90,19 +94,23 @@ export function compiledDigest(compiled: CompiledPolicy): string {
 }
 
 /**
- * The digest of a ruleset in stored form: computed alike when writing and, before decoding, when
- * reading. Element rows (megabytes at 100,000 elements) are hashed as they are, after the JSON of
- * the rest, which names each by its position: one pass over them instead of a JSON escape and a hash.
+ * The digest of a ruleset in stored form: computed alike when writing (rows as bytes) and, before
+ * decoding, when reading (rows as strings). Element rows (megabytes at 100,000 elements) are hashed
+ * as text, after the JSON of the rest, which names each by its position: one pass over them
+ * instead of a JSON escape and a hash.
  */
 function storedDigest(ruleset: unknown, module: unknown): string {
-  const rows: string[] = [];
+  const rows: (string | EscapedRows)[] = [];
   const strip = (key: string, value: unknown): unknown => {
     if (key === 'span' || key === 'spans' || key === 'source') return undefined;
-    if (key === 'keys' && typeof value === 'string') return { $rows: rows.push(value) - 1 };
+    if (key === 'keys' && (typeof value === 'string' || value instanceof EscapedRows)) return { $rows: rows.push(value) - 1 };
     return replacer.call(undefined, key, value);
   };
   const hash = createHash('sha256').update(JSON.stringify({ ruleset, module }, strip));
-  for (const text of rows) hash.update(`\n${text.length}\n`).update(text);
+  for (const text of rows) {
+    if (typeof text === 'string') hash.update(`\n${text.length}\n`).update(text);
+    else text.hashText(hash.update(`\n${text.textLength}\n`));
+  }
   return hash.digest('hex');
 }
 
@@ -126,9 +134,16 @@ export function makeRecord(compiled: CompiledPolicy, source: { path: string; tex
   };
 }
 
-/** Compact: a record of 100,000 map elements is tens of MB indented, and written at every apply. */
-function serialise(record: AppliedRecord): string {
-  return JSON.stringify({ ...record, ruleset: storedRuleset(record.ruleset) }, replacer) + '\n';
+/**
+ * Compact JSON, as Buffers to write one after the other: the element rows are spliced in as the
+ * bytes they were built in, never part of one string of the whole record (4 MB at 100,000 elements).
+ */
+function serialise(record: AppliedRecord): Buffer[] {
+  const pieces = stringifySpliced({ ...record, ruleset: storedRuleset(record.ruleset) }, replacer, (value) =>
+    value instanceof EscapedRows ? value.bytes : undefined,
+  );
+  pieces.push(Buffer.from('\n'));
+  return pieces;
 }
 
 function parseRecord(text: string, path: string, table: string): AppliedRecord {
@@ -158,7 +173,7 @@ function parseRecord(text: string, path: string, table: string): AppliedRecord {
   if (storedDigest(r.ruleset, r.module) !== r.digest) throw corrupt('content does not match its digest');
   let maps: ObjectMap[];
   try {
-    maps = (r.ruleset.maps as StoredMap[]).map((m) => {
+    maps = (r.ruleset.maps as StoredMap<MapRows>[]).map((m) => {
       if (!('rows' in m)) return m;
       const { rows, ...rest } = m;
       return { ...rest, elements: rowsToElements(rows, m.span.file) };
@@ -173,12 +188,13 @@ function parseRecord(text: string, path: string, table: string): AppliedRecord {
 // ---------------------------------------------------------------- files
 
 /** Write a temporary file beside `path` and fsync it; returns its name, for a rename into place. */
-function writeTemp(path: string, text: string): string {
+function writeTemp(path: string, content: string | readonly Buffer[]): string {
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const fd = openSync(temp, 'wx', 0o600);
     try {
-      writeSync(fd, text);
+      if (typeof content === 'string') writeSync(fd, content);
+      else writeAll(fd, content);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -188,6 +204,11 @@ function writeTemp(path: string, text: string): string {
     throw error;
   }
   return temp;
+}
+
+/** The pieces one after the other (a few per map), each resumed after a short write. */
+function writeAll(fd: number, pieces: readonly Buffer[]): void {
+  for (const piece of pieces) for (let done = 0; done < piece.length; ) done += writeSync(fd, piece, done);
 }
 
 function fsyncDir(dir: string): void {
@@ -200,8 +221,8 @@ function fsyncDir(dir: string): void {
 }
 
 /** Write beside the target, fsync, rename over it, fsync the directory. */
-export function writeFileDurably(path: string, text: string, dir: string): void {
-  const temp = writeTemp(path, text);
+export function writeFileDurably(path: string, content: string | readonly Buffer[], dir: string): void {
+  const temp = writeTemp(path, content);
   try {
     renameSync(temp, path);
   } catch (error) {
