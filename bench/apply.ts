@@ -6,7 +6,7 @@
 // Re-runs itself under `unshare -n`. Uses the built CLI (npm run build:ts).
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,15 +39,35 @@ const CHILD_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
 const WARMUP = 5;
 const WARMUP_MS = 2000;
 
-function timed(command: string, args: readonly string[]): number {
+/**
+ * Minor page faults of this process's waited-for children so far (/proc/self/stat, cminflt). On
+ * hosts where a fresh page is expensive (see RESULTS.md) they explain much of a run's time, and
+ * unlike wall time they are the same from run to run.
+ */
+function childMinorFaults(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  // Fields after the command name (which may hold spaces): state ppid pgrp session tty_nr tpgid flags minflt cminflt.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[8]);
+}
+
+interface Run {
+  ms: number;
+  faults: number;
+}
+
+function timed(command: string, args: readonly string[]): Run {
+  const faultsBefore = childMinorFaults();
   const start = process.hrtime.bigint();
   const r = spawnSync(command, args, { encoding: 'utf8', env: CHILD_ENV });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
-  return ms;
+  return { ms, faults: childMinorFaults() - faultsBefore };
 }
 
-const fmt = (values: number[]): string => `${median(values).toFixed(1)} ± ${spread(values).toFixed(1)} ms`;
+/** The median of the ratios a[i] / b[i] of runs made in the same round: robust to a host that changes speed between rounds. */
+const perRound = (a: readonly number[], b: readonly number[]): number => median(a.map((x, i) => x / b[i]!));
+
+const fmt = (values: readonly number[]): string => `${median(values).toFixed(1)} ± ${spread(values).toFixed(1)} ms`;
 
 /** Issue 6 targets: whole process vs nft -f, and in-process apply vs the floor. */
 const TARGETS = { wholeAt100k: 0.7, wholeAt10k: 1.5, libraryOverFloor: 1.3 };
@@ -71,10 +91,10 @@ export async function runApplyBench(): Promise<string> {
     '',
     systemLine(NFT),
     '',
-    `Median ± half-IQR of ${RUNS} alternating runs (process: secmarkc and nft; in-process: library and floor). Counter objects stand in for secmark objects (no SELinux on the host). Child processes run without \`NODE_EXTRA_CA_CERTS\`. *process*: wall time of the whole command, as an administrator or a boot script runs it. *library*: \`replaceTable()\` in a running process (after warm-up applies: at least ${WARMUP} and ${WARMUP_MS / 1000} s): read the generation, encode, send, read the acknowledgements. *floor*: the same batch encoded beforehand, sent and acknowledged.`,
+    `Median ± half-IQR of ${RUNS} alternating runs (process: secmarkc and nft; in-process: library and floor); ratios are the median of the ratios within each round (the host changes speed between rounds: see RESULTS.md), with the ratio of the medians in brackets; faults: the median number of minor page faults of each process. Counter objects stand in for secmark objects (no SELinux on the host). Child processes run without \`NODE_EXTRA_CA_CERTS\`. *process*: wall time of the whole command, as an administrator or a boot script runs it. *library*: \`replaceTable()\` in a running process (after warm-up applies: at least ${WARMUP} and ${WARMUP_MS / 1000} s): read the generation, encode, send, read the acknowledgements. *floor*: the same batch encoded beforehand, sent and acknowledged.`,
     '',
-    '| entries | secmarkc apply (process) | nft -f (process) | process ratio | library apply | floor | library / floor | node -e "" |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| entries | secmarkc apply (process) | nft -f (process) | process ratio | faults: secmarkc / nft | library apply | floor | library / floor | node -e "" |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const verdicts: string[] = [];
   try {
@@ -88,8 +108,8 @@ export async function runApplyBench(): Promise<string> {
       const ruleset = withCounterObjects(compiled.compiled.ruleset);
       const nftFile = join(dir, `p${size}.nft`);
       writeFileSync(nftFile, emitNftText(ruleset));
-      const ours: number[] = [];
-      const theirs: number[] = [];
+      const ours: Run[] = [];
+      const theirs: Run[] = [];
       const library: number[] = [];
       const floor: number[] = [];
       const preEncoded = encodeRuleset(ruleset, { mode: 'replace' });
@@ -109,10 +129,13 @@ export async function runApplyBench(): Promise<string> {
         library.push(Number(process.hrtime.bigint() - start) / 1e6);
         floor.push(await floorOnce(preEncoded));
       }
-      const processRatio = median(ours) / median(theirs);
-      const libraryRatio = median(library) / median(floor);
+      const oursMs = ours.map((r) => r.ms);
+      const theirsMs = theirs.map((r) => r.ms);
+      const processRatio = perRound(oursMs, theirsMs);
+      const libraryRatio = perRound(library, floor);
+      const faults = `${Math.round(median(ours.map((r) => r.faults))).toLocaleString('en')} / ${Math.round(median(theirs.map((r) => r.faults))).toLocaleString('en')}`;
       lines.push(
-        `| ${size.toLocaleString('en')} | ${fmt(ours)} | ${fmt(theirs)} | ${processRatio.toFixed(2)} | ${fmt(library)} | ${fmt(floor)} | ${libraryRatio.toFixed(2)} | ${fmt(bare)} |`,
+        `| ${size.toLocaleString('en')} | ${fmt(oursMs)} | ${fmt(theirsMs)} | ${processRatio.toFixed(2)} (${(median(oursMs) / median(theirsMs)).toFixed(2)}) | ${faults} | ${fmt(library)} | ${fmt(floor)} | ${libraryRatio.toFixed(2)} (${(median(library) / median(floor)).toFixed(2)}) | ${fmt(bare.map((r) => r.ms))} |`,
       );
       if (size === 100_000) verdicts.push(`Whole process at 100,000 entries ≤ ${TARGETS.wholeAt100k}× nft: ${processRatio.toFixed(2)}× — ${processRatio <= TARGETS.wholeAt100k ? 'met' : 'missed'}.`);
       if (size === 10_000) verdicts.push(`Whole process at 10,000 entries ≤ ${TARGETS.wholeAt10k}× nft: ${processRatio.toFixed(2)}× — ${processRatio <= TARGETS.wholeAt10k ? 'met' : 'missed'}.`);
