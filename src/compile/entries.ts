@@ -38,13 +38,13 @@ export class EntryTable {
   /** Where entry i was written: the peer, or for `any` peer the port entry. */
   span(i: number): Span {
     const peer = this.peers[i]!;
-    return peer === ANY[peer.family] ? this.ports[i]!.span : peer.span;
+    return peer === ANY[peer.range.family] ? this.ports[i]!.span : peer.span;
   }
 }
 
 const anyRange = (family: 'ipv4' | 'ipv6', end: bigint, text: string): PeerRange => {
   const range: ParsedRange = { family, start: 0n, end, prefixLength: 0 };
-  return { range, family, start: 0n, end, prefixLength: 0, text, span: fileSpan('') };
+  return { range, text, span: fileSpan('') };
 };
 const ANY: Record<'ipv4' | 'ipv6', PeerRange> = {
   ipv4: anyRange('ipv4', (1n << 32n) - 1n, 'any IPv4 address'),
@@ -54,10 +54,10 @@ const ANY: Record<'ipv4' | 'ipv6', PeerRange> = {
 export function expandRules(rules: readonly TrafficRule[], owner: Owner, out: { ipv4: EntryTable; ipv6: EntryTable }): void {
   const ownerIndex = { ipv4: out.ipv4.owners.push(owner) - 1, ipv6: out.ipv6.owners.push(owner) - 1 };
   const add = (peer: PeerRange, port: PortEntry): void => {
-    const table = out[peer.family];
+    const table = out[peer.range.family];
     table.peers.push(peer);
     table.ports.push(port);
-    table.ownerOf.push(ownerIndex[peer.family]);
+    table.ownerOf.push(ownerIndex[peer.range.family]);
   };
   for (const rule of rules) {
     if (rule.peers === 'any') {
@@ -71,7 +71,7 @@ export function expandRules(rules: readonly TrafficRule[], owner: Owner, out: { 
     for (const peer of rule.peers) {
       for (const port of rule.ports) {
         const onlyFamily = protocolFamily(port.protocol);
-        if (!onlyFamily || onlyFamily === peer.family) add(peer, port);
+        if (!onlyFamily || onlyFamily === peer.range.family) add(peer, port);
       }
     }
   }
@@ -146,7 +146,7 @@ export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, directi
     const i = order[k]!;
     if (startRank[i] !== sweep) {
       sweep = startRank[i]!;
-      for (const list of active.values()) expire(list, peers, peers[i]!.start);
+      for (const list of active.values()) expire(list, peers, peers[i]!.range.start);
     }
     let list = active.get(proto[i]!);
     if (!list) active.set(proto[i]!, (list = []));
@@ -170,7 +170,7 @@ export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, directi
       continue;
     }
     // Sorted by start (and, at equal start, larger first), so only `entry ⊆ other` can be a containment.
-    const contained = peers[i]!.end <= peers[other]!.end && from[other]! <= from[i]! && to[i]! <= to[other]!;
+    const contained = peers[i]!.range.end <= peers[other]!.range.end && from[other]! <= from[i]! && to[i]! <= to[other]!;
     const mine = table.owner(i);
     const theirs = table.owner(other);
     if (theirs.object === mine.object && contained) continue;
@@ -193,7 +193,7 @@ function expire(list: number[], peers: readonly PeerRange[], point: bigint): voi
   let open = 0;
   for (let k = 0; k < list.length; k++) {
     const i = list[k]!;
-    if (peers[i]!.end >= point) list[open++] = i;
+    if (peers[i]!.range.end >= point) list[open++] = i;
   }
   list.length = open;
 }

@@ -140,7 +140,7 @@ function splitExact(table: EntryTable, kept: readonly number[], direction: 'conn
     const peer = table.peers[i]!;
     const port = table.ports[i]!;
     const element = parts.element(peer, port, table.owner(i).object, table.span(i));
-    if (peer.prefixLength === fullLength && port.from === port.to) exact.push(element);
+    if (peer.range.prefixLength === fullLength && port.from === port.to) exact.push(element);
     else interval.push(element);
   }
   const key: KeyField[] = [family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'];
@@ -176,12 +176,13 @@ class PartCache {
   private addr(peer: PeerRange): AddrPart {
     let part = this.addrs.get(peer.range);
     if (!part) {
+      const { family, start, end, prefixLength } = peer.range;
       part = {
         kind: 'addr',
-        family: peer.family,
-        start: bigintToBytes(peer.family, peer.start),
-        end: bigintToBytes(peer.family, peer.end),
-        ...(peer.prefixLength === undefined ? {} : { prefixLength: peer.prefixLength }),
+        family,
+        start: bigintToBytes(family, start),
+        end: bigintToBytes(family, end),
+        ...(prefixLength === undefined ? {} : { prefixLength }),
       };
       this.addrs.set(peer.range, part);
     }

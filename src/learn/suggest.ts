@@ -202,7 +202,7 @@ function lookup(policy: Policy, o: Observation): Policy['apps'][number] | undefi
   const value = address.range.start;
   return policy.apps.find((app) =>
     app[o.direction].some((rule) =>
-      (rule.peers === 'any' || rule.peers.some((p) => p.family === o.family && p.start <= value && value <= p.end)) &&
+      (rule.peers === 'any' || rule.peers.some((p) => p.range.family === o.family && p.range.start <= value && value <= p.range.end)) &&
       rule.ports.some((p) => p.protocol === o.protocol && (o.port === undefined || (p.from <= o.port && o.port <= p.to)))));
 }
 

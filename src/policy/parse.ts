@@ -187,9 +187,7 @@ function readAddress(reader: YamlReader, item: Spanned<string>): PeerRange | und
     reader.sink.error(parsed.code, item.span, parsed.message);
     return undefined;
   }
-  const range = parsed.range;
-  // One literal shape for every peer (a spread of ranges with and without a prefix length makes two).
-  return { range, family: range.family, start: range.start, end: range.end, prefixLength: range.prefixLength, text: item.value, span: item.span };
+  return { range: parsed.range, text: item.value, span: item.span };
 }
 
 function readApps(reader: YamlReader, entry: MapEntry | undefined, groups: Groups, rootSpan: Span): App[] | undefined {
@@ -289,7 +287,7 @@ function readPorts(reader: YamlReader, entry: MapEntry): PortEntry[] {
 function checkFamilies(reader: YamlReader, peers: PeerRange[], ports: PortEntry[], peerKey: string, span: Span): void {
   for (const port of ports) {
     const family = protocolFamily(port.protocol);
-    if (family && peers.length > 0 && !peers.some((p) => p.family === family)) {
+    if (family && peers.length > 0 && !peers.some((p) => p.range.family === family)) {
       reader.sink.error('SMC023', port.span, `"${port.text}" needs an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address in "${peerKey}" (line ${span.line})`);
     }
   }

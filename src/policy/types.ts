@@ -46,15 +46,13 @@ export interface TrafficRule {
   readonly ports: readonly PortEntry[];
 }
 
-/** An inclusive address interval, as numbers for fast comparison. */
+/** A peer address as written in a rule: its inclusive interval, and where it came from. */
 export interface PeerRange {
-  /** The parsed interval, shared by every occurrence of the same text: a key for per-interval work. */
+  /**
+   * The parsed interval (family, start, end as numbers for fast comparison, prefix length when it
+   * is exactly a prefix), shared by every occurrence of the same text: a key for per-interval work.
+   */
   readonly range: ParsedRange;
-  readonly family: 'ipv4' | 'ipv6';
-  readonly start: bigint;
-  readonly end: bigint;
-  /** Set when the interval is exactly this prefix. */
-  readonly prefixLength?: number;
   /** The text as written (or the group member), for messages. */
   readonly text: string;
   readonly span: Span;
