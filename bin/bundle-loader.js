@@ -5,7 +5,9 @@
 // of everything that ran beside the bundle; here V8 takes it back instead of compiling. The cache
 // starts with the sha256 of the bundle it was made from (V8 itself checks only the source's
 // length); a cache that does not match, or that V8 refuses (another Node version, other V8
-// flags), is ignored and the bundle compiles as it would without one.
+// flags), is ignored and the bundle compiles as it would without one. The cache is code: it is
+// trusted exactly as far as the bundle beside it (same directory, same owner, written by the
+// same build), never read from anywhere else.
 'use strict';
 
 const { createHash } = require('node:crypto');
