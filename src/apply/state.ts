@@ -188,13 +188,12 @@ function parseRecord(text: string, path: string, table: string): AppliedRecord {
 // ---------------------------------------------------------------- files
 
 /** Write a temporary file beside `path` and fsync it; returns its name, for a rename into place. */
-function writeTemp(path: string, content: string | readonly Buffer[]): string {
+function writeTemp(path: string, pieces: readonly Buffer[]): string {
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const fd = openSync(temp, 'wx', 0o600);
     try {
-      if (typeof content === 'string') writeSync(fd, content);
-      else writeAll(fd, content);
+      writeAll(fd, pieces);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -221,8 +220,8 @@ function fsyncDir(dir: string): void {
 }
 
 /** Write beside the target, fsync, rename over it, fsync the directory. */
-export function writeFileDurably(path: string, content: string | readonly Buffer[], dir: string): void {
-  const temp = writeTemp(path, content);
+export function writeFileDurably(path: string, pieces: readonly Buffer[], dir: string): void {
+  const temp = writeTemp(path, pieces);
   try {
     renameSync(temp, path);
   } catch (error) {
