@@ -31,9 +31,8 @@ const DIGEST_BYTES = 32;
  * budget, growing the new space), so setting them before the bundle loads is safe; they are part
  * of what the code cache is checked against, and the build sets them too (it loads through here).
  */
-const V8_FLAGS = ['--interrupt-budget=4000000', '--semi-space-growth-factor=1'];
-/** Measured with Node 20's V8 (11.x); another V8 may have renamed them (and says so on stderr). */
-const TUNED_V8 = /^11\./.test(process.versions.v8);
+// Measured with Node 20's V8 (11.x) only; another V8 may have renamed them (and says so on stderr).
+const V8_FLAGS = /^11\./.test(process.versions.v8) ? ['--interrupt-budget=4000000', '--semi-space-growth-factor=1'] : [];
 
 /** The same wrapper as Node's CommonJS loader: line numbers in stack traces stay right. */
 const wrap = (source) => `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
@@ -54,7 +53,7 @@ function readCache(sourceDigest) {
  * build) the cache as it would be written now, after whatever has run.
  */
 function loadBundle({ useCache = true } = {}) {
-  if (TUNED_V8) for (const flag of V8_FLAGS) setFlagsFromString(flag);
+  for (const flag of V8_FLAGS) setFlagsFromString(flag);
   const bytes = readFileSync(BUNDLE);
   const sourceDigest = createHash('sha256').update(bytes).digest();
   const cachedData = useCache ? readCache(sourceDigest) : undefined;
