@@ -103,14 +103,13 @@ function registerListing(program: Command): void {
  * the command itself runs to its end, so an apply is never cut off between the kernel and its
  * record.
  */
-function ignoreClosedStdout(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
-  });
+function ignoreClosedStdout(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  ignoreClosedStdout();
+  // Once per process, however often main() runs (the code-cache build runs it several times).
+  if (!process.stdout.listeners('error').includes(ignoreClosedStdout)) process.stdout.on('error', ignoreClosedStdout);
   const args = argv.slice(2);
   const { CommanderError } = await import('commander');
   const program = await createProgram();
