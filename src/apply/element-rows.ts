@@ -127,9 +127,12 @@ class RowWriter {
     for (let power = 10; power <= n; power *= 10) digits++;
     this.room(digits);
     let at = (this.length += digits);
+    // (n - digit) / 10 divides exactly: a small integer in every tier, where Math.floor(n / 10)
+    // allocates a heap number per digit in the baseline tiers (~2 MB at 10,000 elements).
     do {
-      this.bytes[--at] = DIGIT_0 + (n % 10);
-      n = Math.floor(n / 10);
+      const digit = n % 10;
+      this.bytes[--at] = DIGIT_0 + digit;
+      n = (n - digit) / 10;
     } while (n > 0);
   }
 

@@ -59,19 +59,24 @@ export function expandRules(rules: readonly TrafficRule[], owner: Owner, out: { 
     table.ports.push(port);
     table.ownerOf.push(ownerIndex[peer.range.family]);
   };
+  // Indexed loops: this runs once per entry (peers × ports), mostly in V8's baseline tiers
+  // (bin/bundle-loader.js), where `for...of` allocates an iterator result per step.
   for (const rule of rules) {
+    const ports = rule.ports;
     if (rule.peers === 'any') {
-      for (const port of rule.ports) {
-        const onlyFamily = protocolFamily(port.protocol);
-        if (onlyFamily !== 'ipv6') add(ANY.ipv4, port);
-        if (onlyFamily !== 'ipv4') add(ANY.ipv6, port);
+      for (let j = 0; j < ports.length; j++) {
+        const onlyFamily = protocolFamily(ports[j]!.protocol);
+        if (onlyFamily !== 'ipv6') add(ANY.ipv4, ports[j]!);
+        if (onlyFamily !== 'ipv4') add(ANY.ipv6, ports[j]!);
       }
       continue;
     }
-    for (const peer of rule.peers) {
-      for (const port of rule.ports) {
-        const onlyFamily = protocolFamily(port.protocol);
-        if (!onlyFamily || onlyFamily === peer.range.family) add(peer, port);
+    const peers = rule.peers;
+    for (let i = 0; i < peers.length; i++) {
+      const peer = peers[i]!;
+      for (let j = 0; j < ports.length; j++) {
+        const onlyFamily = protocolFamily(ports[j]!.protocol);
+        if (!onlyFamily || onlyFamily === peer.range.family) add(peer, ports[j]!);
       }
     }
   }

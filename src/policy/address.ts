@@ -80,7 +80,7 @@ export function exactPrefix(family: 'ipv4' | 'ipv6', start: bigint, end: bigint)
 
 export function bytesToBigint(bytes: readonly number[] | Uint8Array): bigint {
   let value = 0n;
-  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  for (let i = 0; i < bytes.length; i++) value = (value << 8n) | BigInt(bytes[i]!);
   return value;
 }
 
