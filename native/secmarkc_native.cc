@@ -251,6 +251,48 @@ class ReceiveWorker : public Napi::AsyncWorker {
   SysError failure_{0, ""};
 };
 
+// Sends one buffer off the JS thread. The kernel processes an nf_tables batch inside sendmsg
+// (tens of milliseconds for large maps), and JS can do other work meanwhile. The message is held
+// by a reference until the send is done, and read in place: no copy.
+class SendWorker : public Napi::AsyncWorker {
+ public:
+  SendWorker(Napi::Env env, std::shared_ptr<Channel> ch, Napi::Uint8Array message)
+      : Napi::AsyncWorker(env, "secmarkc.send"),
+        ch_(std::move(ch)),
+        message_(Napi::Persistent(message)),
+        data_(message.Data()),
+        length_(message.ByteLength()),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      SendAll(ch_->sock.Get(), data_, length_);
+    } catch (const SysError& e) {
+      failure_ = e;
+    }
+  }
+
+  void OnOK() override {
+    message_.Reset();
+    if (failure_.err != 0) {
+      deferred_.Reject(ErrnoError(Env(), failure_).Value());
+    } else {
+      deferred_.Resolve(Env().Undefined());
+    }
+  }
+
+ private:
+  std::shared_ptr<Channel> ch_;
+  Napi::Reference<Napi::Uint8Array> message_;
+  const uint8_t* data_;
+  size_t length_;
+  Napi::Promise::Deferred deferred_;
+  SysError failure_{0, ""};
+};
+
 int IntArgument(const Napi::CallbackInfo& info, size_t index, const char* name, int min) {
   Napi::Value value = info[index];
   if (!value.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
@@ -270,6 +312,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
                        {
                            InstanceAccessor<&Socket::GetPortId>("portId"),
                            InstanceMethod<&Socket::Send>("send"),
+                           InstanceMethod<&Socket::SendAsync>("sendAsync"),
                            InstanceMethod<&Socket::Drain>("drain"),
                            InstanceMethod<&Socket::Receive>("receive"),
                            InstanceMethod<&Socket::Close>("close"),
@@ -308,6 +351,21 @@ class Socket : public Napi::ObjectWrap<Socket> {
     } catch (const SysError& e) {
       throw ErrnoError(info.Env(), e);
     }
+  }
+
+  Napi::Value SendAsync(const Napi::CallbackInfo& info) {
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw Napi::TypeError::New(info.Env(), "message must be a Uint8Array");
+    }
+    if (!ch_) {
+      auto deferred = Napi::Promise::Deferred::New(info.Env());
+      deferred.Reject(ErrnoError(info.Env(), SysError{EBADF, "sendmsg"}).Value());
+      return deferred.Promise();
+    }
+    auto* worker = new SendWorker(info.Env(), ch_, info[0].As<Napi::Uint8Array>());
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();  // the worker deletes itself after OnOK
+    return promise;
   }
 
   Napi::Value Drain(const Napi::CallbackInfo& info) {

@@ -28,6 +28,12 @@ export interface NetfilterSocket {
    * nf_tables batch synchronously inside this call.
    */
   send(message: Uint8Array): void;
+  /**
+   * send() from a worker thread: resolves once sendmsg has returned (for a batch: once the kernel
+   * has processed it), rejects with the same errno errors. The message is read in place: it must
+   * not be changed until the promise settles, and nothing else may be sent meanwhile.
+   */
+  sendAsync(message: Uint8Array): Promise<void>;
   /** Every datagram already queued, without waiting. Throws ENOBUFS if replies were lost to an overrun. */
   drain(): Buffer[];
   /** One datagram, waiting up to timeoutMs off the event loop; null on timeout or when closed meanwhile. */

@@ -255,6 +255,36 @@ kernelTest(title('a batch is applied inside send, in the namespace given by netn
   t.true(inside.stdout.includes(`table inet ${TEST_TABLE}`), inside.stdout);
 });
 
+kernelTest(title('sendAsync() sends from a worker thread: when it resolves the kernel has processed the batch'), async (t) => {
+  const socket = open();
+  const name = `${TEST_TABLE}_async`;
+  const batch = concat([
+    message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 1, nfgenmsg(NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES)),
+    message(nft(NFT_MSG_NEWTABLE), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK, 2, nfgenmsg(NFPROTO_INET), attr(NFTA_TABLE_NAME, cString(name))),
+    message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, 3, nfgenmsg(NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES)),
+  ]);
+  t.is(await socket.sendAsync(batch), undefined);
+  t.deepEqual(
+    parse(socket.drain()).map((r) => [r.type, r.seq, errorOf(r)]),
+    [[NLMSG_ERROR, 2, 0]],
+  );
+  const inside = spawnSync('nsenter', [`--net=/proc/${holderPid}/ns/net`, NFT, 'list', 'tables'], { encoding: 'utf8' });
+  t.true(inside.stdout.includes(`table inet ${name}`), inside.stdout);
+  // Errors of the send itself reject, like send() throws them.
+  socket.close();
+  const error = await t.throwsAsync(socket.sendAsync(batch));
+  t.like(error, { code: 'EBADF', syscall: 'sendmsg', errno: 9 });
+});
+
+kernelTest(title('sendAsync() of a 10 MB message is sent whole and acknowledged'), async (t) => {
+  const socket = open();
+  await socket.sendAsync(message(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, 6, new Uint8Array(10 * 1024 * 1024)));
+  t.deepEqual(
+    parse(socket.drain()).map((r) => [r.type, r.seq, errorOf(r)]),
+    [[NLMSG_ERROR, 6, 0]],
+  );
+});
+
 kernelTest(title('receive() returns one datagram of a dump at a time, then null once nothing is queued'), async (t) => {
   const socket = open();
   socket.send(message(nft(NFT_MSG_GETTABLE), NLM_F_REQUEST | NLM_F_DUMP, 9, nfgenmsg(NFPROTO_UNSPEC)));
@@ -354,6 +384,7 @@ test('argument errors are TypeErrors and RangeErrors, not crashes', (t) => {
   try {
     t.throws(() => socket.send('text' as unknown as Uint8Array), { instanceOf: TypeError });
     t.throws(() => socket.send(new Uint16Array(4) as unknown as Uint8Array), { instanceOf: TypeError });
+    t.throws(() => socket.sendAsync('text' as unknown as Uint8Array) as unknown, { instanceOf: TypeError });
     t.throws(() => socket.receive(-1) as unknown, { instanceOf: RangeError });
     t.throws(() => openNetfilterSocket({ receiveBufferBytes: 0 }), { instanceOf: RangeError });
   } finally {

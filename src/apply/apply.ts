@@ -17,6 +17,12 @@ export interface ApplyOptions {
   readonly netnsFd?: number;
   /** How many times to retry when another writer changed the ruleset meanwhile. */
   readonly retries?: number;
+  /**
+   * Work for this thread while the kernel processes the first batch (sent from a worker thread
+   * then): e.g. building the applied-policy record, which does not depend on the outcome. Runs
+   * once, whatever the outcome; must not throw (see NetfilterSession.batch).
+   */
+  readonly meanwhile?: () => void;
 }
 
 export interface ApplyResult {
@@ -56,7 +62,7 @@ async function transact(ruleset: Ruleset, mode: 'replace' | 'delete', options: A
       const generation = await session.generation();
       const encoded = encodeRuleset(ruleset, { mode, genId: generation, seqStart: session.nextSeq(0) });
       session.nextSeq(encoded.messages.length);
-      const outcome = await session.batch(encoded);
+      const outcome = await session.batch(encoded, attempt === 1 ? options.meanwhile : undefined);
       if (outcome.errors.length === 0) {
         return { generation, attempts: attempt, messages: encoded.messages.length, bytes: encoded.bytes.length };
       }

@@ -60,9 +60,14 @@ export class NetfilterSession {
   /**
    * Send one batch. The kernel processes it inside sendmsg, so its answers are queued when send
    * returns; only a slow path (module autoload replays) needs a wait for the final ACK.
+   *
+   * With `meanwhile`, the batch is sent from a worker thread and `meanwhile` runs on this one
+   * while the kernel works. It must not throw: its exception would take the place of the
+   * batch's outcome, which is then unknown to the caller (thrown once the send has returned).
    */
-  async batch(encoded: EncodedBatch): Promise<BatchOutcome> {
-    this.socket.send(encoded.bytes);
+  async batch(encoded: EncodedBatch, meanwhile?: () => void): Promise<BatchOutcome> {
+    if (meanwhile) await this.sendWhile(encoded.bytes, meanwhile);
+    else this.socket.send(encoded.bytes);
     const datagrams: Uint8Array[] = [...this.socket.drain()];
     let outcome = batchOutcome(datagrams, encoded.messages);
     while (!outcome.complete && outcome.errors.length === 0) {
@@ -72,6 +77,17 @@ export class NetfilterSession {
       outcome = batchOutcome(datagrams, encoded.messages);
     }
     return outcome;
+  }
+
+  private async sendWhile(bytes: Uint8Array, meanwhile: () => void): Promise<void> {
+    const sent = this.socket.sendAsync(bytes);
+    try {
+      meanwhile();
+    } catch (error) {
+      await sent.catch(() => undefined);
+      throw new Error(`internal error while the kernel processed the batch (it may have been applied): ${(error as Error)?.message ?? error}`, { cause: error });
+    }
+    await sent;
   }
 
   /**

@@ -14,6 +14,7 @@ import { withCounterObjects } from '../../src/compile/substitute.js';
 import { emitNftText } from '../../src/emit/nft-text.js';
 import { batchOutcome, DumpCollector, type BatchOutcome, type DumpResult } from '../../src/netlink/decode/replies.js';
 import { encodeRuleset } from '../../src/netlink/encode-ruleset.js';
+import { ApplyError, replaceTable } from '../../src/apply/apply.js';
 import { encodeDumpSetElements, encodeGetGen, encodeGetTable } from '../../src/netlink/requests.js';
 import { type NetfilterSocket, openNetfilterSocket } from '../../src/native.js';
 import { cases, readPolicy, readPortTable } from '../helpers/fixtures.js';
@@ -214,4 +215,37 @@ kernelTest(title('kernel: NFNL_BATCH_GENID — a stale generation is refused (ER
   assertApplied(t, apply(DUMP_IR, 'replace', current));
   const table = await request(encodeGetTable({ seq: seq++, table: 'secmarkc' }));
   t.true(table.items.some((m) => m.kind === 'table' && m.table.name === 'secmarkc'));
+});
+
+kernelTest(title('kernel: replaceTable with `meanwhile` sends from a worker thread, runs it once, and resolves with the table loaded'), async (t) => {
+  let calls = 0;
+  const result = await replaceTable(DUMP_IR, { netnsFd, meanwhile: () => void calls++ });
+  t.is(calls, 1);
+  t.is(result.attempts, 1);
+  t.deepEqual(listOurs(), listNfts(readFileSync(join(WIRE_FIXTURES, 'dump.nft'), 'utf8')));
+});
+
+kernelTest(title('kernel: a refused batch sent from a worker thread is reported like one sent inline; `meanwhile` ran once'), async (t) => {
+  assertApplied(t, apply(DUMP_IR));
+  const before = listOurs();
+  // A secmark object this kernel refuses (ENOENT: no LSM), as an apply without --no-lsm meets it.
+  const refused: Ruleset = { ...DUMP_IR, objects: [...DUMP_IR.objects, { kind: 'secmark', name: 'refused', context: 'system_u:object_r:no_such_t:s0', span: span(1) }] };
+  let calls = 0;
+  const error = await t.throwsAsync(replaceTable(refused, { netnsFd, meanwhile: () => void calls++ }), { instanceOf: ApplyError });
+  t.is(calls, 1);
+  t.regex(error?.message ?? '', /the previous ruleset is unchanged/);
+  t.deepEqual(listOurs(), before);
+});
+
+kernelTest(title('kernel: a `meanwhile` that throws is reported after the send, as an internal error that says the batch may be applied'), async (t) => {
+  const error = await t.throwsAsync(
+    replaceTable(DUMP_IR, {
+      netnsFd,
+      meanwhile: () => {
+        throw new Error('boom');
+      },
+    }),
+  );
+  t.regex(error?.message ?? '', /^internal error while the kernel processed the batch \(it may have been applied\): boom$/);
+  t.deepEqual(listOurs(), listNfts(readFileSync(join(WIRE_FIXTURES, 'dump.nft'), 'utf8')), 'the send itself completed');
 });
