@@ -74,16 +74,19 @@ nsTest(nsTitle('status reports elements added behind our back, to the exact and 
   );
 });
 
-nsTest(nsTitle('a refused batch names the policy line and leaves the previous table exactly as it was'), (t) => {
+nsTest(nsTitle('a refused batch names the policy line and leaves the previous table and records exactly as they were'), (t) => {
   // First a good (counter) version, then the secmark version, which this kernel refuses (no LSM).
+  // Its record is written beside the current one while the kernel works: it must be gone after.
+  const state = mkdtempSync(join(tmpdir(), 'secmarkc-apply-state-'));
   const run = inFreshNamespace(
-    `${CLI} apply ${EXAMPLE} --no-lsm && ${NFT} -j list ruleset > /tmp/before.$$ && ` +
-      `{ ${CLI} apply ${EXAMPLE} --no-module; echo "rc=$?" >&2; } ; ${NFT} -j list ruleset | cmp -s - /tmp/before.$$ && echo unchanged; rm -f /tmp/before.$$`,
+    `${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${state} && ${NFT} -j list ruleset > /tmp/before.$$ && cp ${state}/secmarkc.applied.json /tmp/record.$$ && ` +
+      `{ ${CLI} apply ${EXAMPLE} --no-module --state-dir ${state}; echo "rc=$?" >&2; } ; ${NFT} -j list ruleset | cmp -s - /tmp/before.$$ && echo unchanged; ` +
+      `cmp -s ${state}/secmarkc.applied.json /tmp/record.$$ && echo record unchanged; ls -A ${state}; rm -f /tmp/before.$$ /tmp/record.$$`,
   );
   t.regex(run.stderr, /rc=1/);
   t.regex(run.stderr, new RegExp(`^${EXAMPLE}:\\d+:\\d+: kernel rejected .*secmark.*No such file or directory`, 'm'));
   t.regex(run.stderr, /the previous ruleset is unchanged/);
-  t.is(run.stdout.trim(), 'unchanged');
+  t.deepEqual(run.stdout.trim().split('\n'), ['unchanged', 'record unchanged', 'secmarkc.applied.json', 'secmarkc.history']);
 });
 
 nsTest(nsTitle('remove deletes our table only; other tables stay'), (t) => {

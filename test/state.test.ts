@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { compilePolicy } from '../src/compile/compile.js';
 import type { CompiledPolicy } from '../src/compile/ir.js';
 import { encodeRuleset } from '../src/netlink/encode-ruleset.js';
-import { makeRecord, readRecord, recordApplied, recordRollback, StateError, statePaths } from '../src/apply/state.js';
+import { commitRecord, discardRecord, makeRecord, readRecord, recordApplied, recordRollback, stageRecord, StateError, statePaths } from '../src/apply/state.js';
 import { ROOT } from './helpers/cli.js';
 
 const EXAMPLE = readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8');
@@ -71,6 +71,27 @@ test('writes are atomic: no temporary files are left, files are private', (t) =>
   recordApplied(dir, record(OTHER));
   t.deepEqual(readdirSync(dir).sort(), ['secmarkc.applied.json', 'secmarkc.previous.json']);
   t.is(statSync(statePaths(dir, 'secmarkc').current).mode & 0o777, 0o600);
+});
+
+test('a staged record is written in full beside the current one; commit puts it in place, discard removes it', (t) => {
+  const dir = stateDir();
+  recordApplied(dir, record(EXAMPLE));
+  const before = readFileSync(statePaths(dir, 'secmarkc').current);
+
+  const refused = stageRecord(dir, record(OTHER));
+  t.deepEqual(readdirSync(dir).sort(), ['secmarkc.applied.json', refused.temp.slice(dir.length + 1)].sort());
+  t.deepEqual(readFileSync(statePaths(dir, 'secmarkc').current), before, 'staging leaves the current record alone');
+  discardRecord(refused);
+  t.deepEqual(readdirSync(dir), ['secmarkc.applied.json']);
+  t.is(readRecord(dir, 'secmarkc', 'previous'), undefined);
+
+  const staged = stageRecord(dir, record(OTHER));
+  const written = readFileSync(staged.temp);
+  t.true(commitRecord(staged).rotated);
+  t.deepEqual(readdirSync(dir).sort(), ['secmarkc.applied.json', 'secmarkc.previous.json']);
+  t.deepEqual(readFileSync(statePaths(dir, 'secmarkc').current), written);
+  t.deepEqual(readFileSync(statePaths(dir, 'secmarkc').previous), before);
+  t.is(readRecord(dir, 'secmarkc', 'current')?.digest, record(OTHER).digest);
 });
 
 test('a missing record is undefined; damaged ones are refused with the path and what is wrong', (t) => {

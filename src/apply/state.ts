@@ -20,7 +20,7 @@ export const STATE_FORMAT = 2;
 export interface AppliedRecord {
   readonly format: typeof STATE_FORMAT;
   readonly table: string;
-  /** When it was (last) loaded, ISO 8601. */
+  /** When it was (last) loaded, ISO 8601 (`apply` takes it just before it sends the batch). */
   readonly appliedAt: string;
   /** How it came to be loaded: a policy file, or a rollback to this record. */
   readonly via: 'apply' | 'rollback';
@@ -270,13 +270,34 @@ export function readRecord(stateDir: string, table: string, slot: Slot): Applied
  * that really came before. An unreadable current record is replaced, not rotated.
  */
 export function recordApplied(stateDir: string, record: AppliedRecord): { rotated: boolean } {
+  return commitRecord(stageRecord(stateDir, record));
+}
+
+/** A record's file written and fsynced beside its place (stageRecord), not yet in it. */
+export interface StagedRecord {
+  readonly stateDir: string;
+  readonly record: AppliedRecord;
+  readonly temp: string;
+}
+
+/**
+ * The first half of recordApplied, and most of its cost at large sizes: the file written in full
+ * beside its place and fsynced. `apply` does this while the kernel processes the batch; then
+ * commitRecord puts it in place if the batch was applied, discardRecord removes it if not.
+ */
+export function stageRecord(stateDir: string, record: AppliedRecord): StagedRecord {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  return { stateDir, record, temp: writeTemp(statePaths(stateDir, record.table).current, serialise(record)) };
+}
+
+/** The second half of recordApplied: rotate, rename into place, fsync the directory. */
+export function commitRecord(staged: StagedRecord): { rotated: boolean } {
+  const { stateDir, record, temp } = staged;
   const paths = statePaths(stateDir, record.table);
   // Rotation moves the current file as it is (a rename, not a parse and rewrite: at 100,000
   // elements that cost seconds per apply); its content is verified when it is read back.
   const currentDigest = declaredDigest(paths.current);
   const rotated = currentDigest !== undefined && currentDigest !== record.digest;
-  const temp = writeTemp(paths.current, serialise(record));
   try {
     if (rotated) renameSync(paths.current, paths.previous);
     renameSync(temp, paths.current);
@@ -286,6 +307,11 @@ export function recordApplied(stateDir: string, record: AppliedRecord): { rotate
   }
   fsyncDir(stateDir);
   return { rotated };
+}
+
+/** A staged record that will not be committed (the batch was refused): its file is removed. */
+export function discardRecord(staged: StagedRecord): void {
+  rmSync(staged.temp, { force: true });
 }
 
 /** After a rollback: the restored record becomes current, the one rolled back from previous. */

@@ -5,7 +5,7 @@
 
 import type { Command } from 'commander';
 import { ApplyError, DEFAULT_RETRIES, replaceTable, type ApplyResult } from '../apply/apply.js';
-import { appendHistory, makeRecord, readRecord, recordApplied, recordRollback, statePaths, type AppliedRecord } from '../apply/state.js';
+import { appendHistory, commitRecord, discardRecord, makeRecord, readRecord, recordRollback, stageRecord, statePaths, type AppliedRecord, type StagedRecord } from '../apply/state.js';
 import type { CilModule, Ruleset } from '../compile/ir.js';
 import { lockdownRuleset } from '../compile/lockdown.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
@@ -73,17 +73,30 @@ export function registerApply(program: Command): void {
     }
     const { compiled } = loaded.result;
     if (options.dryRun) return dryRun(rulesetFor(compiled.ruleset, options), compiled.module, options);
+    // The record is built and written beside its place while the kernel processes the batch (it
+    // does not depend on the outcome), then renamed into place if the batch was applied.
+    let staged: StagedRecord | undefined;
+    let stagingError: unknown;
+    const stage = (): void => {
+      try {
+        staged = stageRecord(options.stateDir, makeRecord(compiled, { path: policyPath, text: loaded.text }));
+      } catch (error) {
+        stagingError = error;
+      }
+    };
     let applied: ApplyResult;
     try {
-      applied = await load(compiled.ruleset, compiled.module, options);
+      applied = await load(compiled.ruleset, compiled.module, options, stage);
     } catch (error) {
+      if (staged) discardRecord(staged);
       failRuntime(error instanceof ApplyError ? error.message : describeError(error));
       if (onInvalid !== 'fail') await fallBack(onInvalid, compiled.ruleset.table, `${policyPath} could not be applied`, options);
       return;
     }
     try {
-      const record = makeRecord(compiled, { path: policyPath, text: loaded.text });
-      recordApplied(options.stateDir, record);
+      if (!staged) throw stagingError ?? new Error('internal error: the record was not built during the batch');
+      commitRecord(staged);
+      const { record } = staged;
       appendHistory(options.stateDir, record.table, 'apply', { source: record.source.path, digest: record.digest, generation: applied.generation });
     } catch (error) {
       // Loaded, but not recorded: rollback and keep would use an older record. Say so, exit 1.
@@ -105,7 +118,7 @@ function dryRun(ruleset: Ruleset, module: CilModule, options: ApplyOptions): voi
 }
 
 /** Module first (the secmark contexts name its types), then one batch. */
-async function load(ruleset: Ruleset, module: CilModule | undefined, options: ApplyOptions): Promise<ApplyResult> {
+async function load(ruleset: Ruleset, module: CilModule | undefined, options: ApplyOptions, meanwhile?: () => void): Promise<ApplyResult> {
   if (module && options.module && options.lsm) {
     const installed = installModule(module, options.stateDir);
     process.stderr.write(installed ? `installed CIL module ${module.name}\n` : `CIL module ${module.name} unchanged\n`);
@@ -113,7 +126,11 @@ async function load(ruleset: Ruleset, module: CilModule | undefined, options: Ap
   const retries = Number(options.retries);
   const live = rulesetFor(ruleset, options);
   const applied = await withNetns(options, (netnsFd) =>
-    replaceTable(live, { retries: Number.isInteger(retries) && retries >= 0 ? retries : DEFAULT_RETRIES, ...(netnsFd === undefined ? {} : { netnsFd }) }),
+    replaceTable(live, {
+      retries: Number.isInteger(retries) && retries >= 0 ? retries : DEFAULT_RETRIES,
+      ...(netnsFd === undefined ? {} : { netnsFd }),
+      ...(meanwhile === undefined ? {} : { meanwhile }),
+    }),
   );
   process.stderr.write(
     `applied table inet ${live.table}: ${applied.messages} messages, ${applied.bytes} bytes, generation ${applied.generation}` +
