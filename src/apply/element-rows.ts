@@ -25,7 +25,7 @@ export interface MapRows {
 /** An object map with its elements as rows, as written: the rows as JSON string content. */
 export interface MapRowBytes {
   readonly objects: readonly string[];
-  readonly keys: EscapedRows;
+  readonly keys: KeyRows;
   readonly spans: EscapedRows;
 }
 
@@ -44,191 +44,182 @@ const NEWLINE = 0x0a;
 const LETTER_N = 0x6e;
 const COMMA = 0x2c;
 const COLON = 0x3a;
-const DASH = 0x2d;
-const SPACE = 0x20;
-const LETTER_P = 0x70;
-const LETTER_S = 0x73;
 const DIGIT_0 = 0x30;
 
 /**
  * Rows as the bytes between the quotes of a JSON string: ASCII from ROW_TEXT, rows separated by
- * the two characters `\n`. The record file splices them in as they are; the digest reads them
- * as text (real newlines), as MapRows holds them after JSON.parse.
+ * the two characters `\n`. The record file splices them in as they are.
  */
 export class EscapedRows {
   constructor(
     readonly bytes: Buffer,
     readonly count: number,
   ) {}
-
-  /** Length of the rows as text: each two-byte separator is one newline. */
-  get textLength(): number {
-    return this.count === 0 ? 0 : this.bytes.length - (this.count - 1);
-  }
-
-  /** Feed the rows as text to `hash`, unescaped through a small buffer rather than a copy of them all. */
-  hashText(hash: Hash): void {
-    const bytes = this.bytes;
-    const chunk = Buffer.allocUnsafe(CHUNK);
-    let n = 0;
-    for (let i = 0; i < bytes.length; i++) {
-      let b = bytes[i]!;
-      if (b === BACKSLASH) {
-        b = NEWLINE;
-        i++; // the `n` of `\n`: ROW_TEXT has no other backslash
-      }
-      chunk[n++] = b;
-      if (n === CHUNK) {
-        hash.update(chunk);
-        n = 0;
-      }
-    }
-    if (n > 0) hash.update(chunk.subarray(0, n));
-  }
 }
 
-const CHUNK = 16 * 1024;
-
-/** Appends rows to one buffer, doubled when full; sized from an upper bound so that is rare. */
-class RowWriter {
-  private bytes: Buffer;
-  private length = 0;
-  private count = 0;
-
-  constructor(estimate: number) {
-    // Not zero-filled: pages the rows never reach are never touched.
-    this.bytes = Buffer.allocUnsafe(Math.max(estimate, 64));
+/** Key rows, also as text (real newlines, as MapRows holds them after JSON.parse): what the digest reads. */
+export class KeyRows extends EscapedRows {
+  constructor(
+    bytes: Buffer,
+    count: number,
+    readonly text: Buffer,
+  ) {
+    super(bytes, count);
   }
 
-  startRow(): void {
-    if (this.count++ === 0) return;
-    this.room(2);
-    this.bytes[this.length++] = BACKSLASH;
-    this.bytes[this.length++] = LETTER_N;
+  get textLength(): number {
+    return this.text.length;
   }
 
-  put(text: Uint8Array): void {
-    this.room(text.length);
-    const bytes = this.bytes;
-    let at = this.length;
-    for (let j = 0; j < text.length; j++) bytes[at++] = text[j]!;
-    this.length = at;
-  }
-
-  putByte(byte: number): void {
-    this.room(1);
-    this.bytes[this.length++] = byte;
-  }
-
-  /** `${n}` for a non-negative integer, without the string. */
-  putDecimal(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`internal error: ${n} in a map row is not a non-negative integer`);
-    let digits = 1;
-    for (let power = 10; power <= n; power *= 10) digits++;
-    this.room(digits);
-    let at = (this.length += digits);
-    // (n - digit) / 10 divides exactly: a small integer in every tier, where Math.floor(n / 10)
-    // allocates a heap number per digit in the baseline tiers (~2 MB at 10,000 elements).
-    do {
-      const digit = n % 10;
-      this.bytes[--at] = DIGIT_0 + digit;
-      n = (n - digit) / 10;
-    } while (n > 0);
-  }
-
-  finish(): EscapedRows {
-    return new EscapedRows(this.bytes.subarray(0, this.length), this.count);
-  }
-
-  private room(n: number): void {
-    if (this.length + n <= this.bytes.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.length + n));
-    this.bytes.copy(grown, 0, 0, this.length);
-    this.bytes = grown;
+  hashText(hash: Hash): void {
+    hash.update(this.text);
   }
 }
 
 /** Longest text of a part per key field (a range with a prefix length), for the buffer estimate. */
 const PART_BOUND: Record<KeyField, number> = { ipv4_addr: 1 + 8 + 1 + 8 + 4, ipv6_addr: 1 + 32 + 1 + 32 + 4, inet_proto: 1 + 3, inet_service: 1 + 5 + 1 + 5 };
-/** `line:col:endLine:endCol` and its separator, for lines up to 6 digits and columns up to 3. */
-const SPAN_ROW_ESTIMATE = 6 + 1 + 3 + 1 + 6 + 1 + 3 + 2;
+/** Longest `line:col:endLine:endCol`: four safe integers and three colons. */
+const SPAN_ROW_BOUND = 4 * 16 + 3;
+/** The separator between rows, escaped (file) and as text (digest). */
+const SEPARATOR = 2;
 
-/** Undefined when an element's span is in another file than the map's (then JSON elements are kept). */
+/**
+ * Undefined when an element's span is in another file than the map's (then JSON elements are kept).
+ *
+ * One pass, bytes copied in place: the text of each key part is made once per part object (the
+ * compiler shares them: a peer × its ports) and of each object reference once per object; a span
+ * row is copied from the row before when the element has the same span object. Key rows go to
+ * two buffers at once, escaped for the file and as text for the digest, so neither is a second
+ * pass over the other. Loops over bytes rather than calls per byte: the CLI runs this in V8's
+ * baseline tiers, where each call costs more than the copy.
+ */
 export function mapToRowBytes(map: ObjectMap): MapRowBytes | undefined {
   const file = map.span.file;
-  const n = map.elements.length;
-  const objectIndex = new Map<string, number>();
-  const keyBound = map.key.reduce((sum, field) => sum + PART_BOUND[field] + 1, 0) + String(n).length + 2;
-  const keys = new RowWriter(n * keyBound);
-  const spans = new RowWriter(n * SPAN_ROW_ESTIMATE);
-  // Numbers are written as digits in place. Addresses (hex) are made once per address object:
-  // elements share them (a peer × its ports), and sorted elements come in runs of one.
-  const addrBytes = new Map<AddrPart, Buffer>();
-  let lastAddr: AddrPart | undefined;
-  let lastAddrBytes: Buffer | undefined;
-  let lastObject: string | undefined;
-  let lastIndex = 0;
+  const elements = map.elements;
+  const n = elements.length;
+  const objectBytes = new Map<string, Buffer>(); // ` <index>`, indices in order of first use
+  const partBytes = new Map<KeyPart, Buffer>();
+  const keyRowBound = map.key.reduce((sum, field) => sum + PART_BOUND[field] + 1, 0) + 1 + 16 + SEPARATOR;
+  // Sized for the longest rows and not zero-filled: pages the rows never reach are never touched
+  // (a row is rarely a third of its bound). Growth is only a safety net.
+  let keys: Buffer = Buffer.allocUnsafe(Math.max(64, keyRowBound * n));
+  let text: Buffer = Buffer.allocUnsafe(keys.length);
+  let spans: Buffer = Buffer.allocUnsafe(Math.max(64, (SPAN_ROW_BOUND + SEPARATOR) * n));
+  let k = 0; // keys
+  let t = 0; // text
+  let s = 0; // spans
+  let lastSpan: Span | undefined;
+  let lastSpanStart = 0;
+  let lastSpanEnd = 0;
   for (let i = 0; i < n; i++) {
-    const e = map.elements[i]!;
+    const e = elements[i]!;
     const span = e.span;
     if (span.file !== file) return undefined;
-    if (e.object !== lastObject) {
-      lastObject = e.object;
-      let index = objectIndex.get(e.object);
-      if (index === undefined) objectIndex.set(e.object, (index = objectIndex.size));
-      lastIndex = index;
+    if (k + keyRowBound > keys.length) {
+      keys = grown(keys, k, keyRowBound);
+      text = grown(text, t, keyRowBound);
+    }
+    if (s + SPAN_ROW_BOUND + SEPARATOR > spans.length) spans = grown(spans, s, SPAN_ROW_BOUND + SEPARATOR);
+    if (i > 0) {
+      keys[k++] = BACKSLASH;
+      keys[k++] = LETTER_N;
+      text[t++] = NEWLINE;
+      spans[s++] = BACKSLASH;
+      spans[s++] = LETTER_N;
     }
     // `<part>,<part>,... <object index>`
-    keys.startRow();
     const parts = e.parts;
-    for (let k = 0; k < parts.length; k++) {
-      if (k > 0) keys.putByte(COMMA);
-      const part = parts[k]!;
-      switch (part.kind) {
-        case 'addr':
-          if (part !== lastAddr) {
-            lastAddr = part;
-            lastAddrBytes = addrBytes.get(part);
-            if (lastAddrBytes === undefined) addrBytes.set(part, (lastAddrBytes = addrText(part)));
-          }
-          keys.put(lastAddrBytes!);
-          break;
-        case 'proto':
-          keys.putByte(LETTER_P);
-          keys.putDecimal(part.value);
-          break;
-        case 'port':
-          keys.putByte(LETTER_S);
-          keys.putDecimal(part.from);
-          if (part.to !== part.from) {
-            keys.putByte(DASH);
-            keys.putDecimal(part.to);
-          }
-          break;
+    for (let p = 0; p < parts.length; p++) {
+      if (p > 0) {
+        keys[k++] = COMMA;
+        text[t++] = COMMA;
+      }
+      const part = parts[p]!;
+      let bytes = partBytes.get(part);
+      if (bytes === undefined) partBytes.set(part, (bytes = partText(part)));
+      for (let j = 0; j < bytes.length; j++) {
+        keys[k++] = bytes[j]!;
+        text[t++] = bytes[j]!;
       }
     }
-    keys.putByte(SPACE);
-    keys.putDecimal(lastIndex);
+    let object = objectBytes.get(e.object);
+    if (object === undefined) objectBytes.set(e.object, (object = Buffer.from(` ${objectBytes.size}`, 'latin1')));
+    for (let j = 0; j < object.length; j++) {
+      keys[k++] = object[j]!;
+      text[t++] = object[j]!;
+    }
     // `<line>:<col>:<endLine>:<endCol>`
-    spans.startRow();
-    spans.putDecimal(span.line);
-    spans.putByte(COLON);
-    spans.putDecimal(span.col);
-    spans.putByte(COLON);
-    spans.putDecimal(span.endLine);
-    spans.putByte(COLON);
-    spans.putDecimal(span.endCol);
+    if (span === lastSpan) {
+      for (let j = lastSpanStart; j < lastSpanEnd; j++) spans[s++] = spans[j]!;
+    } else {
+      lastSpan = span;
+      lastSpanStart = s;
+      s = putDecimal(spans, s, span.line);
+      spans[s++] = COLON;
+      s = putDecimal(spans, s, span.col);
+      spans[s++] = COLON;
+      s = putDecimal(spans, s, span.endLine);
+      spans[s++] = COLON;
+      s = putDecimal(spans, s, span.endCol);
+      lastSpanEnd = s;
+    }
   }
-  return { objects: [...objectIndex.keys()], keys: keys.finish(), spans: spans.finish() };
+  return {
+    objects: [...objectBytes.keys()],
+    keys: new KeyRows(keys.subarray(0, k), n, text.subarray(0, t)),
+    spans: new EscapedRows(spans.subarray(0, s), n),
+  };
 }
 
-/** `a<hex start>[-<hex end>][/<prefix length>]` as bytes, refused if JSON would escape any of it (the file splices it in unescaped). */
-function addrText(part: AddrPart): Buffer {
-  const start = Buffer.from(part.start).toString('hex');
-  const end = Buffer.from(part.end).toString('hex');
-  const text = `a${start}${end === start ? '' : `-${end}`}${part.prefixLength === undefined ? '' : `/${part.prefixLength}`}`;
+/** A buffer twice as large (at least `need` bytes free after `used`), holding the first `used` bytes. */
+function grown(bytes: Buffer, used: number, need: number): Buffer {
+  const larger = Buffer.allocUnsafe(Math.max(bytes.length * 2, used + need));
+  bytes.copy(larger, 0, 0, used);
+  return larger;
+}
+
+/** `${n}` for a non-negative integer at `at`, without the string; returns the end. */
+function putDecimal(bytes: Buffer, at: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`internal error: ${n} in a map row is not a non-negative integer`);
+  let digits = 1;
+  for (let power = 10; power <= n; power *= 10) digits++;
+  const end = at + digits;
+  let pos = end;
+  // (n - digit) / 10 divides exactly: a small integer in every tier, where Math.floor(n / 10)
+  // allocates a heap number per digit in the baseline tiers (~2 MB at 10,000 elements).
+  do {
+    const digit = n % 10;
+    bytes[--pos] = DIGIT_0 + digit;
+    n = (n - digit) / 10;
+  } while (n > 0);
+  return end;
+}
+
+/** A key part's row text as bytes: `a<hex start>[-<hex end>][/<prefix length>]`, `p<protocol>` or `s<from>[-<to>]`. */
+function partText(part: KeyPart): Buffer {
+  let text: string;
+  switch (part.kind) {
+    case 'addr': {
+      const start = Buffer.from(part.start).toString('hex');
+      const end = Buffer.from(part.end).toString('hex');
+      text = `a${start}${end === start ? '' : `-${end}`}${part.prefixLength === undefined ? '' : `/${part.prefixLength}`}`;
+      break;
+    }
+    case 'proto':
+      text = `p${decimal(part.value)}`;
+      break;
+    case 'port':
+      text = `s${decimal(part.from)}${part.to === part.from ? '' : `-${decimal(part.to)}`}`;
+      break;
+  }
+  // The file splices row bytes in unescaped: refuse anything JSON would escape.
   if (!ROW_TEXT.test(text)) throw new Error(`internal error: map row text "${text}" has characters a record cannot hold unescaped`);
   return Buffer.from(text, 'latin1');
+}
+
+function decimal(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`internal error: ${n} in a map row is not a non-negative integer`);
+  return String(n);
 }
 
 // Reading: rows as JSON.parse gives them back, text with real newlines.

@@ -10,7 +10,7 @@ import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync
 import { join } from 'node:path';
 import type { CilModule, CompiledPolicy, ObjectMap, Ruleset } from '../compile/ir.js';
 import { emitCil } from '../emit/cil.js';
-import { EscapedRows, mapToRowBytes, RowError, rowsToElements, type MapRowBytes, type MapRows } from './element-rows.js';
+import { EscapedRows, KeyRows, mapToRowBytes, RowError, rowsToElements, type MapRowBytes, type MapRows } from './element-rows.js';
 import { stringifySpliced } from './json-splice.js';
 
 /** 2: map elements as rows. 1 (JSON elements, before exact maps) is still read. */
@@ -100,10 +100,10 @@ export function compiledDigest(compiled: CompiledPolicy): string {
  * instead of a JSON escape and a hash.
  */
 function storedDigest(ruleset: unknown, module: unknown): string {
-  const rows: (string | EscapedRows)[] = [];
+  const rows: (string | KeyRows)[] = [];
   const strip = (key: string, value: unknown): unknown => {
     if (key === 'span' || key === 'spans' || key === 'source') return undefined;
-    if (key === 'keys' && (typeof value === 'string' || value instanceof EscapedRows)) return { $rows: rows.push(value) - 1 };
+    if (key === 'keys' && (typeof value === 'string' || value instanceof KeyRows)) return { $rows: rows.push(value) - 1 };
     return replacer.call(undefined, key, value);
   };
   const hash = createHash('sha256').update(JSON.stringify({ ruleset, module }, strip));
