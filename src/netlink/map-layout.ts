@@ -68,44 +68,65 @@ function putU16(buf: Uint8Array, p: number, v: number): void {
 }
 
 /**
- * Writes the elements of one map straight into the batch buffer: one claim per element and
- * plain byte stores, no call per attribute. The element nest is what libnftnl sends:
- * KEY { DATA_VALUE }, KEY_END { DATA_VALUE } (interval maps only), OBJREF (NUL-terminated);
- * each key field padded to 4 bytes, addresses as they are, protocol one byte, port big-endian.
+ * Writes the elements of one map straight into the batch buffer. The element nest is what
+ * libnftnl sends: KEY { DATA_VALUE }, KEY_END { DATA_VALUE } (interval maps only), OBJREF
+ * (NUL-terminated); each key field padded to 4 bytes, addresses as they are, protocol one byte,
+ * port big-endian. All of a nest but its index and key values is the same for every element of
+ * one object: it is copied from a template made once per object, and only those are written.
+ * (The CLI runs this in V8's interpreter and baseline tiers, where each byte written by a JS
+ * statement costs more than a native copy of the whole nest.)
  */
 export class ElementWriter {
   readonly layout: MapLayout;
   private readonly kinds: readonly KeyPart['kind'][];
   private readonly lens: readonly number[];
   private readonly kindCodes: Int32Array;
-  /** Object name → its bytes with the NUL. */
-  private readonly names = new Map<string, Uint8Array>();
+  /** Offset of each key field's value from the start of the nest, per key (KEY, then KEY_END). */
+  private readonly fieldOffsets: readonly Int32Array[];
+  /** Object name → the element nest for it, key values zero, index 0. */
+  private readonly templates = new Map<string, Uint8Array>();
 
   constructor(private readonly map: ObjectMap) {
     this.layout = mapLayout(map);
     this.kinds = map.key.map((f) => KEY_FIELDS[f].part);
     this.lens = map.key.map((f) => KEY_FIELDS[f].len);
     this.kindCodes = Int32Array.from(this.kinds, (k) => (k === 'addr' ? ADDR : k === 'proto' ? PROTO : PORT));
+    const keyBlock = 2 * NLA_HDRLEN + this.layout.keyLen;
+    this.fieldOffsets = Array.from({ length: this.layout.interval ? 2 : 1 }, (_, end) => {
+      const offsets = new Int32Array(this.lens.length);
+      let p = NLA_HDRLEN + end * keyBlock + 2 * NLA_HDRLEN;
+      this.lens.forEach((len, i) => {
+        offsets[i] = p;
+        p += align4(len);
+      });
+      return offsets;
+    });
   }
 
-  private nameBytes(name: string): Uint8Array {
-    let b = this.names.get(name);
-    if (!b) {
-      const text = textEncoder.encode(name);
-      b = new Uint8Array(text.length + 1);
-      b.set(text);
-      this.names.set(name, b);
+  /** The nest for elements of `object`, made on first use. */
+  private template(object: string): Uint8Array {
+    let t = this.templates.get(object);
+    if (t) return t;
+    const encoded = textEncoder.encode(object);
+    const size = elementSize(this.layout, encoded.length + 1);
+    if (size > NLA_MAX_LEN) throw new Error(`map ${this.map.name}: element of ${size} bytes does not fit a netlink attribute`);
+    t = new Uint8Array(size); // zero: key values, the name's NUL and padding
+    const keyLen = this.layout.keyLen;
+    putU16(t, 0, size);
+    putU16(t, 2, NLA_F_NESTED);
+    let p = NLA_HDRLEN;
+    for (let end = 0; end < this.fieldOffsets.length; end++) {
+      putU16(t, p, 2 * NLA_HDRLEN + keyLen);
+      putU16(t, p + 2, (end ? NFTA_SET_ELEM_KEY_END : NFTA_SET_ELEM_KEY) | NLA_F_NESTED);
+      putU16(t, p + 4, NLA_HDRLEN + keyLen);
+      putU16(t, p + 6, NFTA_DATA_VALUE);
+      p += 2 * NLA_HDRLEN + keyLen;
     }
-    return b;
-  }
-
-  /** Bytes the element's nest takes, padding included. */
-  size(element: MapElement): number {
-    return this.sizeWithName(this.nameBytes(element.object));
-  }
-
-  private sizeWithName(name: Uint8Array): number {
-    return elementSize(this.layout, name.length);
+    putU16(t, p, NLA_HDRLEN + encoded.length + 1);
+    putU16(t, p + 2, NFTA_SET_ELEM_OBJREF);
+    t.set(encoded, p + NLA_HDRLEN);
+    this.templates.set(object, t);
+    return t;
   }
 
   /**
@@ -114,53 +135,34 @@ export class ElementWriter {
    */
   write(w: NetlinkWriter, index: number, element: MapElement, limit = Infinity): number {
     this.check(element);
-    const name = this.nameBytes(element.object);
-    const keyLen = this.layout.keyLen;
-    const size = this.sizeWithName(name);
-    if (size > NLA_MAX_LEN) throw new Error(`map ${this.map.name}: element of ${size} bytes does not fit a netlink attribute`);
-    if (w.offset + size > limit) return -1;
-    const at = w.claim(size);
+    const template = this.template(element.object);
+    if (w.offset + template.length > limit) return -1;
+    const at = w.claim(template.length);
     const buf = w.buffer;
-    putU16(buf, at, size);
+    buf.set(template, at);
     putU16(buf, at + 2, index | NLA_F_NESTED);
-    let p = at + NLA_HDRLEN;
     const parts = element.parts;
-    const lens = this.lens;
     const kinds = this.kindCodes;
-    const keys = this.layout.interval ? 2 : 1;
-    for (let end = 0; end < keys; end++) {
-      putU16(buf, p, 2 * NLA_HDRLEN + keyLen);
-      putU16(buf, p + 2, (end ? NFTA_SET_ELEM_KEY_END : NFTA_SET_ELEM_KEY) | NLA_F_NESTED);
-      putU16(buf, p + 4, NLA_HDRLEN + keyLen);
-      putU16(buf, p + 6, NFTA_DATA_VALUE);
-      p += 2 * NLA_HDRLEN;
+    for (let end = 0; end < this.fieldOffsets.length; end++) {
+      const offsets = this.fieldOffsets[end]!;
       for (let i = 0; i < parts.length; i++) {
-        const fieldEnd = p + align4(lens[i] as number);
+        const p = at + offsets[i]!;
         // Branch on the key's field kind (checked above), not on part.kind: reading `kind` from
         // parts of four shapes at one site is a megamorphic load, the slowest part of this loop.
         const kind = kinds[i];
         if (kind === ADDR) {
           const part = parts[i] as AddrPart;
-          const a = end ? part.end : part.start;
-          for (let j = 0; j < a.length; j++) buf[p + j] = a[j] as number;
-          p += a.length;
+          buf.set(end ? part.end : part.start, p);
         } else if (kind === PROTO) {
-          buf[p++] = (parts[i] as ProtoPart).value;
+          buf[p] = (parts[i] as ProtoPart).value;
         } else {
           const part = parts[i] as PortPart;
           const port = end ? part.to : part.from;
-          buf[p++] = port >>> 8;
-          buf[p++] = port & 0xff;
+          buf[p] = port >>> 8;
+          buf[p + 1] = port & 0xff;
         }
-        while (p < fieldEnd) buf[p++] = 0;
       }
     }
-    putU16(buf, p, NLA_HDRLEN + name.length);
-    putU16(buf, p + 2, NFTA_SET_ELEM_OBJREF);
-    p += NLA_HDRLEN;
-    for (let j = 0; j < name.length; j++) buf[p + j] = name[j] as number;
-    p += name.length;
-    while (p < at + size) buf[p++] = 0;
     return at;
   }
 
