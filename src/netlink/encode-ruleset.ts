@@ -49,6 +49,11 @@ export interface EncodeOptions {
   /** Sequence number of BATCH_BEGIN; each message takes the next. Default 1. */
   readonly seqStart?: number;
   readonly mode: 'replace' | 'delete';
+  /**
+   * A buffer to write into instead of a new one, if it is large enough: that of an earlier batch
+   * that is no longer needed (its bytes are overwritten). See NetlinkWriter.
+   */
+  readonly reuse?: Uint8Array;
 }
 
 export interface EncodedBatch {
@@ -114,8 +119,8 @@ class BatchBuilder {
   readonly messages: MessageRecord[] = [];
   private seq: number;
 
-  constructor(seqStart: number, sizeHint: number) {
-    this.w = new NetlinkWriter(sizeHint);
+  constructor(seqStart: number, sizeHint: number, reuse?: Uint8Array) {
+    this.w = new NetlinkWriter(sizeHint, reuse);
     this.seq = seqStart;
   }
 
@@ -156,7 +161,7 @@ function sizeHint(ruleset: Ruleset): number {
 
 export function encodeRuleset(ruleset: Ruleset, options: EncodeOptions): EncodedBatch {
   const family = FAMILIES[ruleset.family];
-  const b = new BatchBuilder(options.seqStart ?? 1, options.mode === 'delete' ? 4096 : sizeHint(ruleset));
+  const b = new BatchBuilder(options.seqStart ?? 1, options.mode === 'delete' ? 4096 : sizeHint(ruleset), options.reuse);
   const table = ruleset.table;
   const tableText = `table ${ruleset.family} ${table}`;
 

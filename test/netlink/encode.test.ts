@@ -241,3 +241,22 @@ test('batchOutcome: each error mapped to its policy line; complete once the last
   t.true(withText.complete);
   t.regex(withText.errors[0]?.text ?? '', /^kernel rejected rule in chain output: .*: bad register: Invalid argument \(EINVAL\)$/);
 });
+
+test('a reused buffer gives the same bytes as a fresh one, whatever it held, and is written into when large enough', (t) => {
+  const rs = ruleset({
+    objects: [counter('browser_client'), counter('ssh')],
+    maps: [bigMap('connect4', 'ipv4', 3000, ['browser_client', 'ssh']), bigMap('connect6', 'ipv6', 500, ['ssh']), exactMap('exact4', 'ipv4', 'counter', [element('192.0.2.1 . tcp . 22', 'ssh')])],
+    chains: big.chains,
+  });
+  const fresh = encodeRuleset(rs, { mode: 'replace', seqStart: 1 });
+  const dirty = new Uint8Array(fresh.bytes.buffer.byteLength).fill(0xa5); // as large as the fresh one (the size hint)
+  const reused = encodeRuleset(rs, { mode: 'replace', seqStart: 1, reuse: dirty });
+  t.is(reused.bytes.buffer, dirty.buffer, 'written into the buffer given');
+  t.deepEqual(Buffer.from(reused.bytes), Buffer.from(fresh.bytes));
+  // Too small: a buffer of its own, the small one untouched.
+  const small = new Uint8Array(64).fill(0xa5);
+  const grown = encodeRuleset(rs, { mode: 'replace', seqStart: 1, reuse: small });
+  t.not(grown.bytes.buffer, small.buffer);
+  t.deepEqual(Buffer.from(grown.bytes), Buffer.from(fresh.bytes));
+  t.true(small.every((b) => b === 0xa5));
+});

@@ -31,9 +31,15 @@ export class NetlinkWriter {
   private view: DataView;
   private pos = 0;
 
-  constructor(initialSize = 64 * 1024) {
-    this.buf = new Uint8Array(Math.max(64, initialSize));
-    this.view = new DataView(this.buf.buffer);
+  /**
+   * `reuse`: a buffer to write into if it holds `initialSize` bytes, instead of a new one. Every
+   * byte up to `offset` is written (padding too), so what it held before does not show; a fresh
+   * buffer costs a page fault per 4 KiB on first write, which a process that encodes again and
+   * again need not pay each time.
+   */
+  constructor(initialSize = 64 * 1024, reuse?: Uint8Array) {
+    this.buf = reuse && reuse.length >= initialSize ? reuse : new Uint8Array(Math.max(64, initialSize));
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** Bytes written so far; also the offset the next write goes to. */
