@@ -228,7 +228,8 @@ function encodeMapMessages(b: BatchBuilder, family: number, table: string, map: 
   // within its u16 length. Element nests are numbered from 1 in each message.
   const w = b.w;
   const total = map.elements.length;
-  const bounds = new Int32Array(NLA_MAX_LEN / 16);
+  // Element offsets of the message being written (an element nest takes at least 16 bytes).
+  const bounds = new Int32Array(Math.min(NLA_MAX_LEN / 16, total + 1));
   let i = 0;
   while (i < total) {
     const seq = b.nextSeq();
