@@ -10,7 +10,6 @@
 //
 // Keys and spans are kept apart so that the digest (content identity) covers the keys only.
 
-import type { Hash } from 'node:crypto';
 import type { AddrPart, KeyField, KeyPart, MapElement, ObjectMap } from '../compile/ir.js';
 import type { Span } from '../policy/span.js';
 
@@ -51,28 +50,19 @@ const DIGIT_0 = 0x30;
  * the two characters `\n`. The record file splices them in as they are.
  */
 export class EscapedRows {
-  constructor(
-    readonly bytes: Buffer,
-    readonly count: number,
-  ) {}
+  constructor(readonly bytes: Buffer) {}
 }
 
-/** Key rows, also as text (real newlines, as MapRows holds them after JSON.parse): what the digest reads. */
+/**
+ * Key rows, also as text (real newlines, as MapRows holds them after JSON.parse): what the digest
+ * reads. ASCII, so its byte length is the string's length.
+ */
 export class KeyRows extends EscapedRows {
   constructor(
     bytes: Buffer,
-    count: number,
     readonly text: Buffer,
   ) {
-    super(bytes, count);
-  }
-
-  get textLength(): number {
-    return this.text.length;
-  }
-
-  hashText(hash: Hash): void {
-    hash.update(this.text);
+    super(bytes);
   }
 }
 
@@ -167,8 +157,8 @@ export function mapToRowBytes(map: ObjectMap): MapRowBytes | undefined {
   }
   return {
     objects: [...objectBytes.keys()],
-    keys: new KeyRows(keys.subarray(0, k), n, text.subarray(0, t)),
-    spans: new EscapedRows(spans.subarray(0, s), n),
+    keys: new KeyRows(keys.subarray(0, k), text.subarray(0, t)),
+    spans: new EscapedRows(spans.subarray(0, s)),
   };
 }
 
@@ -181,7 +171,7 @@ function grown(bytes: Buffer, used: number, need: number): Buffer {
 
 /** `${n}` for a non-negative integer at `at`, without the string; returns the end. */
 function putDecimal(bytes: Buffer, at: number, n: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`internal error: ${n} in a map row is not a non-negative integer`);
+  rowNumber(n);
   let digits = 1;
   for (let power = 10; power <= n; power *= 10) digits++;
   const end = at + digits;
@@ -207,10 +197,10 @@ function partText(part: KeyPart): Buffer {
       break;
     }
     case 'proto':
-      text = `p${decimal(part.value)}`;
+      text = `p${rowNumber(part.value)}`;
       break;
     case 'port':
-      text = `s${decimal(part.from)}${part.to === part.from ? '' : `-${decimal(part.to)}`}`;
+      text = `s${rowNumber(part.from)}${part.to === part.from ? '' : `-${rowNumber(part.to)}`}`;
       break;
   }
   // The file splices row bytes in unescaped: refuse anything JSON would escape.
@@ -218,9 +208,10 @@ function partText(part: KeyPart): Buffer {
   return Buffer.from(text, 'latin1');
 }
 
-function decimal(n: number): string {
+/** `n` if it is a non-negative safe integer (a row holds its digits and nothing else); an internal error otherwise. */
+function rowNumber(n: number): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`internal error: ${n} in a map row is not a non-negative integer`);
-  return String(n);
+  return n;
 }
 
 // Reading: rows as JSON.parse gives them back, text with real newlines.

@@ -100,17 +100,16 @@ export function compiledDigest(compiled: CompiledPolicy): string {
  * instead of a JSON escape and a hash.
  */
 function storedDigest(ruleset: unknown, module: unknown): string {
-  const rows: (string | KeyRows)[] = [];
+  // Rows are ASCII: as a string or as bytes, the same length and the same bytes hashed.
+  const rows: (string | Buffer)[] = [];
   const strip = (key: string, value: unknown): unknown => {
     if (key === 'span' || key === 'spans' || key === 'source') return undefined;
-    if (key === 'keys' && (typeof value === 'string' || value instanceof KeyRows)) return { $rows: rows.push(value) - 1 };
+    if (key === 'keys' && typeof value === 'string') return { $rows: rows.push(value) - 1 };
+    if (key === 'keys' && value instanceof KeyRows) return { $rows: rows.push(value.text) - 1 };
     return replacer.call(undefined, key, value);
   };
   const hash = createHash('sha256').update(JSON.stringify({ ruleset, module }, strip));
-  for (const text of rows) {
-    if (typeof text === 'string') hash.update(`\n${text.length}\n`).update(text);
-    else text.hashText(hash.update(`\n${text.textLength}\n`));
-  }
+  for (const text of rows) hash.update(`\n${text.length}\n`).update(text);
   return hash.digest('hex');
 }
 
