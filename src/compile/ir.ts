@@ -169,7 +169,7 @@ export interface CilModule {
 
 export interface PacketType {
   readonly name: string;
-  /** client → client_packet_type, server → server_packet_type, control → packet_type only. */
+  /** client (connect), server (serve) or control (neighbour discovery). Joins no attribute. */
   readonly role: PacketRole;
   readonly span: Span;
 }

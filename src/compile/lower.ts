@@ -47,6 +47,9 @@ export interface LowerOptions {
   readonly portTable?: PortTable;
 }
 
+/** The domain of the kernel's own sockets (SECINITSID_KERNEL). */
+export const KERNEL_DOMAIN = 'kernel_t';
+
 export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerResult {
   const sink = new DiagnosticSink();
   const table = policy.table.value;
@@ -61,6 +64,13 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
     types.push({ name, role, span });
     objects.push({ kind: 'secmark', name: object, context: securityContext(name, level), span });
     for (const domain of domains) allows.push({ source: domain.value, target: name, permissions: ['send', 'recv'], span: domain.span });
+    // The kernel answers on an app's connections from its own sockets (RST for a closed port,
+    // ICMP errors, TIME_WAIT ACKs), and those replies carry the connection's label: refpolicy
+    // grants kernel_t send on every packet_type for the same reason. Send only: nothing is
+    // delivered to a kernel_t socket on these connections.
+    if (role !== 'control' && !domains.some((d) => d.value === KERNEL_DOMAIN)) {
+      allows.push({ source: KERNEL_DOMAIN, target: name, permissions: ['send'], span });
+    }
   };
 
   for (const app of policy.apps) {

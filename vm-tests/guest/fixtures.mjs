@@ -15,13 +15,30 @@ export const PEER6 = '2001:db8::10';
 export const HOST6B = '2001:db8:1::1';
 export const PEER6B = '2001:db8:1::20';
 
+/**
+ * A remote host never sees our labels, but a namespace on the guest's own kernel does: a packet
+ * keeps its secmark across the veth. So the peer's table relabels everything it receives with
+ * smc_peer_packet_t (image/test-domains.cil), which its processes (unconfined_t) may use; what it
+ * sends leaves unlabelled, as from a remote host.
+ */
+const PEER_TABLE = `table inet smc_peer {
+  secmark peer { "system_u:object_r:smc_peer_packet_t:s0" }
+  chain input {
+    type filter hook input priority 0; policy accept;
+    meta secmark set "peer"
+  }
+}
+`;
+
 export function peerNetwork(t) {
-  return t.netns('peer', [
+  const ns = t.netns('peer', [
     [`${HOST4}/24`, `${PEER4}/24`],
     [`${HOST4B}/24`, `${PEER4B}/24`],
     [`${HOST6}/64`, `${PEER6}/64`],
     [`${HOST6B}/64`, `${PEER6B}/64`],
   ]);
+  t.run(['nsenter', `--net=/run/netns/${ns}`, 'nft', '-f', '-'], { input: PEER_TABLE });
+  return ns;
 }
 
 /** TCP and UDP echo listeners on every address, IPv4 and IPv6. */
