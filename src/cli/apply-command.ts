@@ -9,11 +9,16 @@ import { appendHistory, commitRecord, discardRecord, makeRecord, readRecord, rec
 import type { CilModule, Ruleset } from '../compile/ir.js';
 import { lockdownRuleset } from '../compile/lockdown.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
-import { DEFAULT_STATE_DIR, installModule } from '../selinux/semodule.js';
+import { existsSync } from 'node:fs';
+import type { Policy } from '../policy/types.js';
+import { LOADED_POLICY } from '../selinux/packet-users.js';
+import { DEFAULT_STATE_DIR, installedModule, installModule, restoreModule } from '../selinux/semodule.js';
+import { MissingToolError } from '../selinux/tools.js';
 import { EXIT } from './exit-codes.js';
+import { NotExclusiveError, runAudit } from './exclusivity.js';
 import { addKernelOptions, rulesetFor, withNetns, type KernelOptions } from './kernel-options.js';
 import { addPortsFromOption, loadPolicyWithSource, type PortsFromOption } from './load-policy.js';
-import { describeError, failRuntime } from './report.js';
+import { describeError, failRuntime, printDiagnostics } from './report.js';
 
 export const ON_INVALID = ['fail', 'keep', 'lockdown'] as const;
 export type OnInvalid = (typeof ON_INVALID)[number];
@@ -26,6 +31,7 @@ interface ApplyOptions extends KernelOptions, PortsFromOption {
   table: string;
   retries: string;
   stateDir: string;
+  allowSharedLabels?: boolean;
 }
 
 const TABLE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
@@ -46,7 +52,11 @@ export function registerApply(program: Command): void {
         '--on-invalid says what happens when POLICY is invalid, unreadable or refused: fail (change ' +
         'nothing; the default), keep (load the last successfully applied policy; lockdown if there is ' +
         'none), lockdown (load a ruleset in our table that drops everything but loopback). The exit ' +
-        'status stays non-zero (2 invalid, 1 runtime) so that a service manager marks the start failed.',
+        'status stays non-zero (2 invalid, 1 runtime) so that a service manager marks the start failed.\n\n' +
+        'Between the module and the batch, the exclusivity audit asks the loaded SELinux policy who may use ' +
+        'each packet type (as `secmarkc check` does). If a rule lets a domain outside the app use one (SMC060), ' +
+        'apply puts the previous module back, changes nothing in nftables and exits 2, unless ' +
+        '--allow-shared-labels is given. Without setools it warns and goes on.',
     )
     .argument('[policy]', 'policy file, or - for stdin')
     .option('--no-module', 'do not install the CIL module (it is already loaded, or managed elsewhere)')
@@ -55,7 +65,8 @@ export function registerApply(program: Command): void {
     .option('--on-invalid <mode>', `what to load when POLICY is invalid or cannot be applied: ${ON_INVALID.join(' | ')}`, 'fail')
     .option('-t, --table <name>', 'the table whose records --rollback and --on-invalid use when POLICY does not say', 'secmarkc')
     .option('--retries <n>', 'retries when the ruleset changes under us', String(DEFAULT_RETRIES))
-    .option('--state-dir <dir>', 'where applied policies (and the last installed module text) are kept', DEFAULT_STATE_DIR);
+    .option('--state-dir <dir>', 'where applied policies (and the last installed module text) are kept', DEFAULT_STATE_DIR)
+    .option('--allow-shared-labels', 'apply even if the audit finds domains outside an app that may use its packet types');
   addPortsFromOption(addKernelOptions(command)).action(async (policyPath: string | undefined, options: ApplyOptions) => {
     const onInvalid = options.onInvalid as OnInvalid;
     if (!ON_INVALID.includes(onInvalid)) return usage(`--on-invalid must be one of ${ON_INVALID.join(', ')}, not "${options.onInvalid}"`);
@@ -86,9 +97,19 @@ export function registerApply(program: Command): void {
     };
     let applied: ApplyResult;
     try {
-      applied = await load(compiled.ruleset, compiled.module, options, stage);
+      applied = await load(compiled.ruleset, compiled.module, options, stage, (module) => auditLoaded(loaded.result.policy, module, options));
     } catch (error) {
       if (staged) discardRecord(staged);
+      if (error instanceof NotExclusiveError) {
+        printDiagnostics(error.diagnostics);
+        process.stderr.write(
+          `secmarkc: refusing to apply ${policyPath}: its packet types are not exclusive (SMC060 above). The previous module ` +
+            'and ruleset are in place. Remove the rules that grant them, or apply with --allow-shared-labels.\n',
+        );
+        process.exitCode = EXIT.invalid;
+        if (onInvalid !== 'fail') await fallBack(onInvalid, compiled.ruleset.table, `${policyPath}'s packet types are not exclusive`, options);
+        return;
+      }
       failRuntime(error instanceof ApplyError ? error.message : describeError(error));
       if (onInvalid !== 'fail') await fallBack(onInvalid, compiled.ruleset.table, `${policyPath} could not be applied`, options);
       return;
@@ -117,11 +138,27 @@ function dryRun(ruleset: Ruleset, module: CilModule, options: ApplyOptions): voi
   for (const m of encoded.messages) process.stdout.write(`  ${m.seq}\t${m.type}\t${m.what}\n`);
 }
 
-/** Module first (the secmark contexts name its types), then one batch. */
-async function load(ruleset: Ruleset, module: CilModule | undefined, options: ApplyOptions, meanwhile?: () => void): Promise<ApplyResult> {
-  if (module && options.module && options.lsm) {
-    const installed = installModule(module, options.stateDir);
-    process.stderr.write(installed ? `installed CIL module ${module.name}\n` : `CIL module ${module.name} unchanged\n`);
+/**
+ * Module first (the secmark contexts name its types), then one batch. `audit` runs in between,
+ * against the policy with the module in it; if it throws, the module before is put back.
+ */
+async function load(
+  ruleset: Ruleset,
+  module: CilModule | undefined,
+  options: ApplyOptions,
+  meanwhile?: () => void,
+  audit?: (module: CilModule) => void,
+): Promise<ApplyResult> {
+  if (module && options.lsm) {
+    const before = options.module && audit ? installedModule(module.name, options.stateDir) : undefined;
+    const installed = options.module && installModule(module, options.stateDir);
+    if (options.module) process.stderr.write(installed ? `installed CIL module ${module.name}\n` : `CIL module ${module.name} unchanged\n`);
+    try {
+      audit?.(module);
+    } catch (error) {
+      if (installed && before) process.stderr.write(`${restoreModule(module.name, before, options.stateDir)}\n`);
+      throw error;
+    }
   }
   const retries = Number(options.retries);
   const live = rulesetFor(ruleset, options);
@@ -137,6 +174,26 @@ async function load(ruleset: Ruleset, module: CilModule | undefined, options: Ap
       `${applied.attempts > 1 ? `, after ${applied.attempts} attempts` : ''}\n`,
   );
   return applied;
+}
+
+/**
+ * The exclusivity audit of an apply, against the loaded policy (which now holds the module).
+ * Throws NotExclusiveError on a leak unless --allow-shared-labels; warnings are printed.
+ */
+function auditLoaded(policy: Policy, module: CilModule, options: ApplyOptions): void {
+  if (!existsSync(LOADED_POLICY)) return;
+  let audit;
+  try {
+    audit = runAudit(policy, module, 'loaded', { dir: options.stateDir, write: true });
+  } catch (error) {
+    if (!(error instanceof MissingToolError)) throw error;
+    process.stderr.write(`secmarkc: warning: exclusivity not audited: ${error.message}\n`);
+    return;
+  }
+  const leaks = audit.diagnostics.some((d) => d.severity === 'error');
+  if (leaks && !options.allowSharedLabels) throw new NotExclusiveError(audit.diagnostics);
+  printDiagnostics(audit.diagnostics);
+  if (leaks) process.stderr.write('secmarkc: warning: applying with labels that are not exclusive (--allow-shared-labels)\n');
 }
 
 function describeRecord(r: AppliedRecord): string {

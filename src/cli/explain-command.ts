@@ -9,6 +9,7 @@ import { typeProblem } from '../policy/names.js';
 import { attributeMembers } from '../selinux/seinfo.js';
 import { packetRulesOf } from '../selinux/sesearch.js';
 import { EXIT } from './exit-codes.js';
+import { explainUsers } from './explain-users.js';
 import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
 import { describeError, failRuntime } from './report.js';
 
@@ -16,6 +17,8 @@ export const DEFAULT_POLICY = '/etc/secmarkc/policy.yaml';
 
 interface ExplainOptions extends PortsFromOption {
   policy: string;
+  usersOf?: string;
+  selinuxPolicy?: string;
   connect: string[];
   accept: string[];
   json?: boolean;
@@ -26,7 +29,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function registerExplain(program: Command): void {
   const command = program
     .command('explain')
-    .summary('which packet types a domain may use, and where they come from; would a connection pass')
+    .summary('which packet types a domain may use, or who may use an app\'s; would a connection pass')
     .description(
       'List the packet types DOMAIN may send or recv in the loaded SELinux policy (sesearch -A -s DOMAIN -c ' +
         'packet, attributes expanded with seinfo; Debian package setools) and, for each, where it comes from: ' +
@@ -36,15 +39,36 @@ export function registerExplain(program: Command): void {
         '(default, then port label, then app rules) and say whether DOMAIN may send and recv its label: ' +
         '"allowed: ..." or "refused: DOMAIN lacks send on T (label from policy.yaml:12:9)". Both options repeat. ' +
         'Over loopback a connection passes both chains and carries the input label; ask with --accept.\n\n' +
+        'The reverse question, with --users-of APP|TYPE (and no DOMAIN): every domain that may send or recv ' +
+        'the packet types of app APP of POLICY (or the packet type TYPE), with the rules that let it, and for ' +
+        'our types whether that is exclusive (the audit of `secmarkc check`). Port labels of `ports: policy` ' +
+        'are refpolicy\'s own types, shared by design: the answer lists who shares them.\n\n' +
+        '--selinux-policy FILE asks a binary policy file (as sesearch POLICY does) instead of the loaded one.\n\n' +
         'Exit codes: 0 all allowed (or no --connect/--accept), 4 at least one refused, 1 runtime failure ' +
         '(missing tool, unknown domain), 2 invalid policy or usage.',
     )
-    .argument('<domain>', 'SELinux domain (type), e.g. mozilla_t')
+    .argument('[domain]', 'SELinux domain (type), e.g. mozilla_t')
     .option('-p, --policy <file>', 'our policy file', DEFAULT_POLICY)
     .option('-c, --connect <addr:port/proto>', 'a new outbound connection to check (repeatable), e.g. [2001:db8::1]:443/tcp', collect, [])
     .option('-a, --accept <from:port/proto>', 'a new inbound connection from FROM to local PORT to check (repeatable)', collect, [])
+    .option('-u, --users-of <app-or-type>', 'which domains may use the packet types of this app (or this packet type)')
+    .option('--selinux-policy <file>', 'ask this binary SELinux policy file instead of the loaded policy')
     .option('--json', 'print JSON');
-  addPortsFromOption(command).action((domain: string, options: ExplainOptions) => {
+  addPortsFromOption(command).action((domain: string | undefined, options: ExplainOptions) => {
+    if (options.usersOf !== undefined) {
+      if (domain !== undefined || options.connect.length > 0 || options.accept.length > 0) {
+        process.stderr.write('secmarkc: --users-of takes no DOMAIN, --connect or --accept\n');
+        process.exitCode = EXIT.invalid;
+        return;
+      }
+      explainUsers(options.usersOf, options);
+      return;
+    }
+    if (domain === undefined) {
+      process.stderr.write('secmarkc: missing DOMAIN (or --users-of APP|TYPE)\n');
+      process.exitCode = EXIT.invalid;
+      return;
+    }
     const problem = typeProblem(domain);
     if (problem) {
       process.stderr.write(`secmarkc: domain "${domain}" ${problem}\n`);
@@ -74,10 +98,10 @@ export function registerExplain(program: Command): void {
       const cache = new Map<string, string[] | undefined>();
       const members = (name: string): string[] | undefined => {
         if (origins.has(name)) return undefined;
-        if (!cache.has(name)) cache.set(name, attributeMembers(name));
+        if (!cache.has(name)) cache.set(name, attributeMembers(name, options.selinuxPolicy));
         return cache.get(name);
       };
-      grants = grantsByType(packetRulesOf(domain), members);
+      grants = grantsByType(packetRulesOf(domain, options.selinuxPolicy), members);
     } catch (error) {
       failRuntime(describeError(error));
       return;
@@ -114,7 +138,7 @@ export function registerExplain(program: Command): void {
       process.stdout.write(JSON.stringify({ domain, policy: loaded.policy.file, types: entries }, null, 2) + '\n');
       return;
     }
-    const out = [`${domain} may use these packet types (loaded policy; origins from ${loaded.policy.file}):`];
+    const out = [`${domain} may use these packet types (${options.selinuxPolicy ?? 'loaded policy'}; origins from ${loaded.policy.file}):`];
     if (entries.length === 0) out.push('  none: every labelled connection of this domain is refused');
     const width = Math.min(40, Math.max(0, ...entries.map((e) => e.type.length)));
     for (const e of entries) {

@@ -75,8 +75,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
     load: async () => ({ register: (await import('./ports-command.js')).registerPorts }),
   },
   explain: {
-    term: 'explain [options] <domain>',
-    summary: 'which packet types a domain may use, and where they come from; would a connection pass',
+    term: 'explain [options] [domain]',
+    summary: 'which packet types a domain may use, or who may use an app\'s; would a connection pass',
     load: async () => ({ register: (await import('./explain-command.js')).registerExplain }),
   },
 };

@@ -40,6 +40,10 @@ export const DIAGNOSTIC_CODES = {
   SMC042: 'entries of one app partly overlap',
   SMC044: 'app has no rules',
   SMC050: '`ports: policy` without the port labels of a loaded SELinux policy',
+  SMC060: 'label not exclusive: a rule of the SELinux policy lets another domain use it',
+  SMC061: 'label exclusive only while booleans stay as they are (warning)',
+  SMC062: 'permissive domains may use every label (warning)',
+  SMC063: 'SELinux is in permissive mode (warning)',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

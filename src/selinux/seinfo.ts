@@ -17,9 +17,9 @@ function seinfo(args: readonly string[]): string {
   return r.stdout;
 }
 
-/** Member types of an attribute, or undefined if ATTRIBUTE is not an attribute. */
-export function attributeMembers(attribute: string): string[] | undefined {
-  return parseAttributeMembers(seinfo(['-a', attribute, '-x']));
+/** Member types of an attribute, or undefined if ATTRIBUTE is not an attribute (loaded policy, or POLICY file). */
+export function attributeMembers(attribute: string, policyFile?: string): string[] | undefined {
+  return parseAttributeMembers(seinfo(['-a', attribute, '-x', ...(policyFile === undefined ? [] : [policyFile])]));
 }
 
 /** Attributes of a type, or undefined if the loaded policy has no such type. */

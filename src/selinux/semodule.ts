@@ -63,22 +63,49 @@ function moduleUpToDate(name: string, text: string, stateDir: string): boolean {
   return moduleInstalled(name);
 }
 
+/** What is installed under NAME now: nothing, or a module whose text we know (or not). */
+export type InstalledModule = { readonly installed: false } | { readonly installed: true; readonly text?: string };
+
+export function installedModule(name: string, stateDir = DEFAULT_STATE_DIR): InstalledModule {
+  if (!moduleInstalled(name)) return { installed: false };
+  const path = statePath(stateDir, name);
+  return existsSync(path) ? { installed: true, text: readFileSync(path, 'utf8') } : { installed: true };
+}
+
 /** Install if changed. Returns whether semodule ran. */
 export function installModule(module: CilModule, stateDir = DEFAULT_STATE_DIR): boolean {
   const text = emitCil(module);
   if (moduleUpToDate(module.name, text, stateDir)) return false;
+  installText(module.name, text, stateDir, (stderr) => explainFailure(module, stderr));
+  return true;
+}
+
+function installText(name: string, text: string, stateDir: string, explain: (stderr: string) => string): void {
   const dir = mkdtempSync(join(tmpdir(), 'secmarkc-cil-'));
   try {
-    const file = join(dir, `${module.name}.cil`);
+    const file = join(dir, `${name}.cil`);
     writeFileSync(file, text, { mode: 0o600 });
     const r = runTool('semodule', ['-i', file]);
-    if (r.status !== 0) throw new ModuleError(explainFailure(module, r.stderr), r.stderr);
+    if (r.status !== 0) throw new ModuleError(explain(r.stderr), r.stderr);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  writeFileSync(statePath(stateDir, module.name), text, { mode: 0o600 });
-  return true;
+  writeFileSync(statePath(stateDir, name), text, { mode: 0o600 });
+}
+
+/**
+ * Puts back the module an apply replaced and then refused to use (`previous` from
+ * installedModule). Returns what it did, for the log.
+ */
+export function restoreModule(name: string, previous: InstalledModule, stateDir = DEFAULT_STATE_DIR): string {
+  if (!previous.installed) {
+    removeModule(name, stateDir);
+    return `removed CIL module ${name} again`;
+  }
+  if (previous.text === undefined) return `left the new CIL module ${name} installed: the text of the one before is not in ${stateDir}`;
+  installText(name, previous.text, stateDir, (stderr) => `semodule refused the previous module ${name} while restoring it: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  return `put the previous CIL module ${name} back`;
 }
 
 export function removeModule(name: string, stateDir = DEFAULT_STATE_DIR): boolean {

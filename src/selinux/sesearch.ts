@@ -10,11 +10,14 @@ export class SesearchError extends Error {
   }
 }
 
-/** `sesearch -A -s DOMAIN -c packet`: rules whose source is DOMAIN or an attribute it has. */
-export function packetRulesOf(domain: string): PacketRule[] {
-  const r = runTool('sesearch', ['-A', '-s', domain, '-c', 'packet']);
+/**
+ * `sesearch -A -s DOMAIN -c packet [POLICY]`: rules whose source is DOMAIN or an attribute it has,
+ * in the loaded policy or the binary policy file POLICY.
+ */
+export function packetRulesOf(domain: string, policyFile?: string): PacketRule[] {
+  const r = runTool('sesearch', ['-A', '-s', domain, '-c', 'packet', ...(policyFile === undefined ? [] : [policyFile])]);
   if (r.status !== 0) {
-    if (/is not a valid type/.test(r.stdout)) throw new SesearchError(`the loaded policy has no type or attribute "${domain}"`);
+    if (/is not a valid type/.test(r.stdout)) throw new SesearchError(`${policyFile ?? 'the loaded policy'} has no type or attribute "${domain}"`);
     throw new SesearchError(`sesearch -A -s ${domain} -c packet failed (exit ${r.status}): ${r.stdout.trim().split('\n').slice(-3).join(' | ')}`);
   }
   return parsePacketRules(r.stdout);

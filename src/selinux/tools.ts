@@ -53,3 +53,13 @@ export function runTool(tool: string, args: readonly string[]): ToolResult {
   const status = at < 0 ? r.status : Number(r.stdout.slice(at + EXIT_MARK.length).trim());
   return { status, stdout: output, stderr: output + r.stderr };
 }
+
+/**
+ * Run a program that stays in the caller's domain (no transition: plain pipes are fine) with
+ * `input` on stdin; stdout and stderr apart, for a program that prints data.
+ */
+export function runToolWithInput(path: string, args: readonly string[], input: string): ToolResult {
+  const r = spawnSync(path, args, { encoding: 'utf8', input, maxBuffer: 256 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
