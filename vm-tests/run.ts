@@ -72,7 +72,8 @@ function describe(c: Check): string {
   const d = c.detail;
   if (c.verdict === 'SKIP') return String(d.reason ?? '');
   const parts: string[] = [];
-  if ('expected' in d || 'got' in d) parts.push(`expected ${String(d.expected ?? '-')}, got ${String(d.got ?? '-')}`);
+  const text = (v: unknown): string => (v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v));
+  if ('expected' in d || 'got' in d) parts.push(`expected ${text(d.expected)}, got ${text(d.got)}`);
   for (const [k, v] of Object.entries(d)) if (k !== 'expected' && k !== 'got') parts.push(`${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   return parts.join('; ');
 }

@@ -254,6 +254,86 @@ export class Context {
     return results;
   }
 
+  // --- real refpolicy domains (image/test-domains.cil lets the driver enter them, nothing more)
+
+  /**
+   * Runs `bash -c SCRIPT ARGS...` in the full SELinux context CONTEXT (e.g.
+   * user_u:user_r:user_t:s0): bash, not node, because these domains may not map executable
+   * memory. Resolves {code, stdout, stderr, killed} and kills it after timeoutMs.
+   */
+  inContext(context, script, args = [], { ns, timeoutMs = 8000 } = {}) {
+    let argv = ['runcon', context, '/bin/bash', '-c', script, 'smc', ...args.map(String)];
+    if (ns) argv = ['nsenter', `--net=/run/netns/${ns}`, '--', ...argv];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const done = new Promise((resolve) =>
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr, killed });
+      }),
+    );
+    return { child, done };
+  }
+
+  /**
+   * A TCP client in CONTEXT: connect, send a line, wait for its echo. Outcome as probe.mjs
+   * reports it: ok, refused (connect failed at once), timeout, or error.
+   */
+  async contextClient(context, host, port, opts = {}) {
+    const t0 = Date.now();
+    const script = 'exec 3<>"/dev/tcp/$1/$2" || exit 7; echo smc-ping >&3; read -r -t 4 line <&3; [ "$line" = smc-ping ] || exit 8';
+    const r = await this.inContext(context, script, [host, port], opts).done;
+    const outcome = r.killed ? 'timeout' : r.code === 0 ? 'ok' : r.code === 7 && /refused|not permitted|denied/i.test(r.stderr) ? 'refused' : r.code === 8 ? 'timeout' : 'error';
+    return { outcome, code: `exit ${r.code}${r.stderr ? `: ${one(r.stderr).slice(0, 160)}` : ''}`, ms: Date.now() - t0 };
+  }
+
+  /**
+   * An echo server (python3, dual-stack) in CONTEXT on PROTO/PORT; resolves once it listens, with
+   * a stop() that kills it. Rejects with its output if it does not start.
+   */
+  async contextServer(context, proto, port) {
+    const code = [
+      'import socket, sys',
+      'proto, port = sys.argv[1], int(sys.argv[2])',
+      's = socket.socket(socket.AF_INET6, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)',
+      's.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)',
+      's.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+      's.bind(("::", port))',
+      'if proto == "tcp": s.listen(16)',
+      'print("READY", flush=True)',
+      'while True:',
+      '    if proto == "udp":',
+      '        data, peer = s.recvfrom(2048); s.sendto(data, peer); continue',
+      '    c, _ = s.accept(); data = c.recv(2048); c.sendall(data); c.close()',
+    ].join('\n');
+    const { child, done } = this.inContext(context, 'exec python3 -u -c "$1" "$2" "$3"', [code, proto, port], { timeoutMs: 600_000 });
+    let out = '';
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server in ${context} not ready in 30 s`)), 30_000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('READY')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      done.then((r) => {
+        clearTimeout(timer);
+        reject(new Error(`server in ${context} exited ${r.code}: ${one(r.stderr).slice(0, 400)}`));
+      });
+    });
+    return { stop: () => child.kill('SIGKILL') };
+  }
+
   /** Kernel lines (AVC or other) printed since `mark` (a value returned by kmsg.read()). */
   kernelSince(mark) {
     this.kmsg.read();
