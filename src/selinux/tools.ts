@@ -1,31 +1,43 @@
 // The SELinux command-line tools we run, and what to install when one is missing.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 
-const TOOL_PACKAGES: Record<string, string> = {
-  semodule: 'policycoreutils',
-  seinfo: 'setools',
-  sesearch: 'setools',
-  semanage: 'policycoreutils-python-utils',
-  systemctl: 'systemd',
-  dmesg: 'util-linux',
+/** Package names per distribution, for the hint when a tool is missing. */
+const TOOL_PACKAGES: Record<string, { debian: string; fedora: string }> = {
+  semodule: { debian: 'policycoreutils', fedora: 'policycoreutils' },
+  seinfo: { debian: 'setools', fedora: 'setools-console' },
+  sesearch: { debian: 'setools', fedora: 'setools-console' },
+  semanage: { debian: 'policycoreutils-python-utils', fedora: 'policycoreutils-python-utils' },
+  systemctl: { debian: 'systemd', fedora: 'systemd' },
+  dmesg: { debian: 'util-linux', fedora: 'util-linux' },
 };
 
-const SEARCH_PATH = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
+/** Where system tools live when PATH is bare (a unit, sudo's secure_path), after PATH itself. */
+const FALLBACK_PATH = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
 
 export class MissingToolError extends Error {
   constructor(readonly tool: string) {
-    super(`${tool} not found: install it (Debian/Ubuntu: apt-get install ${TOOL_PACKAGES[tool] ?? tool}; Fedora: dnf install ${TOOL_PACKAGES[tool] ?? tool})`);
+    const pkg = TOOL_PACKAGES[tool] ?? { debian: tool, fedora: tool };
+    super(`${tool} not found on PATH: install it (Debian/Ubuntu: apt-get install ${pkg.debian}; Fedora: dnf install ${pkg.fedora})`);
     this.name = 'MissingToolError';
   }
 }
 
-/** Absolute path of a system tool; never from node_modules/.bin, which npm puts first on PATH. */
-export function findTool(tool: string): string {
-  for (const dir of SEARCH_PATH) {
-    const path = `${dir}/${tool}`;
-    if (existsSync(path)) return path;
+/**
+ * Absolute path of a system tool: the first executable on $PATH, then the usual system folders.
+ * Never from a node_modules/.bin folder, which npm puts first on PATH for its scripts.
+ */
+export function findTool(tool: string, path = process.env.PATH ?? ''): string {
+  const dirs = [...path.split(':').filter((d) => d.startsWith('/') && !d.includes('/node_modules/')), ...FALLBACK_PATH];
+  for (const dir of dirs) {
+    const candidate = `${dir}/${tool}`;
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
   }
   throw new MissingToolError(tool);
 }
