@@ -5,6 +5,7 @@
 import type { Ruleset } from '../compile/ir.js';
 import type { BatchError } from '../netlink/decode/replies.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
+import { encodeDumpTables } from '../netlink/requests.js';
 import { formatSpan } from '../policy/span.js';
 import { NetfilterSession } from './session.js';
 
@@ -31,6 +32,8 @@ export interface ApplyResult {
   readonly attempts: number;
   readonly messages: number;
   readonly bytes: number;
+  /** Whether our table existed at that generation (read in the same session, so exact). */
+  readonly existed: boolean;
 }
 
 export class ApplyError extends Error {
@@ -71,13 +74,17 @@ async function transact(ruleset: Ruleset, mode: 'replace' | 'delete', options: A
   try {
     for (let attempt = 1; ; attempt++) {
       const generation = await session.generation();
+      // Read at this generation: the batch carries it, so a table made or deleted in between
+      // makes the kernel refuse the batch and this is read again.
+      const tables = await session.request(encodeDumpTables({ seq: session.nextSeq() }), 'listing tables');
+      const existed = tables.some((m) => m.kind === 'table' && m.table.name === ruleset.table);
       // A retry writes over the batch before it: the kernel has answered it.
       const encoded = encodeRuleset(ruleset, { mode, genId: generation, seqStart: session.nextSeq(0), ...(buffer ? { reuse: buffer } : {}) });
       buffer = new Uint8Array(encoded.bytes.buffer, 0, encoded.bytes.buffer.byteLength);
       session.nextSeq(encoded.messages.length);
       const outcome = await session.batch(encoded, attempt === 1 ? options.meanwhile : undefined);
       if (outcome.errors.length === 0) {
-        return { generation, attempts: attempt, messages: encoded.messages.length, bytes: encoded.bytes.length };
+        return { generation, attempts: attempt, messages: encoded.messages.length, bytes: encoded.bytes.length, existed };
       }
       const changedMeanwhile = outcome.errors.some((e) => e.error.errno === ERESTART);
       if (changedMeanwhile && attempt <= retries) continue;

@@ -28,7 +28,13 @@ export function rulesetFor(ruleset: Ruleset, options: KernelOptions): Ruleset {
 /** Run `body` with the namespace fd open (if --netns was given), closing it afterwards. */
 export async function withNetns<T>(options: KernelOptions, body: (netnsFd: number | undefined) => Promise<T>): Promise<T> {
   if (!options.netns) return body(undefined);
-  const fd = openSync(options.netns, 'r');
+  let fd: number;
+  try {
+    fd = openSync(options.netns, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new Error(`--netns ${options.netns}: cannot open it (${code}): give a network namespace such as /run/netns/NAME or /proc/PID/ns/net`);
+  }
   try {
     return await body(fd);
   } finally {

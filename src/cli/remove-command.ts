@@ -28,8 +28,8 @@ export function registerRemove(program: Command): void {
       return;
     }
     try {
-      await withNetns(options, (netnsFd) => deleteTable(options.table, netnsFd === undefined ? {} : { netnsFd }));
-      process.stderr.write(`removed table inet ${options.table}\n`);
+      const result = await withNetns(options, (netnsFd) => deleteTable(options.table, netnsFd === undefined ? {} : { netnsFd }));
+      process.stderr.write(result.existed ? `removed table inet ${options.table}\n` : `table inet ${options.table} does not exist: nothing to remove\n`);
       if (options.module) {
         const removed = removeModule(options.table, options.stateDir);
         process.stderr.write(removed ? `removed CIL module ${options.table}\n` : `CIL module ${options.table} was not installed\n`);
