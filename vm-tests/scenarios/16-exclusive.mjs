@@ -114,6 +114,12 @@ export async function run(t) {
     t.check('check-exit-0', r.code === 0, { expected: 0, got: r.code, stderr: r.stderr.slice(0, 300) });
     const got = out.audit ? usersOf(out.audit) : {};
     t.check('audit-users-are-the-apps', canonical(got) === canonical(expected), { expected, got });
+    // setools' own command line as an oracle independent of our audit: every rule that grants
+    // send or recv on a secmarkc type, directly or through an attribute (sesearch matches
+    // attributes by their members), is one the module wrote.
+    const rules = t.run(['sesearch', '-A', '-c', 'packet', '-p', 'send,recv', '-t', '^secmarkc_', '-rt']).stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+    const want = Object.entries(expected).flatMap(([type, users]) => Object.entries(users).map(([d, p]) => `allow ${d} ${type}:packet ${p.includes(' ') ? `{ ${p} }` : p};`)).sort();
+    t.check('sesearch-lists-only-the-module-rules', JSON.stringify(rules) === JSON.stringify(want), { expected: want, got: rules });
   });
 
   // A module that leaks A's label: to smc_c_t directly (send only), and to every holder of
