@@ -33,7 +33,7 @@ export async function withNetns<T>(options: KernelOptions, body: (netnsFd: numbe
     fd = openSync(options.netns, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new Error(`--netns ${options.netns}: cannot open it (${code}): give a network namespace such as /run/netns/NAME or /proc/PID/ns/net`);
+    throw new Error(`--netns ${options.netns}: cannot open it (${code}): give a network namespace such as /run/netns/NAME or /proc/PID/ns/net`, { cause: error });
   }
   try {
     return await body(fd);
