@@ -7,9 +7,9 @@
 // Readers never take it; `lockHolder` looks in /proc/locks instead.
 
 import { spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openTrustedRw, StateError } from './state-dir.js';
+import { openLockFile, overwriteTrusted, StateError } from './state-dir.js';
 
 export class LockError extends StateError {
   constructor(message: string) {
@@ -67,7 +67,7 @@ export function describeHolder(h: Holder): string {
  */
 export function lockState(stateDir: string, table: string, command: string, waitSeconds: number, onWait?: (holder: Holder) => void): StateLock {
   const path = lockPath(stateDir, table);
-  const fd = openTrustedRw(path);
+  const fd = openLockFile(path);
   try {
     if (flock(fd, 0) !== 0) {
       const holder = readHolder(path);
@@ -77,8 +77,8 @@ export function lockState(stateDir: string, table: string, command: string, wait
         throw new LockError(`${path} is still locked by ${describeHolder(readHolder(path))} after ${waitSeconds} s (--wait)`);
       }
     }
-    ftruncateSync(fd, 0);
-    writeSync(fd, JSON.stringify({ pid: process.pid, command, since: new Date().toISOString() }) + '\n', 0);
+    // Who holds it, for the messages of those who wait (best effort: not on a read-only state directory).
+    overwriteTrusted(path, JSON.stringify({ pid: process.pid, command, since: new Date().toISOString() }) + '\n');
   } catch (error) {
     closeSync(fd);
     throw error;

@@ -4,7 +4,7 @@
 // temporaries a killed writer left are swept by name (only ours).
 
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 export class StateError extends Error {
@@ -14,7 +14,7 @@ export class StateError extends Error {
   }
 }
 
-const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_DIRECTORY } = constants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_DIRECTORY } = constants;
 
 const euid = (): number => process.geteuid?.() ?? 0;
 
@@ -172,11 +172,31 @@ export function appendTrusted(path: string, line: string): void {
   }
 }
 
-/** Open (creating) a trusted file for reading and writing: the lock file. */
-export function openTrustedRw(path: string): number {
-  const fd = openTrusted(path, O_RDWR | O_CREAT);
+/**
+ * Open (creating) the lock file read-only: flock needs no write access, and a writer holds no
+ * writable descriptor for its whole run (which would keep its file system from being remounted
+ * read-only). On a read-only file system an existing one still opens.
+ */
+export function openLockFile(path: string): number {
+  const fd = openTrusted(path, O_RDONLY | O_CREAT);
   if (fd === undefined) throw new StateError(`cannot open ${path}`);
   return fd;
+}
+
+/** Replace a trusted file's content in place (the lock file's holder line); false when it cannot be written. */
+export function overwriteTrusted(path: string, text: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openTrusted(path, O_WRONLY);
+    if (fd === undefined) return false;
+    ftruncateSync(fd, 0);
+    writeSync(fd, text, 0);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /**

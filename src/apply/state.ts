@@ -200,9 +200,28 @@ export interface RecordEntry {
 }
 
 /** What a command is loading, or left loaded: a record, the lockdown ruleset, or no table at all (remove). */
-export type Load = { readonly kind: 'record'; readonly file: string; readonly lsm: boolean } | { readonly kind: 'lockdown' } | { readonly kind: 'none' };
+export type Load =
+  | {
+      readonly kind: 'record';
+      readonly file: string;
+      readonly lsm: boolean;
+      /**
+       * A new record's policy file (apply): its record file is written while the kernel processes
+       * the batch, so a writer killed then leaves a live table with no record; this names it.
+       */
+      readonly source?: { readonly path: string; readonly sha256: string };
+    }
+  | { readonly kind: 'lockdown' }
+  | { readonly kind: 'none' };
 
 export type LoadCommand = 'apply' | 'rollback' | 'keep' | 'lockdown' | 'remove';
+
+/** A record to be written during the load (apply): its file is named when the load begins. */
+export interface NewRecord {
+  readonly kind: 'new-record';
+  readonly lsm: boolean;
+  readonly source?: { readonly path: string; readonly text: string };
+}
 
 /** A load in progress (or interrupted): written to the index before the batch is sent. */
 export interface Pending {
@@ -368,9 +387,12 @@ export function openRecords(stateDir: string, table: string): { index: StateInde
  * Before the batch: the index says what is being loaded (a new record gets its file name here).
  * This is also the proof that the state directory is writable, before anything is sent.
  */
-export function beginLoad(stateDir: string, index: StateIndex, command: LoadCommand, load: Load | { kind: 'new-record'; lsm: boolean }): StateIndex {
+export function beginLoad(stateDir: string, index: StateIndex, command: LoadCommand, load: Load | NewRecord): StateIndex {
   let next = index.next;
-  const resolved: Load = load.kind === 'new-record' ? { kind: 'record', file: `${index.table}.record.${next++}.json`, lsm: load.lsm } : load;
+  const resolved: Load =
+    load.kind === 'new-record'
+      ? { kind: 'record', file: `${index.table}.record.${next++}.json`, lsm: load.lsm, ...(load.source ? { source: { path: load.source.path, sha256: sha256(load.source.text) } } : {}) }
+      : load;
   const begun: StateIndex = { ...index, next, pending: { command, pid: process.pid, since: new Date().toISOString(), load: resolved } };
   writeIndex(stateDir, begun);
   return begun;
@@ -428,6 +450,15 @@ export interface Committed {
  * `<file>.damaged`. A rollback swaps current and previous. Files no longer named are removed.
  */
 export function commitLoad(stateDir: string, index: StateIndex, staged?: StagedRecord, now = new Date().toISOString()): Committed {
+  const committed = committedIndex(stateDir, index, staged, now);
+  if (committed.damaged && index.current) renameSync(join(stateDir, index.current.file), join(stateDir, committed.damaged));
+  writeIndex(stateDir, committed.index);
+  removeUnnamed(stateDir, index, committed.index);
+  return committed;
+}
+
+/** The index commitLoad writes, without writing it (a repair on a read-only state directory goes on with it in memory). */
+export function committedIndex(stateDir: string, index: StateIndex, staged?: StagedRecord, now = new Date().toISOString()): Committed {
   const pending = index.pending;
   if (!pending) throw new Error('internal error: nothing is pending');
   let next: StateIndex = { ...index, pending: null };
@@ -454,9 +485,6 @@ export function commitLoad(stateDir: string, index: StateIndex, staged?: StagedR
     // keep: the current record loaded again.
     next = { ...next, current: index.current && { ...index.current, lsm: pending.load.lsm }, live: 'current' };
   }
-  if (damaged && index.current) renameSync(join(stateDir, index.current.file), join(stateDir, damaged));
-  writeIndex(stateDir, next);
-  removeUnnamed(stateDir, index, next);
   return { index: next, rotated, ...(damaged ? { damaged } : {}) };
 }
 

@@ -87,7 +87,7 @@ export function registerApply(program: Command): void {
     const session = await openSession(options, table, 'apply');
     if (!session) return;
     try {
-      if (!(await begin(session, 'apply', { kind: 'new-record', lsm: options.lsm }))) return;
+      if (!(await begin(session, 'apply', { kind: 'new-record', lsm: options.lsm, source: { path: policyPath, text: loaded.text } }))) return;
       // The record is built and written under its own name while the kernel processes the batch
       // (it does not depend on the outcome); the index names it once the batch was applied.
       let staged: StagedRecord | undefined;

@@ -13,6 +13,7 @@ import {
   appendHistory,
   beginLoad,
   commitLoad,
+  committedIndex,
   openRecords,
   readEntry,
   readStaged,
@@ -22,6 +23,7 @@ import {
   type Committed,
   type HistoryEvent,
   type Load,
+  type NewRecord,
   type RecordEntry,
   type StagedRecord,
   type StateIndex,
@@ -205,28 +207,39 @@ export class WriterSession {
     return matchLive(this.options.stateDir, this.index, live);
   }
 
-  /** A writer was killed during a load: record what the kernel shows it did (or did not do). */
+  /**
+   * A writer was killed during a load: record what the kernel shows it did (or did not do). On a
+   * read-only state directory the repaired index is kept in memory (the fallbacks use it) and the
+   * next writer that can write records it.
+   */
   private async repair(): Promise<void> {
     const pending = this.index.pending!;
     const who = `an interrupted secmarkc ${pending.command} (PID ${pending.pid}, since ${pending.since})`;
     const match = await this.live();
     const { stateDir } = this.options;
-    if (match.what === 'pending') {
-      const staged = pending.load.kind === 'record' && pending.command === 'apply' ? readStaged(stateDir, this.table, pending.load.file) : undefined;
-      this.index = commitLoad(stateDir, this.index, staged).index;
-      const what = match.record ? `the policy ${describeRecord(match.record)}` : pending.load.kind === 'lockdown' ? 'the LOCKDOWN ruleset' : 'no table';
-      note(`${who} had loaded ${what} but not recorded it: recorded now`);
-      this.history('repair', { interrupted: pending.command, pid: pending.pid, live: 'pending', digest: match.record?.digest ?? null });
-    } else {
-      this.index = abandonLoad(stateDir, this.index);
-      const changed = match.what === 'unknown' ? `left ${describeLive(match, this.table)} (the policy it was loading was not fully recorded)` : `did not change the kernel: the live table is ${describeLive(match, this.table)}`;
-      note(`${who} ${changed}`);
-      this.history('repair', { interrupted: pending.command, pid: pending.pid, live: match.what, digest: match.record?.digest ?? null });
+    const loaded = match.what === 'pending';
+    const staged = loaded && pending.load.kind === 'record' && pending.command === 'apply' ? readStaged(stateDir, this.table, pending.load.file) : undefined;
+    let recorded = true;
+    try {
+      this.index = loaded ? commitLoad(stateDir, this.index, staged).index : abandonLoad(stateDir, this.index);
+    } catch (error) {
+      recorded = false;
+      this.index = loaded ? committedIndex(stateDir, this.index, staged).index : { ...this.index, pending: null };
+      note(`cannot record what ${who} left: ${describeError(error)}`);
     }
+    if (loaded) {
+      const what = match.record ? `the policy ${describeRecord(match.record)}` : pending.load.kind === 'lockdown' ? 'the LOCKDOWN ruleset' : 'no table';
+      note(`${who} had loaded ${what} but not recorded it${recorded ? ': recorded now' : ''}`);
+    } else if (match.what === 'unknown') {
+      note(`${who} left ${describeLive(match, this.table)} (it was killed before it wrote its record)`);
+    } else {
+      note(`${who} did not change the kernel: the live table is ${describeLive(match, this.table)}`);
+    }
+    if (recorded) this.history('repair', { interrupted: pending.command, pid: pending.pid, live: match.what, digest: match.record?.digest ?? null });
   }
 
   /** Before the batch: the index says what is being loaded (fails here, before anything is sent, when the directory is not writable). */
-  begin(command: LoadCommand, load: Load | { kind: 'new-record'; lsm: boolean }): void {
+  begin(command: LoadCommand, load: Load | NewRecord): void {
     this.index = beginLoad(this.options.stateDir, this.index, command, load);
     faultPoint('intent');
   }

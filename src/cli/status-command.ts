@@ -124,9 +124,14 @@ function recordStatus(stateDir: string, table: string, live: LiveTable | undefin
     text = `secmarkc ${index.pending.command} (PID ${writer.pid ?? index.pending.pid}) is loading a policy now; the live table is ${livePhrase}`;
   } else if (index.pending) {
     consistent = false;
+    const load = index.pending.load;
+    const unrecorded =
+      match.what === 'unknown' && load.kind === 'record' && load.source
+        ? `; it is probably ${load.source.path} (sha256 ${load.source.sha256.slice(0, 12)}), which the interrupted apply was loading when it was killed, before it wrote its record (secmarkc status ${load.source.path} compares)`
+        : '';
     text =
       `an interrupted secmarkc ${index.pending.command} (PID ${index.pending.pid}, since ${index.pending.since}) did not record what it did: ` +
-      `the live table is ${livePhrase}; the next apply, rollback or fallback records it`;
+      `the live table is ${livePhrase}${unrecorded}; the next apply, rollback or fallback records what it loads`;
   } else if (consistent) {
     text = `the live table is ${livePhrase}${says === 'current' ? '' : ', as the records say'}`;
     if (writer) text += `; secmarkc ${writer.command ?? ''} (PID ${writer.pid ?? '?'}) is writing now`;
