@@ -241,6 +241,12 @@ export interface StateIndex {
   readonly pending: Pending | null;
   /** Number of the next record file. */
   readonly next: number;
+  /**
+   * The network namespace (inode of its nsfs file) the last writer loaded into: what `live` is
+   * about. Records are per host; a state directory shared by writers to several namespaces is
+   * compared only with the one it was last written for.
+   */
+  readonly netns?: number;
 }
 
 export function statePaths(stateDir: string, table: string) {

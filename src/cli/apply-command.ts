@@ -132,7 +132,8 @@ async function openSession(options: ApplyOptions, table: string, command: LoadCo
   try {
     return await WriterSession.open(options, table, command);
   } catch (error) {
-    failRuntime(`${describeError(error)}. Nothing was sent to the kernel.`);
+    const denied = /EACCES|EPERM/.test(describeError(error)) && process.geteuid?.() !== 0;
+    failRuntime(`${describeError(error)}${denied ? ' (apply needs root: CAP_NET_ADMIN, and the state directory)' : ''}. Nothing was sent to the kernel.`);
     return undefined;
   }
 }

@@ -3,6 +3,7 @@
 // killed writers swept, and an interrupted load repaired by asking the kernel what is live. Also
 // what readers use to say which record is live (status, error messages).
 
+import { statSync } from 'node:fs';
 import { sameTable } from '../apply/drift.js';
 import { describeHolder, lockState, type StateLock } from '../apply/lock.js';
 import { readTable, type LiveTable } from '../apply/read-table.js';
@@ -75,6 +76,15 @@ export async function readLiveTable(options: KernelOptions, table: string): Prom
       session.close();
     }
   });
+}
+
+/** The inode of the network namespace a command acts in (--netns, else ours); undefined when it cannot be told. */
+export function netnsId(options: KernelOptions): number | undefined {
+  try {
+    return statSync(options.netns ?? '/proc/self/ns/net').ino;
+  } catch {
+    return undefined;
+  }
 }
 
 export type LiveWhat = 'current' | 'previous' | 'pending' | 'lockdown' | 'none' | 'unknown';
@@ -215,6 +225,13 @@ export class WriterSession {
   private async repair(): Promise<void> {
     const pending = this.index.pending!;
     const who = `an interrupted secmarkc ${pending.command} (PID ${pending.pid}, since ${pending.since})`;
+    const netns = netnsId(this.options);
+    if (this.index.netns !== undefined && netns !== undefined && this.index.netns !== netns) {
+      // Its kernel is another namespace's: what it did cannot be seen from here.
+      note(`${who} was loading into another network namespace (net:[${this.index.netns}]): its load is forgotten, not judged`);
+      this.index = { ...this.index, pending: null };
+      return;
+    }
     const match = await this.live();
     const { stateDir } = this.options;
     const loaded = match.what === 'pending';
@@ -240,7 +257,8 @@ export class WriterSession {
 
   /** Before the batch: the index says what is being loaded (fails here, before anything is sent, when the directory is not writable). */
   begin(command: LoadCommand, load: Load | NewRecord): void {
-    this.index = beginLoad(this.options.stateDir, this.index, command, load);
+    const netns = netnsId(this.options);
+    this.index = beginLoad(this.options.stateDir, netns === undefined ? this.index : { ...this.index, netns }, command, load);
     faultPoint('intent');
   }
 

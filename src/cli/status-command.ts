@@ -1,5 +1,6 @@
 // `secmarkc status [POLICY]`: read our table back (objects, maps, chains, rules with counters),
-// say which record of the state directory it is (exit 3 when it is not what the records say)
+// say which record of the state directory it is (without POLICY, exit 3 when it is not what the
+// records say)
 // and, given the policy, report drift from what it compiles to (exit 3). A reader: it never
 // takes the writers' lock, and reads the index again until it did not change around the dump.
 
@@ -15,7 +16,7 @@ import { EXIT } from './exit-codes.js';
 import { addKernelOptions, rulesetFor, type KernelOptions } from './kernel-options.js';
 import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
 import { describeError, failRuntime } from './report.js';
-import { describeClaim, describeLive, matchLive, readLiveTable, type LiveWhat } from './state-session.js';
+import { describeClaim, describeLive, matchLive, netnsId, readLiveTable, type LiveWhat } from './state-session.js';
 
 interface StatusOptions extends KernelOptions, PortsFromOption {
   table?: string;
@@ -28,6 +29,8 @@ interface RecordStatus {
   readonly stateDir: string;
   /** No record kept for the table there (never applied with this state directory). */
   readonly none?: true;
+  /** The records are about another network namespace (its inode): not compared. */
+  readonly otherNetns?: number;
   /** The records cannot be read or trusted. */
   readonly error?: string;
   /** What the records say is live, and what is. */
@@ -52,14 +55,14 @@ const HOOK_NAMES: Record<number, string> = { 0: 'prerouting', 1: 'input', 2: 'fo
 export function registerStatus(program: Command): void {
   const command = program
     .command('status')
-    .summary('show the live table with counters, and drift from POLICY')
+    .summary('show the live table with counters, which record is live, and drift from POLICY')
     .description(
       'Read table inet <table> back from the kernel: secmark objects, maps and their sizes, chains and ' +
         'rules with packet/byte counters. Given POLICY, also compare the live table with what it compiles ' +
         'to and list what is missing, extra or different (exit 3 on drift).\n\n' +
         'It also compares the live table with the records apply keeps in the state directory and says ' +
         'which is live: the current record, the previous one, the LOCKDOWN ruleset, no table, the policy ' +
-        'an interrupted apply was loading, or a table that matches no record. Exit 3 when that is not what ' +
+        'an interrupted apply was loading, or a table that matches no record. Without POLICY, exit 3 when that is not what ' +
         'the records say (unless an apply is running now). It never waits for the writers\' lock.',
     )
     .argument('[policy]', 'policy file to compare with')
@@ -80,14 +83,15 @@ export function registerStatus(program: Command): void {
         live = (await readLiveTable(options, table)).live;
         if (before === indexBytes(options.stateDir, table) || attempt === 5) break;
       }
-      record = recordStatus(options.stateDir, table, live);
+      record = recordStatus(options.stateDir, table, live, options);
     } catch (error) {
       failRuntime(describeError(error));
       return;
     }
     const drift = compiled ? compareTables(expectedTable(rulesetFor(compiled.compiled.ruleset, options)), live) : undefined;
     process.stdout.write(options.json ? JSON.stringify(statusJson(table, live, drift, record), null, 2) + '\n' : statusText(table, live, drift, record));
-    if ((drift && drift.length > 0) || record.consistent === false) process.exitCode = EXIT.drift;
+    // Given POLICY, the question is drift from it; without, whether the records tell the truth.
+    if (drift ? drift.length > 0 : record.consistent === false) process.exitCode = EXIT.drift;
   });
 }
 
@@ -103,7 +107,7 @@ function summary(e: RecordEntry | null): Summary | null {
   return e && { source: e.source, appliedAt: e.appliedAt, via: e.via, digest: e.digest };
 }
 
-function recordStatus(stateDir: string, table: string, live: LiveTable | undefined): RecordStatus {
+function recordStatus(stateDir: string, table: string, live: LiveTable | undefined, options: KernelOptions): RecordStatus {
   if (!existsSync(stateDir)) return { stateDir, none: true };
   let index: StateIndex;
   try {
@@ -113,6 +117,10 @@ function recordStatus(stateDir: string, table: string, live: LiveTable | undefin
     return { stateDir, error: describeError(error), text: `cannot read the records in ${stateDir}: ${describeError(error)}` };
   }
   if (!index.current && !index.pending && index.live === 'none') return { stateDir, none: true };
+  const netns = netnsId(options);
+  if (index.netns !== undefined && netns !== undefined && index.netns !== netns) {
+    return { stateDir, otherNetns: index.netns, text: `the records in ${stateDir} were last written for another network namespace (net:[${index.netns}]): not compared` };
+  }
   const match = matchLive(stateDir, index, live);
   const writer = lockHolder(stateDir, table) ?? null;
   const says = index.live;
