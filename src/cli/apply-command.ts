@@ -103,7 +103,7 @@ export function registerApply(program: Command): void {
       try {
         applied = await load(compiled.ruleset, compiled.module, options, stage);
       } catch (error) {
-        session.abandon();
+        session.failed(error);
         failRuntime(error instanceof ApplyError ? error.message : describeError(error));
         if (onInvalid !== 'fail') await fallBack(onInvalid, table, `${policyPath} could not be applied`, options, session);
         return;
@@ -237,7 +237,7 @@ async function rollback(options: ApplyOptions): Promise<void> {
     try {
       applied = await load(previous.ruleset, previous.module, options);
     } catch (error) {
-      session.abandon();
+      session.failed(error);
       return failRuntime(error instanceof ApplyError ? error.message : describeError(error));
     }
     try {
@@ -311,7 +311,7 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
       note(`${why}: LOCKDOWN: table inet ${table} now drops all traffic except loopback. Fix the policy, then run: systemctl restart secmarkc.`);
     }
   } catch (error) {
-    session?.abandon();
+    session?.failed(error);
     failRuntime(`${why}, and the ${mode} fallback failed too: ${error instanceof ApplyError ? error.message : describeError(error)}`);
   } finally {
     if (session !== given) session?.close();

@@ -58,7 +58,7 @@ export function registerRemove(program: Command): void {
         process.stderr.write(removed ? `removed CIL module ${options.table}\n` : `CIL module ${options.table} was not installed\n`);
       }
     } catch (error) {
-      session?.abandon();
+      session?.failed(error);
       failRuntime(describeError(error));
     } finally {
       session?.close();

@@ -4,6 +4,7 @@
 // what readers use to say which record is live (status, error messages).
 
 import { statSync } from 'node:fs';
+import { ApplyError } from '../apply/apply.js';
 import { sameTable } from '../apply/drift.js';
 import { describeHolder, lockState, type StateLock } from '../apply/lock.js';
 import { readTable, type LiveTable } from '../apply/read-table.js';
@@ -32,6 +33,7 @@ import {
 import type { Ruleset } from '../compile/ir.js';
 import { lockdownRuleset } from '../compile/lockdown.js';
 import { withCounterObjects } from '../compile/substitute.js';
+import { ModuleError } from '../selinux/semodule.js';
 import { faultPoint } from './fault-point.js';
 import { withNetns, type KernelOptions } from './kernel-options.js';
 import { describeError } from './report.js';
@@ -291,7 +293,21 @@ export class WriterSession {
     this.staged = undefined;
   }
 
+  /** One history line; a failure is said, not thrown (the records themselves are committed). */
   history(event: HistoryEvent, detail: Record<string, unknown>): void {
-    appendHistory(this.options.stateDir, this.table, event, detail);
+    try {
+      appendHistory(this.options.stateDir, this.table, event, detail);
+    } catch (error) {
+      note(`could not append to ${this.options.stateDir}/${this.table}.history: ${describeError(error)}`);
+    }
+  }
+
+  /**
+   * The load failed: forget its intent if nothing can have reached the kernel (refused, or failed
+   * before the batch); otherwise leave it for the next writer to judge by what is live.
+   */
+  failed(error: unknown): void {
+    if (error instanceof ApplyError || error instanceof ModuleError) this.abandon();
+    else note('the outcome of the batch is unknown: the next writer records what is live (secmarkc status shows it)');
   }
 }
