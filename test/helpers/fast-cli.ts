@@ -4,7 +4,7 @@
 // sources look for package.json and the addon, as dist/bundle/ does), removed afterwards.
 
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './cli.js';
 
@@ -15,7 +15,21 @@ export interface FastCli {
   remove(): void;
 }
 
+/** Bundles of test runs that died before their teardown (an ava timeout kills the worker). */
+function removeStale(): void {
+  for (const name of readdirSync(join(ROOT, 'build'))) {
+    const pid = /^test-cli-(\d+)$/.exec(name)?.[1];
+    if (pid === undefined) continue;
+    try {
+      process.kill(Number(pid), 0);
+    } catch {
+      rmSync(join(ROOT, 'build', name), { recursive: true, force: true });
+    }
+  }
+}
+
 export async function buildFastCli(): Promise<FastCli> {
+  removeStale();
   const dir = join(ROOT, 'build', `test-cli-${process.pid}`);
   const file = join(dir, 'secmarkc.cjs');
   await build({
