@@ -5,7 +5,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePolicy } from '../src/compile/compile.js';
@@ -33,7 +33,7 @@ function tempPolicy(text: string): string {
 }
 
 nsTest(nsTitle('apply loads exactly what nft lists for our JSON; status then reports no drift'), (t) => {
-  const run = inFreshNamespace(`cd ${ROOT} && ${CLI} apply ${EXAMPLE} --no-lsm && ${NFT} -j list ruleset && ${CLI} status ${EXAMPLE} --no-lsm >&2`);
+  const run = inFreshNamespace(`cd ${ROOT} && ${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${privateState()} && ${NFT} -j list ruleset && ${CLI} status ${EXAMPLE} --no-lsm >&2`);
   t.is(run.status, 0, run.stderr);
   const compiled = compilePolicy(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
   if (!compiled.ok) return t.fail();
@@ -47,7 +47,7 @@ nsTest(nsTitle('ports: policy with --ports-from: apply, then status reads the po
   const policy = join(PORTS_FIXTURE, 'policy.yaml');
   const ports = join(PORTS_FIXTURE, 'ports.json');
   const run = inFreshNamespace(
-    `${CLI} apply ${policy} --no-lsm --ports-from ${ports} && ${CLI} status ${policy} --no-lsm --ports-from ${ports} --json && ` +
+    `${CLI} apply ${policy} --no-lsm --ports-from ${ports} --state-dir ${privateState()} && ${CLI} status ${policy} --no-lsm --ports-from ${ports} --json && ` +
       `${NFT} delete element inet secmarkc port_client '{ tcp . 80 }' && ${NFT} add element inet secmarkc port_client '{ tcp . 80 : "client_packet_t" }' && ` +
       `${CLI} status ${policy} --no-lsm --ports-from ${ports} --json`,
   );
@@ -60,7 +60,7 @@ nsTest(nsTitle('ports: policy with --ports-from: apply, then status reads the po
 
 nsTest(nsTitle('status reports elements added behind our back, to the exact and to an interval map, as drift, exit 3'), (t) => {
   const run = inFreshNamespace(
-    `${CLI} apply ${EXAMPLE} --no-lsm && ${NFT} add element inet secmarkc connect4_exact '{ 203.0.113.1 . tcp . 80 : "browser_client" }' && ` +
+    `${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${privateState()} && ${NFT} add element inet secmarkc connect4_exact '{ 203.0.113.1 . tcp . 80 : "browser_client" }' && ` +
       `${NFT} add element inet secmarkc serve4 '{ 203.0.113.0/28 . udp . 1000-1999 : "ssh_server" }' && ${CLI} status ${EXAMPLE} --no-lsm --json`,
   );
   t.is(run.status, 3, run.stderr);
@@ -79,19 +79,21 @@ nsTest(nsTitle('a refused batch names the policy line and leaves the previous ta
   // Its record is written beside the current one while the kernel works: it must be gone after.
   const state = mkdtempSync(join(tmpdir(), 'secmarkc-apply-state-'));
   const run = inFreshNamespace(
-    `${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${state} && ${NFT} -j list ruleset > /tmp/before.$$ && cp ${state}/secmarkc.applied.json /tmp/record.$$ && ` +
+    `${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${state} && ${NFT} -j list ruleset > /tmp/before.$$ && cp ${state}/secmarkc.record.1.json /tmp/record.$$ && ` +
       `{ ${CLI} apply ${EXAMPLE} --no-module --state-dir ${state}; echo "rc=$?" >&2; } ; ${NFT} -j list ruleset | cmp -s - /tmp/before.$$ && echo unchanged; ` +
-      `cmp -s ${state}/secmarkc.applied.json /tmp/record.$$ && echo record unchanged; ls -A ${state}; rm -f /tmp/before.$$ /tmp/record.$$`,
+      `cmp -s ${state}/secmarkc.record.1.json /tmp/record.$$ && echo record unchanged; ls -A ${state}; rm -f /tmp/before.$$ /tmp/record.$$`,
   );
   t.regex(run.stderr, /rc=1/);
   t.regex(run.stderr, new RegExp(`^${EXAMPLE}:\\d+:\\d+: kernel rejected .*secmark.*No such file or directory`, 'm'));
   t.regex(run.stderr, /the previous ruleset is unchanged/);
-  t.deepEqual(run.stdout.trim().split('\n'), ['unchanged', 'record unchanged', 'secmarkc.applied.json', 'secmarkc.history']);
+  t.deepEqual(run.stdout.trim().split('\n'), ['unchanged', 'record unchanged', 'secmarkc.history', 'secmarkc.lock', 'secmarkc.record.1.json', 'secmarkc.state.json']);
+  // The index names the same record, live, and nothing pending (only its file counter moved on).
+  t.like(JSON.parse(readFileSync(join(state, 'secmarkc.state.json'), 'utf8')), { current: { file: 'secmarkc.record.1.json' }, previous: null, live: 'current', pending: null });
 });
 
 nsTest(nsTitle('remove deletes our table only; other tables stay'), (t) => {
   const run = inFreshNamespace(
-    `${NFT} add table ip other && ${NFT} add chain ip other c && ${CLI} apply ${EXAMPLE} --no-lsm && ${CLI} remove --no-lsm && ${CLI} remove --no-lsm && ${NFT} list ruleset`,
+    `S=${privateState()}; ${NFT} add table ip other && ${NFT} add chain ip other c && ${CLI} apply ${EXAMPLE} --no-lsm --state-dir $S && ${CLI} remove --no-lsm --state-dir $S && ${CLI} remove --no-lsm --state-dir $S && ${NFT} list ruleset`,
   );
   t.is(run.status, 0, run.stderr);
   t.regex(run.stdout, /table ip other/);
@@ -102,7 +104,7 @@ nsTest(nsTitle('apply retries when another writer changes the ruleset, and ends 
   // A writer adds and deletes a foreign table as fast as it can while we apply ten times.
   const script = [
     `( i=0; while [ $i -lt 4000 ]; do ${NFT} add table ip noise$((i % 3)) 2>/dev/null; ${NFT} delete table ip noise$((i % 3)) 2>/dev/null; i=$((i+1)); done ) & writer=$!`,
-    `ok=0; for n in 1 2 3 4 5 6 7 8 9 10; do ${CLI} apply ${EXAMPLE} --no-lsm --retries 50 && ok=$((ok+1)); done`,
+    `ok=0; for n in 1 2 3 4 5 6 7 8 9 10; do ${CLI} apply ${EXAMPLE} --no-lsm --retries 50 --state-dir ${privateState()} && ok=$((ok+1)); done`,
     'kill $writer 2>/dev/null; wait $writer 2>/dev/null',
     `echo "ok=$ok"; ${CLI} status ${EXAMPLE} --no-lsm`,
   ].join('\n');
@@ -113,13 +115,18 @@ nsTest(nsTitle('apply retries when another writer changes the ruleset, and ends 
 
 nsTest(nsTitle('100,000 map elements apply in one batch and read back complete'), (t) => {
   const policy = tempPolicy(generatePolicy(100_000));
-  const run = inFreshNamespace(`${CLI} apply ${policy} --no-lsm && ${CLI} status ${policy} --no-lsm --json`);
+  const run = inFreshNamespace(`${CLI} apply ${policy} --no-lsm --state-dir ${privateState()} && ${CLI} status ${policy} --no-lsm --json`);
   t.is(run.status, 0, run.stderr.slice(-2000));
   const status = JSON.parse(run.stdout) as { maps: { name: string; elements: number }[]; drift: unknown[] };
   // Every generated entry is one address and one port: all in the exact (hash) map.
   t.deepEqual(status.maps, [{ name: 'connect4_exact', elements: 100_000 }]);
   t.deepEqual(status.drift, []);
 });
+
+/** A fresh state directory, so that tests neither share records nor write the host's /var/lib/secmarkc. */
+function privateState(): string {
+  return mkdtempSync(join(tmpdir(), 'secmarkc-apply-state-'));
+}
 
 /** The unprivileged run needs to read the checkout (a clone under a private home cannot be). */
 const nobodyCannotRead =
@@ -128,7 +135,13 @@ const unprivilegedTitle = 'without CAP_NET_ADMIN apply fails with a clear messag
 
 (nobodyCannotRead ? test.skip : nsTest)(nobodyCannotRead ? `${unprivilegedTitle} [skipped: user nobody cannot read this checkout]` : nsTitle(unprivilegedTitle), (t) => {
   // An unprivileged user in a private namespace: the kernel refuses nf_tables requests with EPERM.
-  const run = inFreshNamespace(`setpriv --reuid=65534 --regid=65534 --clear-groups ${CLI} apply ${EXAMPLE} --no-lsm; echo "rc=$?"`);
+  // Its own state directory (records are trusted from root or the user running secmarkc).
+  const parent = mkdtempSync(join(tmpdir(), 'secmarkc-nobody-'));
+  chmodSync(parent, 0o755);
+  const state = join(parent, 'state');
+  mkdirSync(state, { mode: 0o700 });
+  chownSync(state, 65534, 65534);
+  const run = inFreshNamespace(`setpriv --reuid=65534 --regid=65534 --clear-groups ${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${state}; echo "rc=$?"`);
   t.regex(run.stdout, /rc=1/, run.stderr);
   t.regex(run.stderr, /^secmarkc: .*Operation not permitted \(EPERM\).*CAP_NET_ADMIN \(run as root\)$/m);
   t.notRegex(run.stderr, /\s+at /);

@@ -70,13 +70,14 @@ nsTest(nsTitle('a damaged previous record is refused with its path; the live tab
   const run = inFreshNamespace(
     [
       `${CLI} apply ${w.p1} ${opts} && ${CLI} apply ${w.p2} ${opts} || exit 9`,
-      `head -c 200 ${w.state}/secmarkc.previous.json > ${w.state}/cut && mv ${w.state}/cut ${w.state}/secmarkc.previous.json`,
+      // The first apply's record (secmarkc.record.1.json) is the previous one now.
+      `head -c 200 ${w.state}/secmarkc.record.1.json > ${w.state}/cut && mv ${w.state}/cut ${w.state}/secmarkc.record.1.json`,
       `${CLI} apply --rollback ${opts}; echo "rc=$?"`,
       drift(w.p2, 'after refused rollback'),
     ].join('\n'),
   );
   t.regex(run.stdout, /rc=1/, run.stderr);
-  t.regex(run.stderr, new RegExp(`secmarkc: state file ${w.state}/secmarkc.previous.json is corrupt \\(not JSON`));
+  t.regex(run.stderr, new RegExp(`secmarkc: state file ${w.state}/secmarkc.record.1.json is corrupt \\(its content changed since it was written: 200 bytes.*\\. Nothing was changed\\.`));
   t.regex(run.stdout, /after refused rollback: no drift from p2\.yaml/);
 });
 
@@ -85,7 +86,7 @@ nsTest(nsTitle('--on-invalid keep loads the last good policy when there is no ta
   const opts = `--no-lsm --state-dir ${w.state}`;
   const run = inFreshNamespace(
     [
-      `${CLI} apply ${w.p1} ${opts} && ${CLI} remove --no-lsm || exit 9`,
+      `${CLI} apply ${w.p1} ${opts} && ${CLI} remove ${opts} || exit 9`,
       `${CLI} apply ${w.bad} --on-invalid keep ${opts}; echo "rc=$?"`,
       drift(w.p1, 'after keep'),
       `${CLI} apply ${w.bad} ${opts}; echo "fail rc=$?"`,
@@ -96,7 +97,8 @@ nsTest(nsTitle('--on-invalid keep loads the last good policy when there is no ta
   t.regex(run.stderr, new RegExp(`secmarkc: ${w.bad} is invalid: kept the last good policy, compiled from ${w.p1}`));
   t.regex(run.stdout, /after keep: no drift from p1\.yaml/);
   t.regex(run.stdout, /^fail rc=2$/m, 'the default (fail) changes nothing and still exits 2');
-  t.is(readFileSync(join(w.state, 'secmarkc.history'), 'utf8').trim().split('\n').length, 2, 'apply, keep');
+  const events = readFileSync(join(w.state, 'secmarkc.history'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+  t.deepEqual(events, ['apply', 'remove', 'keep']);
 });
 
 nsTest(nsTitle('--on-invalid keep without a record locks down; a refused batch falls back too'), (t) => {

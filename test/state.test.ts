@@ -1,5 +1,6 @@
 // The applied-policy records (src/apply/state.ts): rotation, round trips of the compiled form,
-// atomic replacement, and clear errors for missing or damaged files.
+// the index and its pending load, records adopted from before the index, and clear errors for
+// missing or damaged files. (Crashes, forgeries and symlinks: test/state-faults.test.ts.)
 
 import test from 'ava';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,21 @@ import { join } from 'node:path';
 import { compilePolicy } from '../src/compile/compile.js';
 import type { CompiledPolicy } from '../src/compile/ir.js';
 import { encodeRuleset } from '../src/netlink/encode-ruleset.js';
-import { commitRecord, discardRecord, makeRecord, readRecord, recordApplied, recordRollback, stageRecord, StateError, statePaths } from '../src/apply/state.js';
+import {
+  abandonLoad,
+  beginLoad,
+  commitLoad,
+  makeRecord,
+  openRecords,
+  readIndex,
+  readRecord,
+  recordApplied,
+  recordFile,
+  recordRollback,
+  stageRecord,
+  StateError,
+  statePaths,
+} from '../src/apply/state.js';
 import { ROOT } from './helpers/cli.js';
 
 const EXAMPLE = readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8');
@@ -57,70 +72,103 @@ test('rollback swaps the records and marks the restored one', (t) => {
   const dir = stateDir();
   recordApplied(dir, record(EXAMPLE));
   recordApplied(dir, record(OTHER));
-  const previous = readRecord(dir, 'secmarkc', 'previous')!;
-  const current = readRecord(dir, 'secmarkc', 'current')!;
-  recordRollback(dir, previous, current);
+  const files = [recordFile(dir, 'secmarkc', 'current'), recordFile(dir, 'secmarkc', 'previous')];
+  recordRollback(dir, 'secmarkc');
   t.is(readRecord(dir, 'secmarkc', 'current')?.digest, record(EXAMPLE).digest);
   t.is(readRecord(dir, 'secmarkc', 'current')?.via, 'rollback');
   t.is(readRecord(dir, 'secmarkc', 'previous')?.digest, record(OTHER).digest);
+  t.deepEqual([recordFile(dir, 'secmarkc', 'previous'), recordFile(dir, 'secmarkc', 'current')], files, 'the files are swapped by the index, not rewritten');
 });
 
-test('writes are atomic: no temporary files are left, files are private', (t) => {
+test('writes are atomic: no temporary files are left, files are private; files no longer named are removed', (t) => {
   const dir = stateDir();
   recordApplied(dir, record(EXAMPLE));
   recordApplied(dir, record(OTHER));
-  t.deepEqual(readdirSync(dir).sort(), ['secmarkc.applied.json', 'secmarkc.previous.json']);
-  t.is(statSync(statePaths(dir, 'secmarkc').current).mode & 0o777, 0o600);
+  t.deepEqual(readdirSync(dir).sort(), ['secmarkc.record.1.json', 'secmarkc.record.2.json', 'secmarkc.state.json']);
+  t.is(statSync(recordFile(dir, 'secmarkc', 'current')!).mode & 0o777, 0o600);
+  t.is(statSync(statePaths(dir, 'secmarkc').index).mode & 0o777, 0o600);
+  recordApplied(dir, record(EXAMPLE));
+  t.deepEqual(readdirSync(dir).sort(), ['secmarkc.record.2.json', 'secmarkc.record.3.json', 'secmarkc.state.json']);
 });
 
-test('a staged record is written in full beside the current one; commit puts it in place, discard removes it', (t) => {
+test('a pending load is in the index before anything is sent; commit names the staged file, abandon removes it', (t) => {
   const dir = stateDir();
   recordApplied(dir, record(EXAMPLE));
-  const before = readFileSync(statePaths(dir, 'secmarkc').current);
+  const before = readFileSync(recordFile(dir, 'secmarkc', 'current')!);
 
-  const refused = stageRecord(dir, record(OTHER));
-  t.deepEqual(readdirSync(dir).sort(), ['secmarkc.applied.json', refused.temp.slice(dir.length + 1)].sort());
-  t.deepEqual(readFileSync(statePaths(dir, 'secmarkc').current), before, 'staging leaves the current record alone');
-  discardRecord(refused);
-  t.deepEqual(readdirSync(dir), ['secmarkc.applied.json']);
+  const refused = beginLoad(dir, openRecords(dir, 'secmarkc').index, 'apply', { kind: 'new-record', lsm: false });
+  t.like(readIndex(dir, 'secmarkc').pending, { command: 'apply', pid: process.pid, load: { kind: 'record', file: 'secmarkc.record.2.json', lsm: false } });
+  const staged = stageRecord(dir, refused, record(OTHER));
+  t.true(readdirSync(dir).includes(staged.file));
+  t.deepEqual(readFileSync(recordFile(dir, 'secmarkc', 'current')!), before, 'staging leaves the current record alone');
+  abandonLoad(dir, refused);
+  t.deepEqual(readdirSync(dir).sort(), ['secmarkc.record.1.json', 'secmarkc.state.json']);
+  t.is(readIndex(dir, 'secmarkc').pending, null);
   t.is(readRecord(dir, 'secmarkc', 'previous'), undefined);
 
-  const staged = stageRecord(dir, record(OTHER));
-  const written = readFileSync(staged.temp);
-  t.true(commitRecord(staged).rotated);
-  t.deepEqual(readdirSync(dir).sort(), ['secmarkc.applied.json', 'secmarkc.previous.json']);
-  t.deepEqual(readFileSync(statePaths(dir, 'secmarkc').current), written);
-  t.deepEqual(readFileSync(statePaths(dir, 'secmarkc').previous), before);
+  const begun = beginLoad(dir, readIndex(dir, 'secmarkc'), 'apply', { kind: 'new-record', lsm: true });
+  const second = stageRecord(dir, begun, record(OTHER));
+  const written = readFileSync(join(dir, second.file));
+  t.true(commitLoad(dir, begun, second).rotated);
+  t.deepEqual(readFileSync(recordFile(dir, 'secmarkc', 'current')!), written);
+  t.deepEqual(readFileSync(recordFile(dir, 'secmarkc', 'previous')!), before);
   t.is(readRecord(dir, 'secmarkc', 'current')?.digest, record(OTHER).digest);
+  t.like(readIndex(dir, 'secmarkc'), { live: 'current', pending: null });
+
+  const lockdown = commitLoad(dir, beginLoad(dir, readIndex(dir, 'secmarkc'), 'lockdown', { kind: 'lockdown' })).index;
+  t.like(lockdown, { live: 'lockdown', current: { digest: record(OTHER).digest } }, 'a lockdown keeps the last good record');
+  t.like(commitLoad(dir, beginLoad(dir, lockdown, 'remove', { kind: 'none' })).index, { live: 'none' });
 });
 
 test('a missing record is undefined; damaged ones are refused with the path and what is wrong', (t) => {
   const dir = stateDir();
   t.is(readRecord(dir, 'secmarkc', 'current'), undefined);
-  const path = statePaths(dir, 'secmarkc').current;
-
-  writeFileSync(path, '{"format": 1, "table": "secm');
-  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: new RegExp(`^state file ${path} is corrupt \\(not JSON`) });
+  const index = statePaths(dir, 'secmarkc').index;
+  writeFileSync(index, '{"format": 3, "table": "secm');
+  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: new RegExp(`^state file ${index} is corrupt \\(not JSON`) });
+  rmSync(index);
 
   recordApplied(dir, record(EXAMPLE));
+  const path = recordFile(dir, 'secmarkc', 'current')!;
   const text = readFileSync(path, 'utf8');
-  writeFileSync(path, text.replace('3128', '3129')); // the first one is in the ruleset's map element
-  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /content does not match its digest/ });
+  writeFileSync(path, text.replace('3128', '3129'));
+  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: new RegExp(`^state file ${path} is corrupt \\(its content changed since it was written`) });
 
-  writeFileSync(path, text.replace(/"format": ?2/, '"format":7'));
-  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /format 7, expected 2/ });
-
-  writeFileSync(statePaths(dir, 'other').current, text);
-  t.throws(() => readRecord(dir, 'other', 'current'), { instanceOf: StateError, message: /it is for table "secmarkc", not other/ });
+  // Records from before the index carry no file digest: their content digest and fields still guard them.
+  const legacy = stateDir();
+  const legacyPath = statePaths(legacy, 'secmarkc').legacyCurrent;
+  writeFileSync(legacyPath, text.replace('3128', '3129')); // the first one is in the ruleset's map element
+  t.throws(() => readRecord(legacy, 'secmarkc', 'current'), { instanceOf: StateError, message: /content does not match its digest/ });
+  writeFileSync(legacyPath, text.replace(/"format": ?2/, '"format":7'));
+  t.throws(() => readRecord(legacy, 'secmarkc', 'current'), { instanceOf: StateError, message: /format 7, expected 2/ });
+  writeFileSync(statePaths(legacy, 'other').legacyCurrent, text);
+  t.throws(() => readRecord(legacy, 'other', 'current'), { instanceOf: StateError, message: /it is for table "secmarkc", not other/ });
 });
 
-test('rotation renames the current file as it was: previous is byte for byte the record before', (t) => {
+test('records written before the index are adopted: read as they are, rotated by the first commit, then removed', (t) => {
+  const dir = stateDir();
+  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, record(OTHER));
+  const legacy = stateDir();
+  writeFileSync(statePaths(legacy, 'secmarkc').legacyCurrent, readFileSync(recordFile(dir, 'secmarkc', 'current')!));
+  writeFileSync(statePaths(legacy, 'secmarkc').legacyPrevious, readFileSync(recordFile(dir, 'secmarkc', 'previous')!));
+  t.is(readRecord(legacy, 'secmarkc', 'current')?.digest, record(OTHER).digest);
+  t.is(readRecord(legacy, 'secmarkc', 'previous')?.digest, record(EXAMPLE).digest);
+  const third = EXAMPLE.replace('tcp/3128', 'tcp/8443');
+  t.true(recordApplied(legacy, record(third)).rotated);
+  t.is(readRecord(legacy, 'secmarkc', 'previous')?.digest, record(OTHER).digest);
+  t.deepEqual(readdirSync(legacy).sort(), ['secmarkc.applied.json', 'secmarkc.record.1.json', 'secmarkc.state.json']);
+  recordApplied(legacy, record(EXAMPLE));
+  t.deepEqual(readdirSync(legacy).sort(), ['secmarkc.record.1.json', 'secmarkc.record.2.json', 'secmarkc.state.json']);
+});
+
+test('rotation leaves the current file as it was: previous is byte for byte the record before', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'secmarkc-state-'));
   recordApplied(dir, record(EXAMPLE));
-  const before = readFileSync(statePaths(dir, 'secmarkc').current, 'utf8');
+  const before = readFileSync(recordFile(dir, 'secmarkc', 'current')!, 'utf8');
   const other = record(OTHER);
   t.true(recordApplied(dir, other).rotated);
-  t.is(readFileSync(statePaths(dir, 'secmarkc').previous, 'utf8'), before);
+  t.is(readFileSync(recordFile(dir, 'secmarkc', 'previous')!, 'utf8'), before);
   t.is(readRecord(dir, 'secmarkc', 'current')?.digest, other.digest);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -129,13 +177,13 @@ test('a format 1 record (written before exact maps, elements as JSON) reads back
   const dir = stateDir();
   // Written by the format 1 code (commit ab932e0) for the example policy.
   const v1 = readFileSync(join(ROOT, 'test/fixtures/state/secmarkc.applied.format1.json'), 'utf8');
-  writeFileSync(statePaths(dir, 'secmarkc').current, v1);
+  writeFileSync(statePaths(dir, 'secmarkc').legacyCurrent, v1);
   const back = readRecord(dir, 'secmarkc', 'current');
   if (!back) return t.fail('no record');
   t.deepEqual(back.ruleset.maps.map((m) => [m.name, m.interval, m.elements.length]), [['connect4', true, 1], ['connect6', true, 1], ['serve4', true, 1], ['serve6', true, 1]]);
   t.is(back.digest, JSON.parse(v1).digest);
   // Still digest-checked: an edited element is refused.
-  writeFileSync(statePaths(dir, 'secmarkc').current, v1.replace('"from":3128', '"from":3129'));
+  writeFileSync(statePaths(dir, 'secmarkc').legacyCurrent, v1.replace('"from":3128', '"from":3129'));
   t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /does not match its digest/ });
 });
 
@@ -146,7 +194,7 @@ test('map elements are stored as rows, not JSON objects, and read back equal', (
   const original = compiled(text);
   t.true(original.ruleset.maps.reduce((n, m) => n + m.elements.length, 0) >= 500);
   recordApplied(dir, makeRecord(original, { path: 'big.yaml', text }));
-  const file = readFileSync(statePaths(dir, 'secmarkc').current, 'utf8');
+  const file = readFileSync(recordFile(dir, 'secmarkc', 'current')!, 'utf8');
   t.notRegex(file, /"parts"/, 'no element is stored as JSON');
   const back = readRecord(dir, 'secmarkc', 'current');
   if (!back) return t.fail('no record');
@@ -156,9 +204,11 @@ test('map elements are stored as rows, not JSON objects, and read back equal', (
 test('a damaged element row is refused before anything is decoded', (t) => {
   const dir = stateDir();
   recordApplied(dir, record(EXAMPLE));
-  const path = statePaths(dir, 'secmarkc').current;
-  writeFileSync(path, readFileSync(path, 'utf8').replace(/"keys":"a[0-9a-f]+/, '"keys":"azz'));
-  t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /secmarkc\.applied\.json is corrupt \(content does not match its digest/ });
+  const text = readFileSync(recordFile(dir, 'secmarkc', 'current')!, 'utf8');
+  // As a record from before the index (no file digest), so that the content digest is what refuses it.
+  const legacy = stateDir();
+  writeFileSync(statePaths(legacy, 'secmarkc').legacyCurrent, text.replace(/"keys":"a[0-9a-f]+/, '"keys":"azz'));
+  t.throws(() => readRecord(legacy, 'secmarkc', 'current'), { instanceOf: StateError, message: /secmarkc\.applied\.json is corrupt \(content does not match its digest/ });
 });
 
 /** JSON with Uint8Arrays as hex, to compare IRs. */

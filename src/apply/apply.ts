@@ -24,6 +24,8 @@ export interface ApplyOptions {
    * once, whatever the outcome; must not throw (see NetfilterSession.batch).
    */
   readonly meanwhile?: () => void;
+  /** Told before each retry: the kernel refused attempt `attempt` (checked against `generation`) because the ruleset changed. */
+  readonly onRetry?: (attempt: number, generation: number) => void;
 }
 
 export interface ApplyResult {
@@ -87,7 +89,10 @@ async function transact(ruleset: Ruleset, mode: 'replace' | 'delete', options: A
         return { generation, attempts: attempt, messages: encoded.messages.length, bytes: encoded.bytes.length, existed };
       }
       const changedMeanwhile = outcome.errors.some((e) => e.error.errno === ERESTART);
-      if (changedMeanwhile && attempt <= retries) continue;
+      if (changedMeanwhile && attempt <= retries) {
+        options.onRetry?.(attempt, generation);
+        continue;
+      }
       throw explain(outcome.errors, changedMeanwhile, attempt);
     }
   } finally {

@@ -106,3 +106,9 @@ export function compareTables(expected: LiveTable, live: LiveTable | undefined):
   compareMaps(describeTable(expected), describeTable(live), out);
   return out;
 }
+
+/** Is `live` exactly what loading `ruleset` leaves (no table at all for undefined)? */
+export function sameTable(ruleset: Ruleset | undefined, live: LiveTable | undefined): boolean {
+  if (ruleset === undefined || live === undefined) return ruleset === undefined && live === undefined;
+  return compareTables(expectedTable(ruleset), live).length === 0;
+}

@@ -1,17 +1,19 @@
-// The applied-policy record in the state directory: the last successfully applied policy in
+// The applied-policy records in the state directory: the last successfully applied policy in
 // compiled form (IR ruleset + CIL module; map elements as rows, see element-rows.ts), and the one
-// applied before it. Enough to load either
-// again without the policy file or the compiler's inputs: `apply --rollback` and the `keep`
-// fallback of `apply --on-invalid` read it. Files are replaced atomically (temporary file,
-// fsync, rename), so a crash leaves the old or the new record, never half of one.
+// applied before it. Enough to load either again without the policy file or the compiler's
+// inputs: `apply --rollback` and the `keep` fallback of `apply --on-invalid` read them. Which file
+// is which is said by one index, replaced atomically (see "files" below).
 
-import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CilModule, CompiledPolicy, ObjectMap, Ruleset } from '../compile/ir.js';
 import { emitCil } from '../emit/cil.js';
 import { EscapedRows, KeyRows, mapToRowBytes, RowError, rowsToElements, type MapRowBytes, type MapRows } from './element-rows.js';
 import { stringifySpliced } from './json-splice.js';
+import { appendTrusted, checkStateDir, readTrusted, sha256, StateError, sweepTemporaries, writeFileDurably, writeTemp } from './state-dir.js';
+
+export { StateError } from './state-dir.js';
 
 /** 2: map elements as rows. 1 (JSON elements, before exact maps) is still read. */
 export const STATE_FORMAT = 2;
@@ -34,22 +36,6 @@ export interface AppliedRecord {
   readonly cil: string;
 }
 
-export type Slot = 'current' | 'previous';
-
-export class StateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StateError';
-  }
-}
-
-export function statePaths(stateDir: string, table: string): Record<Slot | 'history', string> {
-  return {
-    current: join(stateDir, `${table}.applied.json`),
-    previous: join(stateDir, `${table}.previous.json`),
-    history: join(stateDir, `${table}.history`),
-  };
-}
 
 // ---------------------------------------------------------------- (de)serialisation
 
@@ -147,7 +133,7 @@ function serialise(record: AppliedRecord): Buffer[] {
 
 function parseRecord(text: string, path: string, table: string): AppliedRecord {
   const corrupt = (why: string) =>
-    new StateError(`state file ${path} is corrupt (${why}); move it away and apply a policy again (nothing was changed)`);
+    new StateError(`state file ${path} is corrupt (${why})`);
   let value: unknown;
   try {
     value = JSON.parse(text, reviver);
@@ -185,148 +171,369 @@ function parseRecord(text: string, path: string, table: string): AppliedRecord {
 }
 
 // ---------------------------------------------------------------- files
+//
+// `<table>.state.json`, the index, says which record file is current and which previous, what the
+// last writer left live in the kernel, and what a writer is loading now (`pending`, written
+// before its batch is sent). Record files (`<table>.record.N.json`) are written once, in full,
+// under a name of their own, and never changed; a commit is the rename of a new index over the
+// old one, so at every instant the index names records that exist, whole. The index keeps the
+// sha256 of each record file: a record that changed since it was written (truncated, edited) is
+// refused, and never rotated into `previous`. Writers hold the table's lock (lock.ts).
 
-/** Write a temporary file beside `path` and fsync it; returns its name, for a rename into place. */
-function writeTemp(path: string, pieces: readonly Buffer[]): string {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const fd = openSync(temp, 'wx', 0o600);
-    try {
-      writeAll(fd, pieces);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+/** The index format. Record files keep format 2 (STATE_FORMAT). */
+export const INDEX_FORMAT = 3;
+
+/** One record file as the index names it. */
+export interface RecordEntry {
+  /** File name in the state directory. */
+  readonly file: string;
+  /** sha256 of the whole file as written ('' for a record adopted from before the index: its content digest still guards it). */
+  readonly sha256: string;
+  /** The record's content digest (AppliedRecord.digest): which compiled policy it is. */
+  readonly digest: string;
+  readonly source: { readonly path: string; readonly sha256: string };
+  /** When it was (last) loaded, and how: these override the file's own fields, which keep its first load. */
+  readonly appliedAt: string;
+  readonly via: AppliedRecord['via'];
+  /** false: it was sent with counter objects in place of secmark objects (--no-lsm). */
+  readonly lsm: boolean;
+}
+
+/** What a command is loading, or left loaded: a record, the lockdown ruleset, or no table at all (remove). */
+export type Load =
+  | {
+      readonly kind: 'record';
+      readonly file: string;
+      readonly lsm: boolean;
+      /**
+       * A new record's policy file (apply): its record file is written while the kernel processes
+       * the batch, so a writer killed then leaves a live table with no record; this names it.
+       */
+      readonly source?: { readonly path: string; readonly sha256: string };
     }
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  return temp;
+  | { readonly kind: 'lockdown' }
+  | { readonly kind: 'none' };
+
+export type LoadCommand = 'apply' | 'rollback' | 'keep' | 'lockdown' | 'remove';
+
+/** A record to be written during the load (apply): its file is named when the load begins. */
+export interface NewRecord {
+  readonly kind: 'new-record';
+  readonly lsm: boolean;
+  readonly source?: { readonly path: string; readonly text: string };
 }
 
-/** The pieces one after the other (a few per map), each resumed after a short write. */
-function writeAll(fd: number, pieces: readonly Buffer[]): void {
-  for (const piece of pieces) for (let done = 0; done < piece.length; ) done += writeSync(fd, piece, done);
+/** A load in progress (or interrupted): written to the index before the batch is sent. */
+export interface Pending {
+  readonly command: LoadCommand;
+  readonly pid: number;
+  readonly since: string;
+  readonly load: Load;
 }
 
-function fsyncDir(dir: string): void {
-  const dirFd = openSync(dir, 'r');
+export interface StateIndex {
+  readonly format: typeof INDEX_FORMAT;
+  readonly table: string;
+  readonly current: RecordEntry | null;
+  readonly previous: RecordEntry | null;
+  /** What the last completed command left in the kernel: the current record, the lockdown ruleset, or no table. */
+  readonly live: 'current' | 'lockdown' | 'none';
+  readonly pending: Pending | null;
+  /** Number of the next record file. */
+  readonly next: number;
+  /**
+   * The network namespace (inode of its nsfs file) the last writer loaded into: what `live` is
+   * about. Records are per host; a state directory shared by writers to several namespaces is
+   * compared only with the one it was last written for.
+   */
+  readonly netns?: number;
+}
+
+export function statePaths(stateDir: string, table: string) {
+  return {
+    index: join(stateDir, `${table}.state.json`),
+    history: join(stateDir, `${table}.history`),
+    /** Records written before the index existed: adopted, never written again. */
+    legacyCurrent: join(stateDir, `${table}.applied.json`),
+    legacyPrevious: join(stateDir, `${table}.previous.json`),
+  };
+}
+
+const RECORD_FILE = (table: string) => new RegExp(`^${table}\\.record\\.\\d+\\.json$`);
+
+function emptyIndex(table: string): StateIndex {
+  return { format: INDEX_FORMAT, table, current: null, previous: null, live: 'none', pending: null, next: 1 };
+}
+
+function corruptIndex(path: string, why: string): StateError {
+  return new StateError(`state file ${path} is corrupt (${why}); move it away and apply a policy again`);
+}
+
+function validEntry(e: unknown, table: string): e is RecordEntry {
+  const r = e as RecordEntry | null;
+  return (
+    !!r &&
+    typeof r.file === 'string' &&
+    (RECORD_FILE(table).test(r.file) || r.file === `${table}.applied.json` || r.file === `${table}.previous.json`) &&
+    typeof r.sha256 === 'string' &&
+    typeof r.digest === 'string' &&
+    typeof r.appliedAt === 'string' &&
+    typeof r.lsm === 'boolean' &&
+    !!r.source
+  );
+}
+
+/**
+ * The table's index; from records written before the index existed when there is none (adopted
+ * as they are: the first commit writes an index naming them). An empty index when there is nothing.
+ */
+export function readIndex(stateDir: string, table: string): StateIndex {
+  const paths = statePaths(stateDir, table);
+  const bytes = readTrusted(paths.index);
+  if (bytes === undefined) return adoptLegacy(stateDir, table);
+  let value: StateIndex;
   try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
+    value = JSON.parse(bytes.toString('utf8')) as StateIndex;
+  } catch (error) {
+    throw corruptIndex(paths.index, `not JSON: ${(error as Error).message}`);
+  }
+  if (!value || value.format !== INDEX_FORMAT) throw corruptIndex(paths.index, `format ${JSON.stringify(value?.format)}, expected ${INDEX_FORMAT}`);
+  if (value.table !== table) throw corruptIndex(paths.index, `it is for table ${JSON.stringify(value.table)}, not ${table}`);
+  if (value.current !== null && !validEntry(value.current, table)) throw corruptIndex(paths.index, 'bad current entry');
+  if (value.previous !== null && !validEntry(value.previous, table)) throw corruptIndex(paths.index, 'bad previous entry');
+  if (!['current', 'lockdown', 'none'].includes(value.live) || !Number.isInteger(value.next)) throw corruptIndex(paths.index, 'fields missing');
+  const load = value.pending?.load;
+  if (load?.kind === 'record' && !RECORD_FILE(table).test(load.file) && load.file !== value.current?.file && load.file !== value.previous?.file) {
+    throw corruptIndex(paths.index, 'bad pending entry');
+  }
+  return value;
+}
+
+function adoptLegacy(stateDir: string, table: string): StateIndex {
+  const paths = statePaths(stateDir, table);
+  const adopt = (path: string): RecordEntry | null => {
+    const bytes = readTrusted(path);
+    if (bytes === undefined) return null;
+    // A damaged one is adopted as it is (sha256 ''): reading it says what is wrong with it.
+    let r: AppliedRecord | undefined;
+    try {
+      r = parseRecord(bytes.toString('utf8'), path, table);
+    } catch {
+      r = undefined;
+    }
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    return {
+      file: name,
+      sha256: '',
+      digest: r?.digest ?? '',
+      source: r?.source ?? { path: '?', sha256: '' },
+      appliedAt: r?.appliedAt ?? '?',
+      via: r?.via ?? 'apply',
+      lsm: true,
+    };
+  };
+  const current = adopt(paths.legacyCurrent);
+  if (!current) return emptyIndex(table);
+  return { ...emptyIndex(table), current, previous: adopt(paths.legacyPrevious), live: 'current' };
+}
+
+function writeIndex(stateDir: string, index: StateIndex): void {
+  writeFileDurably(statePaths(stateDir, index.table).index, [Buffer.from(JSON.stringify(index) + '\n')], stateDir);
+}
+
+/** The record an entry names, checked against the sha256 the index holds for it. */
+export function readEntry(stateDir: string, table: string, entry: RecordEntry): AppliedRecord {
+  const path = join(stateDir, entry.file);
+  const bytes = readTrusted(path);
+  if (bytes === undefined) throw new StateError(`state file ${path} is missing (the index ${statePaths(stateDir, table).index} names it)`);
+  if (entry.sha256 !== '' && sha256(bytes) !== entry.sha256) {
+    throw new StateError(`state file ${path} is corrupt (its content changed since it was written: ${bytes.length} bytes, sha256 ${sha256(bytes).slice(0, 12)}, expected ${entry.sha256.slice(0, 12)})`);
+  }
+  const record = parseRecord(bytes.toString('utf8'), path, table);
+  if (record.digest !== entry.digest) throw new StateError(`state file ${path} is corrupt (it holds policy ${record.digest.slice(0, 12)}, the index says ${entry.digest.slice(0, 12)})`);
+  return { ...record, appliedAt: entry.appliedAt, via: entry.via };
+}
+
+/** Is the entry's file there, trusted and as written? (Checked before it is rotated into previous.) */
+export function entryIntact(stateDir: string, table: string, entry: RecordEntry): boolean {
+  try {
+    readEntry(stateDir, table, entry);
+    return true;
+  } catch {
+    return false;
   }
 }
 
-/** Write beside the target, fsync, rename over it, fsync the directory. */
-export function writeFileDurably(path: string, pieces: readonly Buffer[], dir: string): void {
-  const temp = writeTemp(path, pieces);
+export type Slot = 'current' | 'previous';
+
+/** The path of the record file in `slot`, undefined when there is none. */
+export function recordFile(stateDir: string, table: string, slot: Slot): string | undefined {
+  const entry = readIndex(stateDir, table)[slot];
+  return entry ? join(stateDir, entry.file) : undefined;
+}
+
+/** The record in `slot`, undefined when there is none; StateError when it is unreadable or untrusted. */
+export function readRecord(stateDir: string, table: string, slot: Slot): AppliedRecord | undefined {
+  checkStateDir(stateDir);
+  const entry = readIndex(stateDir, table)[slot];
+  return entry ? readEntry(stateDir, table, entry) : undefined;
+}
+
+/**
+ * A writer's start (holding the lock): the state directory checked, temporaries a killed writer
+ * left swept, the index read.
+ */
+export function openRecords(stateDir: string, table: string): { index: StateIndex; swept: string[] } {
+  checkStateDir(stateDir, true);
+  const swept = sweepTemporaries(stateDir, table);
+  return { index: readIndex(stateDir, table), swept };
+}
+
+/**
+ * Before the batch: the index says what is being loaded (a new record gets its file name here).
+ * This is also the proof that the state directory is writable, before anything is sent.
+ */
+export function beginLoad(stateDir: string, index: StateIndex, command: LoadCommand, load: Load | NewRecord): StateIndex {
+  let next = index.next;
+  const resolved: Load =
+    load.kind === 'new-record'
+      ? { kind: 'record', file: `${index.table}.record.${next++}.json`, lsm: load.lsm, ...(load.source ? { source: { path: load.source.path, sha256: sha256(load.source.text) } } : {}) }
+      : load;
+  const begun: StateIndex = { ...index, next, pending: { command, pid: process.pid, since: new Date().toISOString(), load: resolved } };
+  writeIndex(stateDir, begun);
+  return begun;
+}
+
+/** A record's file written, fsynced and under its own name (stageRecord); the index does not name it as current yet. */
+export interface StagedRecord {
+  readonly file: string;
+  readonly sha256: string;
+  readonly record: AppliedRecord;
+}
+
+/**
+ * Write the pending record's file: most of a commit's cost at large sizes, so `apply` does it
+ * while the kernel processes the batch. Whole or not at all under its name (temporary + rename).
+ */
+export function stageRecord(stateDir: string, index: StateIndex, record: AppliedRecord): StagedRecord {
+  const load = index.pending?.load;
+  if (load?.kind !== 'record') throw new Error('internal error: no record is pending');
+  const path = join(stateDir, load.file);
+  const { temp, sha256: hash } = writeTemp(path, serialise(record));
   try {
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });
     throw error;
   }
-  fsyncDir(dir);
+  return { file: load.file, sha256: hash, record };
 }
 
-/**
- * The digest a record file declares, read from its first bytes (the field comes before the
- * ruleset), without parsing or verifying the whole record; undefined when absent or unreadable.
- */
-function declaredDigest(path: string): string | undefined {
-  let fd: number;
+/** A staged file read back (after an interrupted apply), if it is there and whole. */
+export function readStaged(stateDir: string, table: string, file: string): StagedRecord | undefined {
+  const path = join(stateDir, file);
+  const bytes = readTrusted(path);
+  if (bytes === undefined) return undefined;
   try {
-    fd = openSync(path, 'r');
+    return { file, sha256: sha256(bytes), record: parseRecord(bytes.toString('utf8'), path, table) };
   } catch {
     return undefined;
   }
-  try {
-    const head = Buffer.alloc(4096);
-    const n = readSync(fd, head, 0, head.length, 0);
-    return /"digest":\s*"([0-9a-f]{64})"/.exec(head.subarray(0, n).toString('utf8'))?.[1];
-  } finally {
-    closeSync(fd);
-  }
 }
 
-/** The record in `slot`, undefined when there is none; StateError when it is unreadable. */
-export function readRecord(stateDir: string, table: string, slot: Slot): AppliedRecord | undefined {
-  const path = statePaths(stateDir, table)[slot];
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new StateError(`cannot read state file ${path}: ${(error as Error).message}`);
-  }
-  return parseRecord(text, path, table);
+export interface Committed {
+  readonly index: StateIndex;
+  /** The current record was rotated into previous. */
+  readonly rotated: boolean;
+  /** A damaged current record that was replaced (not rotated), kept under this name. */
+  readonly damaged?: string;
 }
 
 /**
- * Record a successful load. A different policy moves the current record to `previous`; the
- * same policy again (same digest) only refreshes `current`, so `previous` keeps the policy
- * that really came before. An unreadable current record is replaced, not rotated.
+ * After the kernel applied the pending load: one rename of the new index. A new record becomes
+ * current and the current one previous if it is intact and a different policy (the same policy
+ * again only refreshes current); a damaged current record is replaced, not rotated, and kept as
+ * `<file>.damaged`. A rollback swaps current and previous. Files no longer named are removed.
  */
-export function recordApplied(stateDir: string, record: AppliedRecord): { rotated: boolean } {
-  return commitRecord(stageRecord(stateDir, record));
+export function commitLoad(stateDir: string, index: StateIndex, staged?: StagedRecord, now = new Date().toISOString()): Committed {
+  const committed = committedIndex(stateDir, index, staged, now);
+  if (committed.damaged && index.current) renameSync(join(stateDir, index.current.file), join(stateDir, committed.damaged));
+  writeIndex(stateDir, committed.index);
+  removeUnnamed(stateDir, index, committed.index);
+  return committed;
 }
 
-/** A record's file written and fsynced beside its place (stageRecord), not yet in it. */
-export interface StagedRecord {
-  readonly stateDir: string;
-  readonly record: AppliedRecord;
-  readonly temp: string;
+/** The index commitLoad writes, without writing it (a repair on a read-only state directory goes on with it in memory). */
+export function committedIndex(stateDir: string, index: StateIndex, staged?: StagedRecord, now = new Date().toISOString()): Committed {
+  const pending = index.pending;
+  if (!pending) throw new Error('internal error: nothing is pending');
+  let next: StateIndex = { ...index, pending: null };
+  let rotated = false;
+  let damaged: string | undefined;
+  if (pending.load.kind !== 'record') next = { ...next, live: pending.load.kind };
+  else if (pending.command === 'apply') {
+    if (!staged) throw new Error('internal error: no staged record');
+    const r = staged.record;
+    const entry: RecordEntry = { file: staged.file, sha256: staged.sha256, digest: r.digest, source: r.source, appliedAt: r.appliedAt, via: 'apply', lsm: pending.load.lsm };
+    const current = index.current;
+    const intact = current !== null && entryIntact(stateDir, index.table, current);
+    rotated = intact && current.digest !== entry.digest;
+    if (current && !intact) damaged = `${current.file}.damaged`;
+    next = { ...next, current: entry, previous: rotated ? current : index.previous, live: 'current' };
+  } else if (pending.command === 'rollback') {
+    const to = index.previous;
+    if (!to || to.file !== pending.load.file) throw new Error('internal error: the rollback target is not the previous record');
+    const from = index.current && entryIntact(stateDir, index.table, index.current) ? index.current : null;
+    if (index.current && !from) damaged = `${index.current.file}.damaged`;
+    next = { ...next, current: { ...to, appliedAt: now, via: 'rollback', lsm: pending.load.lsm }, previous: from, live: 'current' };
+    rotated = true;
+  } else {
+    // keep: the current record loaded again.
+    next = { ...next, current: index.current && { ...index.current, lsm: pending.load.lsm }, live: 'current' };
+  }
+  return { index: next, rotated, ...(damaged ? { damaged } : {}) };
+}
+
+/** The pending load did not happen (refused, or found not live): the index as before, its staged file removed. */
+export function abandonLoad(stateDir: string, index: StateIndex): StateIndex {
+  const next = { ...index, pending: null };
+  writeIndex(stateDir, next);
+  removeUnnamed(stateDir, index, next);
+  return next;
+}
+
+/** Record files the new index no longer names (and staged files of killed writers), removed. */
+function removeUnnamed(stateDir: string, before: StateIndex, after: StateIndex): void {
+  const named = new Set([after.current?.file, after.previous?.file, after.pending?.load.kind === 'record' ? after.pending.load.file : undefined]);
+  const candidates = new Set([before.current?.file, before.previous?.file, before.pending?.load.kind === 'record' ? before.pending.load.file : undefined]);
+  const pattern = RECORD_FILE(before.table);
+  for (const name of readdirSync(stateDir)) if (pattern.test(name)) candidates.add(name);
+  for (const name of candidates) if (name !== undefined && !named.has(name)) rmSync(join(stateDir, name), { force: true });
 }
 
 /**
- * The first half of recordApplied, and most of its cost at large sizes: the file written in full
- * beside its place and fsynced. `apply` does this while the kernel processes the batch; then
- * commitRecord puts it in place if the batch was applied, discardRecord removes it if not.
+ * Record a successful load without a kernel (tests, tools): begin, stage, commit. The same policy
+ * again (same digest) only refreshes `current`, so `previous` keeps the policy that really came
+ * before; a damaged current record is replaced, not rotated.
  */
-export function stageRecord(stateDir: string, record: AppliedRecord): StagedRecord {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  return { stateDir, record, temp: writeTemp(statePaths(stateDir, record.table).current, serialise(record)) };
+export function recordApplied(stateDir: string, record: AppliedRecord, lsm = true): { rotated: boolean } {
+  const { index } = openRecords(stateDir, record.table);
+  const begun = beginLoad(stateDir, index, 'apply', { kind: 'new-record', lsm });
+  return commitLoad(stateDir, begun, stageRecord(stateDir, begun, record));
 }
 
-/** The second half of recordApplied: rotate, rename into place, fsync the directory. */
-export function commitRecord(staged: StagedRecord): { rotated: boolean } {
-  const { stateDir, record, temp } = staged;
-  const paths = statePaths(stateDir, record.table);
-  // Rotation moves the current file as it is (a rename, not a parse and rewrite: at 100,000
-  // elements that cost seconds per apply); its content is verified when it is read back.
-  const currentDigest = declaredDigest(paths.current);
-  const rotated = currentDigest !== undefined && currentDigest !== record.digest;
-  try {
-    if (rotated) renameSync(paths.current, paths.previous);
-    renameSync(temp, paths.current);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  fsyncDir(stateDir);
-  return { rotated };
+/** A rollback without a kernel (tests, tools): previous becomes current and current previous. */
+export function recordRollback(stateDir: string, table: string, lsm = true): AppliedRecord {
+  const { index } = openRecords(stateDir, table);
+  if (!index.previous) throw new StateError(`no previous record for table ${table}`);
+  const committed = commitLoad(stateDir, beginLoad(stateDir, index, 'rollback', { kind: 'record', file: index.previous.file, lsm }));
+  return readEntry(stateDir, table, committed.index.current!);
 }
 
-/** A staged record that will not be committed (the batch was refused): its file is removed. */
-export function discardRecord(staged: StagedRecord): void {
-  rmSync(staged.temp, { force: true });
-}
+export type HistoryEvent = LoadCommand | 'repair';
 
-/** After a rollback: the restored record becomes current, the one rolled back from previous. */
-export function recordRollback(stateDir: string, restored: AppliedRecord, from: AppliedRecord | undefined): AppliedRecord {
-  const paths = statePaths(stateDir, restored.table);
-  const now: AppliedRecord = { ...restored, appliedAt: new Date().toISOString(), via: 'rollback' };
-  if (from) writeFileDurably(paths.previous, serialise(from), stateDir);
-  else rmSync(paths.previous, { force: true });
-  writeFileDurably(paths.current, serialise(now), stateDir);
-  return now;
-}
-
-export type HistoryEvent = 'apply' | 'rollback' | 'keep' | 'lockdown';
-
-/** One JSON line per load or fallback, for audits: `<table>.history`. */
+/** One JSON line per load, fallback or repair, for audits: `<table>.history` (never through a symlink). */
 export function appendHistory(stateDir: string, table: string, event: HistoryEvent, detail: Record<string, unknown>): void {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  appendFileSync(statePaths(stateDir, table).history, JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n', { mode: 0o600 });
+  checkStateDir(stateDir, true);
+  appendTrusted(statePaths(stateDir, table).history, JSON.stringify({ at: new Date().toISOString(), event, ...detail }) + '\n');
 }

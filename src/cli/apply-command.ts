@@ -4,33 +4,35 @@
 // is invalid or cannot be applied (the systemd unit uses it at boot and on reload).
 
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { ApplyError, DEFAULT_RETRIES, replaceTable, type ApplyResult } from '../apply/apply.js';
-import { appendHistory, commitRecord, discardRecord, makeRecord, readRecord, recordRollback, stageRecord, statePaths, type AppliedRecord, type StagedRecord } from '../apply/state.js';
+import { sameTable } from '../apply/drift.js';
+import { LockError } from '../apply/lock.js';
+import { makeRecord, readEntry, readRecord, type AppliedRecord, type LoadCommand, type StagedRecord } from '../apply/state.js';
 import type { CilModule, Ruleset } from '../compile/ir.js';
 import { lockdownRuleset } from '../compile/lockdown.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
-import { existsSync } from 'node:fs';
 import type { Policy } from '../policy/types.js';
 import { LOADED_POLICY } from '../selinux/packet-users.js';
 import { DEFAULT_STATE_DIR, installedModule, installModule, restoreModule } from '../selinux/semodule.js';
 import { MissingToolError } from '../selinux/tools.js';
 import { EXIT } from './exit-codes.js';
 import { NotExclusiveError, runAudit } from './exclusivity.js';
-import { addKernelOptions, rulesetFor, withNetns, type KernelOptions } from './kernel-options.js';
+import { addKernelOptions, rulesetFor, withNetns } from './kernel-options.js';
 import { addPortsFromOption, loadPolicyWithSource, type PortsFromOption } from './load-policy.js';
 import { describeError, failRuntime, printDiagnostics } from './report.js';
+import { DEFAULT_WAIT_SECONDS, describeClaim, describeLive, describeRecord, matchLive, readLiveTable, waitSeconds, WriterSession, type StateOptions } from './state-session.js';
 
 export const ON_INVALID = ['fail', 'keep', 'lockdown'] as const;
 export type OnInvalid = (typeof ON_INVALID)[number];
 
-interface ApplyOptions extends KernelOptions, PortsFromOption {
+interface ApplyOptions extends StateOptions, PortsFromOption {
   module: boolean;
   dryRun?: boolean;
   rollback?: boolean;
   onInvalid: string;
   table: string;
   retries: string;
-  stateDir: string;
   allowSharedLabels?: boolean;
 }
 
@@ -45,10 +47,15 @@ export function registerApply(program: Command): void {
         'table inet <table> in one nf_tables batch: all or nothing, checked against the ruleset ' +
         'generation and retried if another program changed the ruleset meanwhile. A refused batch ' +
         'leaves the previous ruleset exactly as it was. Needs root (CAP_NET_ADMIN, and semodule).\n\n' +
-        'Each successful apply is recorded in compiled form in the state directory (TABLE.applied.json; ' +
-        'the one before it in TABLE.previous.json, events in TABLE.history). --rollback loads the ' +
+        'Each successful apply is recorded in compiled form in the state directory (record files named by ' +
+        'TABLE.state.json, which says which is current, which previous, and what is live; events in ' +
+        'TABLE.history). One writer at a time: apply, --rollback, the fallbacks and remove take TABLE.lock ' +
+        '(flock) and wait up to --wait seconds for it. The state directory must be owned by root and ' +
+        'writable by nobody else, and must be writable: that is checked before anything is sent. An apply ' +
+        'killed half way is recorded by the next one as the kernel shows it. --rollback loads the ' +
         'previous record (module first if it differs, then one batch) and swaps the two, so a second ' +
-        '--rollback returns to where you were. With nothing to roll back to it fails and changes nothing.\n\n' +
+        '--rollback returns to where you were. With nothing to roll back to, or when the previous policy ' +
+        'is already live, it fails and changes nothing.\n\n' +
         '--on-invalid says what happens when POLICY is invalid, unreadable or refused: fail (change ' +
         'nothing; the default), keep (load the last successfully applied policy; lockdown if there is ' +
         'none), lockdown (load a ruleset in our table that drops everything but loopback). The exit ' +
@@ -66,11 +73,13 @@ export function registerApply(program: Command): void {
     .option('-t, --table <name>', 'the table whose records --rollback and --on-invalid use when POLICY does not say', 'secmarkc')
     .option('--retries <n>', 'retries when the ruleset changes under us', String(DEFAULT_RETRIES))
     .option('--state-dir <dir>', 'where applied policies (and the last installed module text) are kept', DEFAULT_STATE_DIR)
+    .option('--wait <seconds>', 'how long to wait for another secmarkc writing the same table (0: fail at once)', String(DEFAULT_WAIT_SECONDS))
     .option('--allow-shared-labels', 'apply even if the audit finds domains outside an app that may use its packet types');
   addPortsFromOption(addKernelOptions(command)).action(async (policyPath: string | undefined, options: ApplyOptions) => {
     const onInvalid = options.onInvalid as OnInvalid;
     if (!ON_INVALID.includes(onInvalid)) return usage(`--on-invalid must be one of ${ON_INVALID.join(', ')}, not "${options.onInvalid}"`);
     if (!TABLE_NAME.test(options.table)) return usage(`invalid table name "${options.table}"`);
+    if (waitSeconds(options) === undefined) return usage(`--wait takes a number of seconds >= 0, not "${options.wait}"`);
     if (options.rollback) {
       if (policyPath !== undefined) return usage('--rollback takes no POLICY: it loads the previous record from the state directory');
       return rollback(options);
@@ -84,46 +93,90 @@ export function registerApply(program: Command): void {
     }
     const { compiled } = loaded.result;
     if (options.dryRun) return dryRun(rulesetFor(compiled.ruleset, options), compiled.module, options);
-    // The record is built and written beside its place while the kernel processes the batch (it
-    // does not depend on the outcome), then renamed into place if the batch was applied.
-    let staged: StagedRecord | undefined;
-    let stagingError: unknown;
-    const stage = (): void => {
-      try {
-        staged = stageRecord(options.stateDir, makeRecord(compiled, { path: policyPath, text: loaded.text }));
-      } catch (error) {
-        stagingError = error;
-      }
-    };
-    let applied: ApplyResult;
+    const table = compiled.ruleset.table;
+    const session = await openSession(options, table, 'apply');
+    if (!session) return;
     try {
-      applied = await load(compiled.ruleset, compiled.module, options, stage, (module) => auditLoaded(loaded.result.policy, module, options));
-    } catch (error) {
-      if (staged) discardRecord(staged);
-      if (error instanceof NotExclusiveError) {
-        printDiagnostics(error.diagnostics);
-        process.stderr.write(
-          `secmarkc: refusing to apply ${policyPath}: its packet types are not exclusive (SMC060 above). The previous module ` +
-            'and ruleset are in place. Remove the rules that grant them, or apply with --allow-shared-labels.\n',
-        );
-        process.exitCode = EXIT.invalid;
-        if (onInvalid !== 'fail') await fallBack(onInvalid, compiled.ruleset.table, `${policyPath}'s packet types are not exclusive`, options);
+      if (!(await begin(session, 'apply', { kind: 'new-record', lsm: options.lsm, source: { path: policyPath, text: loaded.text } }))) return;
+      // The record is built and written under its own name while the kernel processes the batch
+      // (it does not depend on the outcome); the index names it once the batch was applied.
+      let staged: StagedRecord | undefined;
+      let stagingError: unknown;
+      const stage = (): void => {
+        try {
+          staged = session.stage(makeRecord(compiled, { path: policyPath, text: loaded.text }));
+        } catch (error) {
+          stagingError = error;
+        }
+      };
+      let applied: ApplyResult;
+      try {
+        applied = await load(compiled.ruleset, compiled.module, options, stage, (module) => auditLoaded(loaded.result.policy, module, options));
+      } catch (error) {
+        session.failed(error);
+        if (error instanceof NotExclusiveError) {
+          printDiagnostics(error.diagnostics);
+          process.stderr.write(
+            `secmarkc: refusing to apply ${policyPath}: its packet types are not exclusive (SMC060 above). The previous module ` +
+              'and ruleset are in place. Remove the rules that grant them, or apply with --allow-shared-labels.\n',
+          );
+          process.exitCode = EXIT.invalid;
+          if (onInvalid !== 'fail') await fallBack(onInvalid, table, `${policyPath}'s packet types are not exclusive`, options, session);
+          return;
+        }
+        failRuntime(error instanceof ApplyError ? error.message : describeError(error));
+        if (onInvalid !== 'fail') await fallBack(onInvalid, table, `${policyPath} could not be applied`, options, session);
         return;
       }
-      failRuntime(error instanceof ApplyError ? error.message : describeError(error));
-      if (onInvalid !== 'fail') await fallBack(onInvalid, compiled.ruleset.table, `${policyPath} could not be applied`, options);
-      return;
-    }
-    try {
-      if (!staged) throw stagingError ?? new Error('internal error: the record was not built during the batch');
-      commitRecord(staged);
-      const { record } = staged;
-      appendHistory(options.stateDir, record.table, 'apply', { source: record.source.path, digest: record.digest, generation: applied.generation });
-    } catch (error) {
-      // Loaded, but not recorded: rollback and keep would use an older record. Say so, exit 1.
-      failRuntime(`the policy is applied, but recording it in ${options.stateDir} failed: ${describeError(error)}`);
+      try {
+        if (!staged) throw stagingError ?? new Error('internal error: the record was not built during the batch');
+        session.commit();
+        const { record } = staged;
+        session.history('apply', { source: record.source.path, digest: record.digest, generation: applied.generation });
+      } catch (error) {
+        // Loaded, but not recorded: the index still says what is pending, and the next writer
+        // records what the kernel shows. Say what is live, exit 1.
+        failRuntime(
+          `the kernel applied ${policyPath} (generation ${applied.generation}), but recording it in ${options.stateDir} failed: ${describeError(error)}. ` +
+            'The next apply, rollback or --on-invalid fallback records what is live; `secmarkc status` shows it now.',
+        );
+      }
+    } finally {
+      session.close();
     }
   });
+}
+
+/** The writer's session, or undefined after saying why not: nothing has been sent then. */
+async function openSession(options: ApplyOptions, table: string, command: LoadCommand): Promise<WriterSession | undefined> {
+  try {
+    return await WriterSession.open(options, table, command);
+  } catch (error) {
+    const denied = /EACCES|EPERM/.test(describeError(error)) && process.geteuid?.() !== 0;
+    failRuntime(`${describeError(error)}${denied ? ' (apply needs root: CAP_NET_ADMIN, and the state directory)' : ''}. Nothing was sent to the kernel.`);
+    return undefined;
+  }
+}
+
+/** Write the intent; false after saying why not (and what is live): nothing has been sent then. */
+async function begin(session: WriterSession, command: LoadCommand, load: Parameters<WriterSession['begin']>[1]): Promise<boolean> {
+  try {
+    session.begin(command, load);
+    return true;
+  } catch (error) {
+    failRuntime(`cannot write to the state directory ${session.options.stateDir}: ${describeError(error)}. Nothing was sent to the kernel.`);
+    await sayWhatIsLive(session);
+    return false;
+  }
+}
+
+/** After an error: what the kernel runs now, in words (best effort). */
+async function sayWhatIsLive(session: WriterSession): Promise<void> {
+  try {
+    process.stderr.write(`secmarkc: the live table is ${describeLive(await session.live(), session.table)}\n`);
+  } catch (error) {
+    process.stderr.write(`secmarkc: cannot tell what is live: ${describeError(error)}\n`);
+  }
 }
 
 function usage(message: string): void {
@@ -167,6 +220,7 @@ async function load(
       retries: Number.isInteger(retries) && retries >= 0 ? retries : DEFAULT_RETRIES,
       ...(netnsFd === undefined ? {} : { netnsFd }),
       ...(meanwhile === undefined ? {} : { meanwhile }),
+      onRetry: (attempt, generation) => note(`the ruleset changed under us (generation ${generation}): nothing was applied; trying again (attempt ${attempt + 1})`),
     }),
   );
   process.stderr.write(
@@ -196,66 +250,131 @@ function auditLoaded(policy: Policy, module: CilModule, options: ApplyOptions): 
   if (leaks) process.stderr.write('secmarkc: warning: applying with labels that are not exclusive (--allow-shared-labels)\n');
 }
 
-function describeRecord(r: AppliedRecord): string {
-  return `compiled from ${r.source.path} (sha256 ${r.source.sha256.slice(0, 12)}), applied ${r.appliedAt}`;
-}
-
 async function rollback(options: ApplyOptions): Promise<void> {
   const { table, stateDir } = options;
+  const nothingToRollBackTo = () =>
+    failRuntime(
+      `nothing to roll back to: no previous policy recorded for table ${table} in ${stateDir}; ` +
+        'only one policy has been applied since records were kept. Nothing was changed.',
+    );
+  if (options.dryRun) {
+    try {
+      const previous = readRecord(stateDir, table, 'previous');
+      if (!previous) return nothingToRollBackTo();
+      return dryRun(rulesetFor(previous.ruleset, options), previous.module, options);
+    } catch (error) {
+      return failRuntime(describeError(error));
+    }
+  }
+  if (!existsSync(stateDir)) return nothingToRollBackTo();
+  const session = await openSession(options, table, 'rollback');
+  if (!session) return;
   try {
-    const previous = readRecord(stateDir, table, 'previous');
-    if (!previous) {
+    const { previous: previousEntry, current: currentEntry } = session.index;
+    if (!previousEntry) return nothingToRollBackTo();
+    let previous: AppliedRecord;
+    try {
+      previous = readEntry(stateDir, table, previousEntry);
+    } catch (error) {
+      return failRuntime(`${describeError(error)}. Nothing was changed.`);
+    }
+    const { live } = await readLiveTable(options, table);
+    if (sameTable(rulesetFor(previous.ruleset, options), live)) {
+      const match = matchLive(stateDir, session.index, live);
+      const says = describeClaim(stateDir, session.index);
       failRuntime(
-        `nothing to roll back to: no previous policy recorded for table ${table} (${statePaths(stateDir, table).previous}); ` +
-          'only one policy has been applied since records were kept. Nothing was changed.',
+        `the previous policy (${describeRecord(previous)}) is already live: rolling back would load it again. ` +
+          `${match.what === 'current' ? '' : `The records say the live table is ${says}, but it is not (secmarkc status). `}Nothing was changed.`,
       );
       return;
     }
-    const current = readRecord(stateDir, table, 'current');
-    if (options.dryRun) return dryRun(rulesetFor(previous.ruleset, options), previous.module, options);
-    const applied = await load(previous.ruleset, previous.module, options);
-    recordRollback(stateDir, previous, current);
-    appendHistory(stateDir, table, 'rollback', { to: previous.digest, from: current?.digest ?? null, generation: applied.generation });
+    if (!(await begin(session, 'rollback', { kind: 'record', file: previousEntry.file, lsm: options.lsm }))) return;
+    let applied: ApplyResult;
+    try {
+      applied = await load(previous.ruleset, previous.module, options);
+    } catch (error) {
+      session.failed(error);
+      return failRuntime(error instanceof ApplyError ? error.message : describeError(error));
+    }
+    try {
+      session.commit();
+      session.history('rollback', { to: previous.digest, from: currentEntry?.digest ?? null, generation: applied.generation });
+    } catch (error) {
+      return failRuntime(`the kernel rolled back to the policy ${describeRecord(previous)}, but recording it in ${stateDir} failed: ${describeError(error)}. The next writer records what is live.`);
+    }
     process.stderr.write(`rolled back table inet ${table} to the policy ${describeRecord(previous)}\n`);
-  } catch (error) {
-    failRuntime(error instanceof ApplyError ? error.message : describeError(error));
+  } finally {
+    session.close();
   }
 }
 
 /**
  * POLICY is invalid or was refused: load the last good record (keep) or the lockdown ruleset.
- * The exit status set by the failure stays: the service is marked failed either way.
+ * The exit status set by the failure stays: the service is marked failed either way. Runs in the
+ * apply's session when it has one (the lock is held already).
  */
-async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: string, options: ApplyOptions): Promise<void> {
+async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: string, options: ApplyOptions, given?: WriterSession): Promise<void> {
   const status = process.exitCode;
   const { stateDir } = options;
+  const lastGoodOf = (read: () => AppliedRecord | undefined): AppliedRecord | undefined => {
+    try {
+      const record = read();
+      if (!record) note(`no last good policy recorded for table ${table} in ${stateDir}: locking down instead`);
+      return record;
+    } catch (error) {
+      note(`${describeError(error)}: it cannot be loaded, so there is no last good policy: locking down instead`);
+      return undefined;
+    }
+  };
+  let session = given;
   try {
-    let lastGood: AppliedRecord | undefined;
-    if (mode === 'keep') {
+    if (options.dryRun) {
+      const lastGood = mode === 'keep' ? lastGoodOf(() => readRecord(stateDir, table, 'current')) : undefined;
+      process.stdout.write(lastGood ? `would load the last good policy, ${describeRecord(lastGood)}\n` : `would lock down table inet ${table} (drop all but loopback)\n`);
+      return;
+    }
+    if (!session) {
       try {
-        lastGood = readRecord(stateDir, table, 'current');
+        session = await WriterSession.open(options, table, mode);
       } catch (error) {
-        process.stderr.write(`secmarkc: ${describeError(error)}\n`);
+        if (error instanceof LockError) throw error;
+        // An untrusted or unreadable state directory holds no policy to keep, and can record nothing.
+        note(`${describeError(error)}: locking down without recording it`);
       }
     }
-    if (options.dryRun) {
-      process.stdout.write(lastGood ? `would load the last good policy, ${describeRecord(lastGood)}\n` : `would lock down table inet ${table} (drop all but loopback)\n`);
-    } else if (lastGood) {
+    const current = session?.index.current ?? null;
+    const lastGood = mode === 'keep' && session ? lastGoodOf(() => (current ? readEntry(stateDir, table, current) : undefined)) : undefined;
+    const recorded =
+      session !== undefined &&
+      (await begin(session, lastGood ? 'keep' : 'lockdown', lastGood && current ? { kind: 'record', file: current.file, lsm: options.lsm } : { kind: 'lockdown' }));
+    if (session && !recorded) note('loading the fallback without recording it');
+    const record = (event: 'keep' | 'lockdown', detail: Record<string, unknown>) => {
+      if (!recorded || !session) return;
+      try {
+        session.commit();
+        session.history(event, detail);
+      } catch (error) {
+        note(`loaded, but recording it in ${stateDir} failed: ${describeError(error)}`);
+      }
+    };
+    if (lastGood) {
       const applied = await load(lastGood.ruleset, lastGood.module, options);
-      appendHistory(stateDir, table, 'keep', { reason: why, digest: lastGood.digest, generation: applied.generation });
-      process.stderr.write(
-        `secmarkc: ${why}: kept the last good policy, ${describeRecord(lastGood)}. Fix the policy, then run: systemctl restart secmarkc.\n`,
-      );
+      record('keep', { reason: why, digest: lastGood.digest, generation: applied.generation });
+      note(`${why}: kept the last good policy, ${describeRecord(lastGood)}. Fix the policy, then run: systemctl restart secmarkc.`);
     } else {
-      if (mode === 'keep') process.stderr.write(`secmarkc: no last good policy recorded for table ${table} in ${stateDir}: locking down instead\n`);
       const applied = await load(lockdownRuleset(table), undefined, { ...options, lsm: true });
-      appendHistory(stateDir, table, 'lockdown', { reason: why, generation: applied.generation });
-      process.stderr.write(
-        `secmarkc: ${why}: LOCKDOWN: table inet ${table} now drops all traffic except loopback. Fix the policy, then run: systemctl restart secmarkc.\n`,
-      );
+      record('lockdown', { reason: why, generation: applied.generation });
+      note(`${why}: LOCKDOWN: table inet ${table} now drops all traffic except loopback. Fix the policy, then run: systemctl restart secmarkc.`);
     }
   } catch (error) {
+    session?.failed(error);
     failRuntime(`${why}, and the ${mode} fallback failed too: ${error instanceof ApplyError ? error.message : describeError(error)}`);
+  } finally {
+    if (session !== given) session?.close();
   }
   process.exitCode = status === undefined || status === 0 ? EXIT.failure : status;
+}
+
+function note(message: string): void {
+  process.stderr.write(`secmarkc: ${message}\n`);
 }

@@ -2,9 +2,10 @@
 // given with --selinux-policy, else the loaded one), and how the answer is reported.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { readTrusted, writeFileDurably } from '../apply/state-dir.js';
 import { auditExclusivity, describeAudit, type ExclusivityAudit, type TypeLabel } from '../audit/exclusive.js';
 import type { CilModule, PacketType } from '../compile/ir.js';
 import { describeOrigin, packetTypeOrigins } from '../explain/origins.js';
@@ -67,7 +68,9 @@ function cachedUsers(types: readonly string[], dir: string, write: boolean): Pac
   const key = createHash('sha256').update(readFileSync(LOADED_POLICY)).update(`\0${[...types].sort().join(',')}`).digest('hex');
   const file = join(dir, 'audit-cache.json');
   try {
-    const cached = JSON.parse(readFileSync(file, 'utf8')) as { key?: unknown; found?: unknown };
+    const bytes = readTrusted(file); // like the records: never through a symlink, root's file only
+    if (bytes === undefined) throw new Error('no cache');
+    const cached = JSON.parse(bytes.toString('utf8')) as { key?: unknown; found?: unknown };
     // The same checks as setools' own answer: nothing unchecked reaches a diagnostic.
     if (cached.key === key) return withEnforcing(parseQueryOutput(JSON.stringify(cached.found)));
   } catch {
@@ -75,10 +78,8 @@ function cachedUsers(types: readonly string[], dir: string, write: boolean): Pac
   }
   const users = packetUsers(types);
   if (write && existsSync(dir)) {
-    const temp = `${file}.${process.pid}.tmp`;
     try {
-      writeFileSync(temp, JSON.stringify({ key, found: { types: users.types, permissive: users.permissive } }), { mode: 0o600 });
-      renameSync(temp, file);
+      writeFileDurably(file, [Buffer.from(JSON.stringify({ key, found: { types: users.types, permissive: users.permissive } }))], dir);
     } catch {
       // A cache that cannot be written costs time, not correctness.
     }

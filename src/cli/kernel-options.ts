@@ -25,6 +25,14 @@ export function rulesetFor(ruleset: Ruleset, options: KernelOptions): Ruleset {
   return options.lsm ? ruleset : withCounterObjects(ruleset);
 }
 
+/** --netns names something that cannot be opened: nothing was sent. */
+export class NetnsError extends Error {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'NetnsError';
+  }
+}
+
 /** Run `body` with the namespace fd open (if --netns was given), closing it afterwards. */
 export async function withNetns<T>(options: KernelOptions, body: (netnsFd: number | undefined) => Promise<T>): Promise<T> {
   if (!options.netns) return body(undefined);
@@ -33,7 +41,7 @@ export async function withNetns<T>(options: KernelOptions, body: (netnsFd: numbe
     fd = openSync(options.netns, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new Error(`--netns ${options.netns}: cannot open it (${code}): give a network namespace such as /run/netns/NAME or /proc/PID/ns/net`, { cause: error });
+    throw new NetnsError(`--netns ${options.netns}: cannot open it (${code}): give a network namespace such as /run/netns/NAME or /proc/PID/ns/net`, { cause: error });
   }
   try {
     return await body(fd);

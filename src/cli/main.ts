@@ -13,7 +13,8 @@ const { version } = require('../../package.json') as { version: string };
 
 const EPILOG = `
 Exit codes: 0 ok, 1 runtime failure (kernel, semodule, I/O, privileges),
-            2 invalid policy or usage, 3 drift (status POLICY),
+            2 invalid policy or usage, 3 drift (status POLICY; status alone: the
+            live table is not what the records say),
             4 refused (explain --connect/--accept).
 Policy reference: README.md ("Policy reference"); JSON Schema: schema/policy.schema.json.`;
 
@@ -51,7 +52,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   },
   status: {
     term: 'status [options] [policy]',
-    summary: 'show the live table with counters, and drift from POLICY',
+    summary: 'show the live table with counters, which record is live, and drift from POLICY',
     load: async () => ({ register: (await import('./status-command.js')).registerStatus }),
   },
   remove: {

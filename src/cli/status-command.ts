@@ -1,56 +1,164 @@
-// `secmarkc status [POLICY]`: read our table back (objects, maps, chains, rules with counters)
-// and, given the policy, report drift from what it compiles to (exit 3).
+// `secmarkc status [POLICY]`: read our table back (objects, maps, chains, rules with counters),
+// say which record of the state directory it is (without POLICY, exit 3 when it is not what the
+// records say)
+// and, given the policy, report drift from what it compiles to (exit 3). A reader: it never
+// takes the writers' lock, and reads the index again until it did not change around the dump.
 
 import type { Command } from 'commander';
 import { compareTables, expectedTable, type Drift } from '../apply/drift.js';
-import { readTable, type LiveTable } from '../apply/read-table.js';
-import { NetfilterSession } from '../apply/session.js';
+import { existsSync } from 'node:fs';
+import { lockHolder, type Holder } from '../apply/lock.js';
+import type { LiveTable } from '../apply/read-table.js';
+import { readIndex, statePaths, type RecordEntry, type StateIndex } from '../apply/state.js';
+import { checkStateDir, readTrusted } from '../apply/state-dir.js';
+import { DEFAULT_STATE_DIR } from '../selinux/semodule.js';
 import { EXIT } from './exit-codes.js';
-import { addKernelOptions, rulesetFor, withNetns, type KernelOptions } from './kernel-options.js';
+import { addKernelOptions, rulesetFor, type KernelOptions } from './kernel-options.js';
 import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
 import { describeError, failRuntime } from './report.js';
+import { describeClaim, describeLive, matchLive, netnsId, readLiveTable, type LiveWhat } from './state-session.js';
 
 interface StatusOptions extends KernelOptions, PortsFromOption {
   table?: string;
   json?: boolean;
+  stateDir: string;
 }
+
+/** Which record the live table is, as `status` reports it. */
+interface RecordStatus {
+  readonly stateDir: string;
+  /** No record kept for the table there (never applied with this state directory). */
+  readonly none?: true;
+  /** The records are about another network namespace (its inode): not compared. */
+  readonly otherNetns?: number;
+  /** The records cannot be read or trusted. */
+  readonly error?: string;
+  /** What the records say is live, and what is. */
+  readonly says?: StateIndex['live'];
+  readonly live?: LiveWhat;
+  /** The record that is live, when one is. */
+  readonly liveRecord?: Summary;
+  readonly consistent?: boolean;
+  readonly text?: string;
+  readonly current?: Summary | null;
+  readonly previous?: Summary | null;
+  readonly pending?: StateIndex['pending'];
+  /** A writer holding the lock now. */
+  readonly writer?: Holder | null;
+  readonly unreadable?: readonly string[];
+}
+
+type Summary = Pick<RecordEntry, 'source' | 'appliedAt' | 'via' | 'digest'>;
 
 const HOOK_NAMES: Record<number, string> = { 0: 'prerouting', 1: 'input', 2: 'forward', 3: 'output', 4: 'postrouting' };
 
 export function registerStatus(program: Command): void {
   const command = program
     .command('status')
-    .summary('show the live table with counters, and drift from POLICY')
+    .summary('show the live table with counters, which record is live, and drift from POLICY')
     .description(
       'Read table inet <table> back from the kernel: secmark objects, maps and their sizes, chains and ' +
         'rules with packet/byte counters. Given POLICY, also compare the live table with what it compiles ' +
-        'to and list what is missing, extra or different (exit 3 on drift).',
+        'to and list what is missing, extra or different (exit 3 on drift).\n\n' +
+        'It also compares the live table with the records apply keeps in the state directory and says ' +
+        'which is live: the current record, the previous one, the LOCKDOWN ruleset, no table, the policy ' +
+        'an interrupted apply was loading, or a table that matches no record. Without POLICY, exit 3 when that is not what ' +
+        'the records say (unless an apply is running now). It never waits for the writers\' lock.',
     )
     .argument('[policy]', 'policy file to compare with')
     .option('-t, --table <name>', 'the table to read (default: the policy\'s, else secmarkc)')
-    .option('--json', 'print JSON');
+    .option('--json', 'print JSON')
+    .option('--state-dir <dir>', 'where apply keeps its records', DEFAULT_STATE_DIR);
   addPortsFromOption(addKernelOptions(command)).action(async (policyPath: string | undefined, options: StatusOptions) => {
     const compiled = policyPath === undefined ? undefined : loadPolicy(policyPath, options);
     if (policyPath !== undefined && !compiled) return;
     const table = options.table ?? compiled?.compiled.ruleset.table ?? 'secmarkc';
     let live: LiveTable | undefined;
+    let record: RecordStatus;
     try {
-      live = await withNetns(options, async (netnsFd) => {
-        const session = NetfilterSession.open(netnsFd);
-        try {
-          return await readTable(session, table);
-        } finally {
-          session.close();
-        }
-      });
+      // The index read before and after the dump: a writer that committed in between is seen,
+      // and the pair read again (writers are never waited for).
+      for (let attempt = 1; ; attempt++) {
+        const before = indexBytes(options.stateDir, table);
+        live = (await readLiveTable(options, table)).live;
+        if (before === indexBytes(options.stateDir, table) || attempt === 5) break;
+      }
+      record = recordStatus(options.stateDir, table, live, options);
     } catch (error) {
       failRuntime(describeError(error));
       return;
     }
     const drift = compiled ? compareTables(expectedTable(rulesetFor(compiled.compiled.ruleset, options)), live) : undefined;
-    process.stdout.write(options.json ? JSON.stringify(statusJson(table, live, drift), null, 2) + '\n' : statusText(table, live, drift));
-    if (drift && drift.length > 0) process.exitCode = EXIT.drift;
+    process.stdout.write(options.json ? JSON.stringify(statusJson(table, live, drift, record), null, 2) + '\n' : statusText(table, live, drift, record));
+    // Given POLICY, the question is drift from it; without, whether the records tell the truth.
+    if (drift ? drift.length > 0 : record.consistent === false) process.exitCode = EXIT.drift;
   });
+}
+
+function indexBytes(stateDir: string, table: string): string | undefined {
+  try {
+    return readTrusted(statePaths(stateDir, table).index)?.toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function summary(e: RecordEntry | null): Summary | null {
+  return e && { source: e.source, appliedAt: e.appliedAt, via: e.via, digest: e.digest };
+}
+
+function recordStatus(stateDir: string, table: string, live: LiveTable | undefined, options: KernelOptions): RecordStatus {
+  if (!existsSync(stateDir)) return { stateDir, none: true };
+  let index: StateIndex;
+  try {
+    checkStateDir(stateDir);
+    index = readIndex(stateDir, table);
+  } catch (error) {
+    return { stateDir, error: describeError(error), text: `cannot read the records in ${stateDir}: ${describeError(error)}` };
+  }
+  if (!index.current && !index.pending && index.live === 'none') return { stateDir, none: true };
+  const netns = netnsId(options);
+  if (index.netns !== undefined && netns !== undefined && index.netns !== netns) {
+    return { stateDir, otherNetns: index.netns, text: `the records in ${stateDir} were last written for another network namespace (net:[${index.netns}]): not compared` };
+  }
+  const match = matchLive(stateDir, index, live);
+  const writer = lockHolder(stateDir, table) ?? null;
+  const says = index.live;
+  const livePhrase = describeLive(match, table);
+  let text: string;
+  let consistent: boolean | undefined = match.what === says;
+  if (index.pending && writer) {
+    consistent = undefined;
+    text = `secmarkc ${index.pending.command} (PID ${writer.pid ?? index.pending.pid}) is loading a policy now; the live table is ${livePhrase}`;
+  } else if (index.pending) {
+    consistent = false;
+    const load = index.pending.load;
+    const unrecorded =
+      match.what === 'unknown' && load.kind === 'record' && load.source
+        ? `; it is probably ${load.source.path} (sha256 ${load.source.sha256.slice(0, 12)}), which the interrupted apply was loading when it was killed, before it wrote its record (secmarkc status ${load.source.path} compares)`
+        : '';
+    text =
+      `an interrupted secmarkc ${index.pending.command} (PID ${index.pending.pid}, since ${index.pending.since}) did not record what it did: ` +
+      `the live table is ${livePhrase}${unrecorded}; the next apply, rollback or fallback records what it loads`;
+  } else if (consistent) {
+    text = `the live table is ${livePhrase}${says === 'current' ? '' : ', as the records say'}`;
+    if (writer) text += `; secmarkc ${writer.command ?? ''} (PID ${writer.pid ?? '?'}) is writing now`;
+  } else {
+    text = `MISMATCH: the records say the live table is ${describeClaim(stateDir, index)}, but the live table is ${livePhrase}`;
+  }
+  return {
+    stateDir,
+    says,
+    live: match.what,
+    ...(match.record ? { liveRecord: { source: match.record.source, appliedAt: match.record.appliedAt, via: match.record.via, digest: match.record.digest } } : {}),
+    ...(consistent === undefined ? {} : { consistent }),
+    text,
+    current: summary(index.current),
+    previous: summary(index.previous),
+    pending: index.pending,
+    writer,
+    ...(match.unreadable.length > 0 ? { unreadable: match.unreadable } : {}),
+  };
 }
 
 function ruleCounter(rule: LiveTable['rules'][number]): { packets: number; bytes: number } | undefined {
@@ -59,7 +167,7 @@ function ruleCounter(rule: LiveTable['rules'][number]): { packets: number; bytes
   return { packets: Number(counter.packets ?? 0n), bytes: Number(counter.bytes ?? 0n) };
 }
 
-function statusJson(table: string, live: LiveTable | undefined, drift: Drift[] | undefined): unknown {
+function statusJson(table: string, live: LiveTable | undefined, drift: Drift[] | undefined, record: RecordStatus): unknown {
   return {
     table: { family: 'inet', name: table, present: live !== undefined },
     objects: live?.objects.map((o) => ({
@@ -75,11 +183,12 @@ function statusJson(table: string, live: LiveTable | undefined, drift: Drift[] |
       priority: c.hook?.priority,
       rules: live.rules.filter((r) => r.chain === c.name).map((r) => ({ comment: r.comment ?? null, ...ruleCounter(r) })),
     })),
+    record,
     ...(drift ? { drift } : {}),
   };
 }
 
-function statusText(table: string, live: LiveTable | undefined, drift: Drift[] | undefined): string {
+function statusText(table: string, live: LiveTable | undefined, drift: Drift[] | undefined, record: RecordStatus): string {
   const out: string[] = [];
   if (!live) out.push(`table inet ${table}: not loaded`);
   else {
@@ -96,6 +205,11 @@ function statusText(table: string, live: LiveTable | undefined, drift: Drift[] |
         out.push(`    ${n ? `${String(n.packets).padStart(10)} packets ${String(n.bytes).padStart(12)} bytes` : ''}  ${r.comment ?? ''}`);
       }
     }
+  }
+  if (record.none) out.push(`record: no policy recorded for table ${table} in ${record.stateDir}`);
+  else {
+    out.push(`record: ${record.text}`);
+    for (const why of record.unreadable ?? []) out.push(`  unreadable: ${why}`);
   }
   if (drift) {
     if (drift.length === 0) out.push('no drift: the live table is what the policy compiles to');

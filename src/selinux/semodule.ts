@@ -3,6 +3,7 @@
 // error that names a line of our CIL is mapped back to the policy line that produced it.
 
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readTrusted, writeFileDurably } from '../apply/state-dir.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CilModule } from '../compile/ir.js';
@@ -57,9 +58,10 @@ function withoutComments(cil: string): string {
 
 /** True when semodule already has this module text installed (by our record), comments aside. */
 function moduleUpToDate(name: string, text: string, stateDir: string): boolean {
-  const path = statePath(stateDir, name);
-  if (!existsSync(path)) return false;
-  if (withoutComments(readFileSync(path, 'utf8')) !== withoutComments(text)) return false;
+  // Trusted like the records (no symlink, owned by root): a planted file must not skip an install.
+  const kept = readTrusted(statePath(stateDir, name));
+  if (kept === undefined) return false;
+  if (withoutComments(kept.toString('utf8')) !== withoutComments(text)) return false;
   return moduleInstalled(name);
 }
 
@@ -68,8 +70,8 @@ export type InstalledModule = { readonly installed: false } | { readonly install
 
 export function installedModule(name: string, stateDir = DEFAULT_STATE_DIR): InstalledModule {
   if (!moduleInstalled(name)) return { installed: false };
-  const path = statePath(stateDir, name);
-  return existsSync(path) ? { installed: true, text: readFileSync(path, 'utf8') } : { installed: true };
+  const kept = readTrusted(statePath(stateDir, name));
+  return kept === undefined ? { installed: true } : { installed: true, text: kept.toString('utf8') };
 }
 
 /** Install if changed. Returns whether semodule ran. */
@@ -91,7 +93,7 @@ function installText(name: string, text: string, stateDir: string, explain: (std
     rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  writeFileSync(statePath(stateDir, name), text, { mode: 0o600 });
+  writeFileDurably(statePath(stateDir, name), [Buffer.from(text)], stateDir);
 }
 
 /**

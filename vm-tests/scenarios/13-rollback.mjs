@@ -31,8 +31,11 @@ export async function run(t) {
       return JSON.stringify({ error: e.message });
     }
   };
-  const record = JSON.parse(read('/var/lib/secmarkc/secmarkc.applied.json'));
-  t.check('rollback-recorded', record.via === 'rollback', { expected: 'applied.json via rollback', got: record.via ?? record.error });
+  // The index (secmarkc.state.json) names the current record and how it came to be loaded.
+  const index = JSON.parse(read('/var/lib/secmarkc/secmarkc.state.json'));
+  t.check('rollback-recorded', index.current?.via === 'rollback' && index.live === 'current' && index.pending === null, { expected: 'state.json: current via rollback, live, nothing pending', got: index.error ?? JSON.stringify({ via: index.current?.via, live: index.live, pending: index.pending }) });
+  const status = t.secmarkc(['status'], { allowFail: true });
+  t.check('status-says-current-live', status.code === 0 && /record: the live table is the current record/.test(status.stdout), { expected: 'status: the current record is live', got: `exit ${status.code}: ${status.stdout.split('\n').slice(-2).join(' | ')}` });
   const history = read('/var/lib/secmarkc/secmarkc.history').trim().split('\n').map((l) => JSON.parse(l).event ?? l);
   t.check('history', history.at(-1) === 'rollback' && history.includes('keep') && history.filter((e) => e === 'apply').length >= 7, { expected: 'boot apply, 6 reloads, keep, rollback', got: history.join(',') });
   t.check('module-untouched', stamp !== null && t.moduleStamp('secmarkc') === stamp, { expected: 'same CIL: no semodule', got: String(t.moduleStamp('secmarkc')) });
