@@ -34,6 +34,8 @@ interface ApplyOptions extends StateOptions, PortsFromOption {
   table: string;
   retries: string;
   allowSharedLabels?: boolean;
+  /** false with --no-audit. */
+  audit: boolean;
 }
 
 const TABLE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
@@ -63,7 +65,7 @@ export function registerApply(program: Command): void {
         'Between the module and the batch, the exclusivity audit asks the loaded SELinux policy who may use ' +
         'each packet type (as `secmarkc check` does). If a rule lets a domain outside the app use one (SMC060), ' +
         'apply puts the previous module back, changes nothing in nftables and exits 2, unless ' +
-        '--allow-shared-labels is given. Without setools it warns and goes on.',
+        '--allow-shared-labels is given. Without setools it warns and goes on; --no-audit skips it.',
     )
     .argument('[policy]', 'policy file, or - for stdin')
     .option('--no-module', 'do not install the CIL module (it is already loaded, or managed elsewhere)')
@@ -74,7 +76,8 @@ export function registerApply(program: Command): void {
     .option('--retries <n>', 'retries when the ruleset changes under us', String(DEFAULT_RETRIES))
     .option('--state-dir <dir>', 'where applied policies (and the last installed module text) are kept', DEFAULT_STATE_DIR)
     .option('--wait <seconds>', 'how long to wait for another secmarkc writing the same table (0: fail at once)', String(DEFAULT_WAIT_SECONDS))
-    .option('--allow-shared-labels', 'apply even if the audit finds domains outside an app that may use its packet types');
+    .option('--allow-shared-labels', 'apply even if the audit finds domains outside an app that may use its packet types')
+    .option('--no-audit', 'skip the exclusivity audit (it costs a load of the SELinux policy when that changed)');
   addPortsFromOption(addKernelOptions(command)).action(async (policyPath: string | undefined, options: ApplyOptions) => {
     const onInvalid = options.onInvalid as OnInvalid;
     if (!ON_INVALID.includes(onInvalid)) return usage(`--on-invalid must be one of ${ON_INVALID.join(', ')}, not "${options.onInvalid}"`);
@@ -111,7 +114,8 @@ export function registerApply(program: Command): void {
       };
       let applied: ApplyResult;
       try {
-        applied = await load(compiled.ruleset, compiled.module, options, stage, (module) => auditLoaded(loaded.result.policy, module, options));
+        const audit = options.audit ? (module: CilModule) => auditLoaded(loaded.result.policy, module, options) : undefined;
+        applied = await load(compiled.ruleset, compiled.module, options, stage, audit);
       } catch (error) {
         session.failed(error);
         if (error instanceof NotExclusiveError) {

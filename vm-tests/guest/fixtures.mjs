@@ -30,14 +30,18 @@ const PEER_TABLE = `table inet smc_peer {
 }
 `;
 
-export function peerNetwork(t) {
+/**
+ * The peer namespace. `relabel: false` leaves its table out, for a scenario that needs a host
+ * with no secmark object at all (one object anywhere turns packet checks on for every packet).
+ */
+export function peerNetwork(t, { relabel = true } = {}) {
   const ns = t.netns('peer', [
     [`${HOST4}/24`, `${PEER4}/24`],
     [`${HOST4B}/24`, `${PEER4B}/24`],
     [`${HOST6}/64`, `${PEER6}/64`],
     [`${HOST6B}/64`, `${PEER6B}/64`],
   ]);
-  t.run(['nsenter', `--net=/run/netns/${ns}`, 'nft', '-f', '-'], { input: PEER_TABLE });
+  if (relabel) t.run(['nsenter', `--net=/run/netns/${ns}`, 'nft', '-f', '-'], { input: PEER_TABLE });
   return ns;
 }
 

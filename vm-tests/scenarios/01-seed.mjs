@@ -4,12 +4,12 @@
 import { deniedPacket } from '../guest/lib.mjs';
 import { PEER4, PEER6, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'connect', budgetSec: 240, needs: ['apply'], title: 'only A reaches the proxy; B refused at send' };
+export const meta = { boot: 'connect', budgetSec: 420, needs: ['apply'], title: 'only A reaches the proxy; B refused at send' };
 
 export async function run(t) {
   peerNetwork(t);
   await t.server(listeners([3128]), { ns: 'peer' });
-  await t.apply('seed', policy());
+  await t.apply('seed', policy(), { audit: true });
 
   const proxy = [
     { id: 'tcp4', proto: 'tcp', host: PEER4, port: 3128 },

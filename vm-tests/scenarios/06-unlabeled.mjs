@@ -6,7 +6,7 @@
 import { deniedPacket, grantedPacket } from '../guest/lib.mjs';
 import { HOST4, PEER4, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'apply', budgetSec: 360, needs: ['apply'], title: 'unlabeled: allow keeps other traffic, audit logs granted, deny refuses' };
+export const meta = { boot: 'apply', budgetSec: 720, needs: ['apply'], title: 'unlabeled: allow keeps other traffic, audit logs granted, deny refuses' };
 
 const unrelated = { id: 'b-to-peer-tcp80', proto: 'tcp', host: PEER4, port: 80 };
 const inbound = { id: 'peer-to-other-tcp9091', proto: 'tcp', host: HOST4, port: 9091 };

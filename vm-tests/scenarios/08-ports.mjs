@@ -7,7 +7,7 @@
 import { deniedPacket } from '../guest/lib.mjs';
 import { allowLowPorts, HOST4, HOST6, PEER4, PEER6, UNNAMED_PORT, listeners, peerNetwork, portsPolicy } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'ports', budgetSec: 540, needs: ['apply', 'ports'], title: 'ports: policy — port labels, defaults, app rule wins, inbound server type' };
+export const meta = { boot: 'ports', budgetSec: 720, needs: ['apply', 'ports'], title: 'ports: policy — port labels, defaults, app rule wins, inbound server type' };
 
 const probe = (id, host, port, expect, avc) => ({ id, proto: 'tcp', host, port, expect, ...(avc ? { avc } : {}) });
 

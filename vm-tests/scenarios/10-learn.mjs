@@ -7,7 +7,7 @@
 import { deniedPacket } from '../guest/lib.mjs';
 import { PEER4, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'learn', budgetSec: 600, needs: ['apply', 'learn'], title: 'learn suggests what audit mode logged; merged, it keeps A working under deny' };
+export const meta = { boot: 'learn', budgetSec: 900, needs: ['apply', 'learn'], title: 'learn suggests what audit mode logged; merged, it keeps A working under deny' };
 
 const SKELETON_A = [{ to: [PEER4], ports: ['tcp/3128'] }];
 

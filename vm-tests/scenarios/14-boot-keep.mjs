@@ -6,7 +6,7 @@ import { deniedPacket } from '../guest/lib.mjs';
 import { ETC_POLICY, INVALID, P1, installSecmarkc, journal, setupResults, unitProps, writePolicy } from '../guest/systemd.mjs';
 import { writeFileSync } from 'node:fs';
 
-export const meta = { boot: 'systemd-keep', init: 'systemd', budgetSec: 150, needs: ['apply', 'install-unit'], title: 'boot with an invalid policy, keep: last good ruleset, unit failed with the reason' };
+export const meta = { boot: 'systemd-keep', init: 'systemd', budgetSec: 300, needs: ['apply', 'install-unit'], title: 'boot with an invalid policy, keep: last good ruleset, unit failed with the reason' };
 
 export function setup(s) {
   // The record an earlier successful apply leaves (no kernel state: a scratch namespace, --no-lsm).

@@ -46,7 +46,7 @@ export async function run(t) {
   allowLowPorts(t);
   await t.server(listeners([3128]), { ns: 'peer' });
   const yaml = policy({ srvServe: [{ ports: ['tcp/8080', 'udp/8053', 'udp/500'] }] });
-  await t.apply('exclusive', yaml);
+  await t.apply('exclusive', yaml, { audit: true });
 
   // Outbound: only the app's domain reaches the proxy.
   await t.phase('connect', async () => {
