@@ -1,7 +1,7 @@
 // Numbered diagnostics with a span, and the one formatter every message goes through.
 // Codes are stable: tests and users match on them; the README lists every one.
 
-import { formatSpan, type Span } from './span.js';
+import type { Span } from './span.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -44,8 +44,58 @@ export const DIAGNOSTIC_CODES = {
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
 
+/**
+ * Characters a terminal or a log would act on rather than show: controls (C0, DEL, C1: newline,
+ * carriage return, escape, NUL), format characters (bidi overrides and isolates, zero-width,
+ * BOM), line and paragraph separators, lone surrogates; and the backslash, so that an escape
+ * sequence we print cannot be confused with one the policy contains.
+ */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\\]/gu;
+
+/** Policy values up to this many characters are shown whole; longer ones are elided. */
+const VALUE_SHOWN = 100;
+const VALUE_HEAD = 60;
+/** No formatted diagnostic is longer than this, whatever its values (plus the note of the cut). */
+export const LINE_MAX = 1000;
+
+/** `text` with every unsafe character written as an escape: `\n`, `\x1b`, `\u202e`, `\\`. */
+export function escapeText(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    switch (c) {
+      case '\\':
+        return '\\\\';
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+    }
+    const code = c.codePointAt(0)!;
+    if (code < 0x100) return `\\x${code.toString(16).padStart(2, '0')}`;
+    if (code < 0x10000) return `\\u${code.toString(16).padStart(4, '0')}`;
+    return `\\u{${code.toString(16)}}`;
+  });
+}
+
+/** The first `length` UTF-16 units of `text`, without splitting a surrogate pair. */
+function head(text: string, length: number): string {
+  const code = text.charCodeAt(length - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? length - 1 : length);
+}
+
+/**
+ * The one formatter: `FILE:LINE:COL: error SMCnnn: message`, always one line of bounded length
+ * that shows nothing a terminal would interpret. Messages quote the policy's values in double
+ * quotes; each quoted part is escaped and, when long, cut to its start and its length.
+ */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${formatSpan(d.span)}: ${d.severity} ${d.code}: ${d.message}`;
+  const message = d.message
+    .split('"')
+    .map((part, i) => (i % 2 === 1 && part.length > VALUE_SHOWN ? `${escapeText(head(part, VALUE_HEAD))}…[${part.length} characters]` : escapeText(part)))
+    .join('"');
+  const line = `${escapeText(d.span.file)}:${d.span.line}:${d.span.col}: ${d.severity} ${d.code}: ${message}`;
+  return line.length <= LINE_MAX ? line : `${head(line, LINE_MAX)}…[${line.length} characters]`;
 }
 
 /** Collects diagnostics in order; stages report everything they find, not just the first. */
