@@ -40,6 +40,7 @@ export const DIAGNOSTIC_CODES = {
   SMC042: 'entries of one app partly overlap',
   SMC044: 'app has no rules',
   SMC050: '`ports: policy` without the port labels of a loaded SELinux policy',
+  SMC092: 'nesting is too deep',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

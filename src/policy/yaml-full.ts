@@ -10,11 +10,26 @@ const require = createRequire(import.meta.url);
 
 export function parseYamlFull(text: string): YamlParse {
   const yaml = require('yaml') as typeof Yaml;
-  const doc = yaml.parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: true });
-  if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0] ?? 'YAML syntax error' })) };
+  try {
+    const doc = yaml.parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: true });
+    if (doc.errors.length > 0) {
+      return {
+        ok: false,
+        errors: doc.errors.map((e) => ({
+          offset: e.pos[0],
+          message: e.message.split('\n')[0] ?? 'YAML syntax error',
+          // The composer turns its own stack overflow into this error.
+          ...(e.code === 'RESOURCE_EXHAUSTION' ? { tooDeep: true } : {}),
+        })),
+      };
+    }
+    return { ok: true, root: doc.contents ? convert(yaml, text, doc.contents, text.length) : undefined };
+  } catch (error) {
+    // The CST parser recurses once per level a dedent closes and lets the overflow escape.
+    // parsePolicy measures nesting first (nesting.ts), so this is the last line of defence.
+    if (error instanceof RangeError) return { ok: false, errors: [{ offset: 0, message: error.message, tooDeep: true }] };
+    throw error;
   }
-  return { ok: true, root: doc.contents ? convert(yaml, text, doc.contents, text.length) : undefined };
 }
 
 function convert(yaml: typeof Yaml, text: string, node: unknown, fallback: number): YamlNode {

@@ -42,6 +42,8 @@ export type YamlNode = ScalarNode | SeqNode | MapNode | AliasNode;
 export interface YamlError {
   readonly offset: number;
   readonly message: string;
+  /** The parser ran out of stack: nesting the scan in nesting.ts did not see. */
+  readonly tooDeep?: boolean;
 }
 
 export type YamlParse = { readonly ok: true; readonly root: YamlNode | undefined } | { readonly ok: false; readonly errors: readonly YamlError[] };
