@@ -3,7 +3,8 @@
 
 import test from 'ava';
 import fc from 'fast-check';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePolicy } from '../src/compile/compile.js';
@@ -14,7 +15,7 @@ import { parseYamlFast } from '../src/policy/yaml-fast.js';
 import { parseYamlFull } from '../src/policy/yaml-full.js';
 import type { YamlNode } from '../src/policy/yaml-tree.js';
 import { cases, readPolicy } from './helpers/fixtures.js';
-import { runCli } from './helpers/cli.js';
+import { ROOT, runCli } from './helpers/cli.js';
 
 const HEAD = 'version: 1\nunlabeled: allow\napps:\n  a:\n    domain: a_t\n    connect:\n      - ports: [tcp/80]\n    description:';
 /** Collections around the value of "description": the policy, "apps", the app. */
@@ -157,4 +158,53 @@ test('the scan is exact on every valid fixture: a policy nests 6 levels', (t) =>
     t.is(scanDepth(text), treeDepth(tree), c.name);
     t.true(scanDepth(text) <= 6, c.name);
   }
+});
+
+// Files.
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'secmarkc-limits-'));
+}
+
+test('input: a FIFO, a device and a directory are refused before reading (SMC090, exit 2)', (t) => {
+  const dir = tempDir();
+  const fifo = join(dir, 'policy.fifo');
+  t.is(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const expected: [string, string][] = [
+    [fifo, 'a FIFO'],
+    ['/dev/zero', 'a character device'],
+    [dir, 'a directory'],
+  ];
+  for (const [path, kind] of expected) {
+    // A FIFO without a writer used to block forever: the timeout only guards the test run.
+    const r = spawnSync(process.execPath, ['--import=tsx', join(ROOT, 'test/helpers/cli-entry.ts'), 'check', path], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    t.is(r.status, 2, `${path}: ${r.stderr}`);
+    t.is(r.stderr, `${path}:1:1: error SMC090: the policy is ${kind}, not a regular file (use "-" to read it from stdin)\nsecmarkc: 1 error\n`);
+  }
+  const apply = runCli(['apply', '--dry-run', '--on-invalid', 'lockdown', '--state-dir', dir, '/dev/zero']);
+  t.is(apply.status, 2, apply.stderr);
+  t.regex(apply.stdout, /^would lock down table inet secmarkc/m, '--on-invalid acts');
+});
+
+test(`input: a file over ${LIMITS.policyBytes} bytes is refused before reading, one of exactly that size is read`, (t) => {
+  const dir = tempDir();
+  const big = join(dir, 'big.yaml');
+  const fd = openSync(big, 'w');
+  ftruncateSync(fd, LIMITS.policyBytes + 1); // sparse: costs no disk
+  closeSync(fd);
+  const r = runCli(['check', big]);
+  t.is(r.status, 2, r.stderr);
+  t.is(r.stderr, `${big}:1:1: error SMC091: the policy has ${LIMITS.policyBytes + 1} bytes; at most ${LIMITS.policyBytes} bytes (16 MiB) are read\nsecmarkc: 1 error\n`);
+
+  const policy = 'version: 1\nunlabeled: allow\napps:\n  a:\n    domain: a_t\n    connect:\n      - ports: [tcp/80]\n#';
+  const exact = join(dir, 'exact.yaml');
+  writeFileSync(exact, policy + 'x'.repeat(LIMITS.policyBytes - policy.length - 1) + '\n');
+  const ok = runCli(['check', exact]);
+  t.is(ok.status, 0, ok.stderr);
+});
+
+test('input: stdin is read up to the limit and refused beyond it (SMC091 at <stdin>:1:1)', (t) => {
+  const r = runCli(['check', '-'], '#'.repeat(LIMITS.policyBytes + 1));
+  t.is(r.status, 2);
+  t.is(r.stderr, `<stdin>:1:1: error SMC091: the policy has more than ${LIMITS.policyBytes} bytes; at most ${LIMITS.policyBytes} bytes (16 MiB) are read\nsecmarkc: 1 error\n`);
 });

@@ -40,6 +40,8 @@ export const DIAGNOSTIC_CODES = {
   SMC042: 'entries of one app partly overlap',
   SMC044: 'app has no rules',
   SMC050: '`ports: policy` without the port labels of a loaded SELinux policy',
+  SMC090: 'policy is not a regular file',
+  SMC091: 'policy is too large',
   SMC092: 'nesting is too deep',
 } as const;
 

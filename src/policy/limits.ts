@@ -4,6 +4,14 @@
 
 export const LIMITS = {
   /**
+   * Bytes of policy text. A policy of 100,000 entries is 0.25 MB written as the benchmark writes
+   * it and about 6 MB at one rule per line; 16 MiB leaves room for more. Memory is the bound that
+   * matters: a policy costs up to ~120 bytes of heap per byte of text (measured: 16 MiB of one-rule
+   * lines peaks at ~2 GB, half of Node's default heap on 64-bit; 64 MiB of bad ports aborted out
+   * of memory after five minutes).
+   */
+  policyBytes: 16 * 1024 * 1024,
+  /**
    * Collections (mappings and lists, block or flow) inside one another. A policy needs 6 (`apps`
    * → app → `connect` → rule → `to`); both YAML parsers recurse once per level and run out of
    * stack at a few hundred to a few thousand, depending on the caller's stack.

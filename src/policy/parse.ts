@@ -60,6 +60,11 @@ export function parsePolicy(text: string, file: string): ParseResult {
 
 function parseWithMemo(text: string, file: string): ParseResult {
   const sink = new DiagnosticSink();
+  // The CLI reads at most LIMITS.policyBytes bytes; text handed in by other callers is held to it too.
+  if (text.length > LIMITS.policyBytes) {
+    sink.error('SMC091', fileSpan(file), `the policy has ${text.length} characters; at most ${LIMITS.policyBytes} bytes are read`);
+    return { ok: false, diagnostics: sink.sorted() };
+  }
   const reader = new YamlReader(file, new LineIndex(text), sink, fileSpan(file));
   // Before either parser runs: both recurse once per level, and overflow the stack on deep input.
   const deep = findExcessiveNesting(text, LIMITS.nesting);
