@@ -208,3 +208,13 @@ test('input: stdin is read up to the limit and refused beyond it (SMC091 at <std
   t.is(r.status, 2);
   t.is(r.stderr, `<stdin>:1:1: error SMC091: the policy has more than ${LIMITS.policyBytes} bytes; at most ${LIMITS.policyBytes} bytes (16 MiB) are read\nsecmarkc: 1 error\n`);
 });
+
+test(`problems: at most ${LIMITS.diagnostics} are printed, the rest counted (SMC094) and in the total`, (t) => {
+  const count = 5000;
+  const r = runCli(['check', '-'], `version: 1\nunlabeled: allow\napps:\n  a:\n    domain: a_t\n    connect:\n      - ports: [${Array(count).fill('tcp/0').join(', ')}]\n`);
+  t.is(r.status, 2);
+  const lines = r.stderr.trimEnd().split('\n');
+  t.is(lines.length, LIMITS.diagnostics + 2);
+  t.regex(lines[LIMITS.diagnostics]!, new RegExp(`^<stdin>:7:\\d+: error SMC094: ${count - LIMITS.diagnostics} more problems from here on are not reported`));
+  t.is(lines.at(-1), `secmarkc: ${count} errors`);
+});

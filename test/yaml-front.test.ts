@@ -68,6 +68,8 @@ test('the fast front end declines what js-yaml reads otherwise than the referenc
   t.is(parseYamlFast('apps:\n  \rbrowser:\n    domain: a_t\n'), undefined);
   // What js-yaml only warns about: a flow collection's line indented less than its key.
   t.is(parseYamlFast('a: [b,\nc]\n'), undefined);
+  // An implicit key longer than YAML's 1,024 characters.
+  t.is(parseYamlFast(`${'k'.repeat(1100)}: 1\n`), undefined);
   // CR LF is a line break for both.
   const crlf = 'a: 1\r\nb: [c,\r\n  d]\r\n';
   t.not(parseYamlFast(crlf), undefined);

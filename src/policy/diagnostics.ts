@@ -1,6 +1,7 @@
 // Numbered diagnostics with a span, and the one formatter every message goes through.
 // Codes are stable: tests and users match on them; the README lists every one.
 
+import { LIMITS } from './limits.js';
 import type { Span } from './span.js';
 
 export type Severity = 'error' | 'warning';
@@ -11,6 +12,8 @@ export interface Diagnostic {
   readonly severity: Severity;
   readonly message: string;
   readonly span: Span;
+  /** SMC094 only: how many problems it stands for. */
+  readonly omitted?: number;
 }
 
 /** Every code we emit, with a one-line summary (the README's table is written from this). */
@@ -43,6 +46,8 @@ export const DIAGNOSTIC_CODES = {
   SMC090: 'policy is not a regular file',
   SMC091: 'policy is too large',
   SMC092: 'nesting is too deep',
+  SMC093: 'value is too long',
+  SMC094: 'too many problems: the rest are not reported',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
@@ -101,27 +106,47 @@ export function formatDiagnostic(d: Diagnostic): string {
   return line.length <= LINE_MAX ? line : `${head(line, LINE_MAX)}…[${line.length} characters]`;
 }
 
-/** Collects diagnostics in order; stages report everything they find, not just the first. */
+/**
+ * Collects diagnostics in order; stages report everything they find, not just the first — up to
+ * LIMITS.diagnostics, after which they are only counted (a policy of a million bad ports must not
+ * cost a million diagnostics).
+ */
 export class DiagnosticSink {
   readonly items: Diagnostic[] = [];
+  private errors = 0;
+  private dropped = 0;
+  private firstDropped: Span | undefined;
+
+  constructor(private readonly max: number = LIMITS.diagnostics) {}
 
   error(code: DiagnosticCode, span: Span, message: string): void {
-    this.items.push({ code, severity: 'error', message, span });
+    this.errors++;
+    this.add({ code, severity: 'error', message, span });
   }
 
   warning(code: DiagnosticCode, span: Span, message: string): void {
-    this.items.push({ code, severity: 'warning', message, span });
+    this.add({ code, severity: 'warning', message, span });
+  }
+
+  private add(d: Diagnostic): void {
+    if (this.items.length < this.max) this.items.push(d);
+    else if (this.dropped++ === 0) this.firstDropped = d.span;
   }
 
   get hasErrors(): boolean {
-    return this.items.some((d) => d.severity === 'error');
+    return this.errors > 0;
   }
 
-  /** Source order, so a user reads them top to bottom. */
+  /** Source order, so a user reads them top to bottom; then SMC094 for any not kept. */
   sorted(): Diagnostic[] {
-    return [...this.items].sort(
+    const out = [...this.items].sort(
       (a, b) => a.span.file.localeCompare(b.span.file) || a.span.line - b.span.line || a.span.col - b.span.col,
     );
+    if (this.dropped > 0 && this.firstDropped) {
+      const more = `${this.dropped} more problem${this.dropped === 1 ? '' : 's'}`;
+      out.push({ code: 'SMC094', severity: 'error', message: `${more} from here on are not reported (at most ${this.max} are)`, span: this.firstDropped, omitted: this.dropped });
+    }
+    return out;
   }
 }
 

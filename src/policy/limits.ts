@@ -17,4 +17,8 @@ export const LIMITS = {
    * stack at a few hundred to a few thousand, depending on the caller's stack.
    */
   nesting: 64,
+  /** Characters in one scalar (key or value). Names are at most 32, types 128; a description is prose. */
+  scalarLength: 4096,
+  /** Problems reported per stage; the rest are counted in one last diagnostic. */
+  diagnostics: 100,
 } as const;

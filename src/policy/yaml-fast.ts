@@ -97,7 +97,8 @@ function build(text: string, frame: Frame, state: State): Built {
     for (let i = 0; i < children.length; i += 2) {
       const key = children[i]!;
       const value = children[i + 1]!;
-      if (key.node.kind !== 'scalar') throw new Decline();
+      // The reference holds implicit keys to YAML's 1,024 characters; js-yaml does not.
+      if (key.node.kind !== 'scalar' || key.node.end - key.node.start > 1000) throw new Decline();
       last.set(String(key.raw), value.raw);
       pairs.push({ key: key.node, value: value.node });
     }

@@ -1,7 +1,9 @@
 // A typed, position-aware walk over a YAML document: every accessor reports what is wrong with
-// a span instead of throwing, so a bad policy yields all its diagnostics at once.
+// a span instead of throwing, so a bad policy yields all its diagnostics at once. Every node it
+// reads passes `usable` first: no aliases, no scalar longer than LIMITS.scalarLength.
 
 import type { DiagnosticSink } from './diagnostics.js';
+import { LIMITS } from './limits.js';
 import type { Span } from './span.js';
 import type { Spanned } from './types.js';
 import { didYouMean } from './suggest.js';
@@ -41,7 +43,7 @@ export class YamlReader {
    * SMC006 (or `duplicateCode`, e.g. SMC040 for apps); `known` undefined accepts any key.
    */
   entries(node: YamlNode, what: string, known?: readonly string[], duplicateCode: 'SMC006' | 'SMC040' = 'SMC006'): MapEntry[] | undefined {
-    if (!this.notAlias(node)) return undefined;
+    if (!this.usable(node, what)) return undefined;
     if (node?.kind !== 'map') {
       this.sink.error('SMC003', this.spanOf(node), `${what} must be a mapping`);
       return undefined;
@@ -51,6 +53,7 @@ export class YamlReader {
     for (const pair of node.pairs) {
       const keyNode = pair.key;
       const keySpan = this.spanOf(keyNode);
+      if (!this.usable(keyNode, `keys of ${what}`)) continue;
       if (keyNode.kind !== 'scalar' || typeof keyNode.value !== 'string') {
         this.sink.error('SMC003', keySpan, `keys of ${what} must be plain strings`);
         continue;
@@ -74,7 +77,7 @@ export class YamlReader {
   }
 
   string(node: YamlNode, what: string): Spanned<string> | undefined {
-    if (!this.notAlias(node)) return undefined;
+    if (!this.usable(node, what)) return undefined;
     if (node?.kind !== 'scalar' || typeof node.value !== 'string' || node.value === '') {
       this.sink.error('SMC003', this.spanOf(node), `${what} must be a non-empty string`);
       return undefined;
@@ -84,7 +87,7 @@ export class YamlReader {
 
   /** A scalar that may be written as a number or a string (ports, versions). */
   scalarText(node: YamlNode, what: string): Spanned<string> | undefined {
-    if (!this.notAlias(node)) return undefined;
+    if (!this.usable(node, what)) return undefined;
     if (node?.kind !== 'scalar' || (typeof node.value !== 'string' && typeof node.value !== 'number')) {
       this.sink.error('SMC003', this.spanOf(node), `${what} must be a string`);
       return undefined;
@@ -94,7 +97,7 @@ export class YamlReader {
 
   /** A list of strings; a single string is accepted as a list of one. */
   stringList(node: YamlNode, what: string, allowEmpty = false): Spanned<string>[] | undefined {
-    if (!this.notAlias(node)) return undefined;
+    if (!this.usable(node, what)) return undefined;
     if (node?.kind === 'scalar') {
       const one = this.scalarText(node, what);
       return one ? [one] : undefined;
@@ -117,7 +120,7 @@ export class YamlReader {
 
   /** The items of a list of mappings. */
   list(node: YamlNode, what: string): YamlNode[] | undefined {
-    if (!this.notAlias(node)) return undefined;
+    if (!this.usable(node, what)) return undefined;
     if (node?.kind !== 'seq') {
       this.sink.error('SMC003', this.spanOf(node), `${what} must be a list`);
       return undefined;
@@ -125,10 +128,17 @@ export class YamlReader {
     return [...node.items];
   }
 
-  /** Aliases would let one node appear under several spans (and invite alias bombs): refused. */
-  private notAlias(node: YamlNode): boolean {
+  /**
+   * Aliases would let one node appear under several spans (and invite alias bombs); an overlong
+   * scalar is no name, address or description. Each is refused where it is read.
+   */
+  private usable(node: YamlNode, what: string): boolean {
     if (node?.kind === 'alias') {
       this.sink.error('SMC003', this.spanOf(node), 'YAML aliases are not supported; use a named group under "groups" instead');
+      return false;
+    }
+    if (node?.kind === 'scalar' && typeof node.value === 'string' && node.value.length > LIMITS.scalarLength) {
+      this.sink.error('SMC093', this.spanOf(node), `${what}: a value of ${node.value.length} characters; at most ${LIMITS.scalarLength} are allowed`);
       return false;
     }
     return true;
