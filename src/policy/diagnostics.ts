@@ -26,6 +26,7 @@ export const DIAGNOSTIC_CODES = {
   SMC006: 'duplicate key',
   SMC007: 'value not one of the allowed choices',
   SMC008: 'list must not be empty',
+  SMC009: 'YAML tags are not supported',
   SMC010: 'invalid name (table, app or group)',
   SMC011: 'invalid SELinux type name',
   SMC012: 'invalid MLS/MCS level',
@@ -48,6 +49,8 @@ export const DIAGNOSTIC_CODES = {
   SMC092: 'nesting is too deep',
   SMC093: 'value is too long',
   SMC094: 'too many problems: the rest are not reported',
+  SMC095: 'number not written as a plain decimal integer',
+  SMC096: 'port number with a leading zero',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

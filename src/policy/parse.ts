@@ -65,7 +65,7 @@ function parseWithMemo(text: string, file: string): ParseResult {
     sink.error('SMC091', fileSpan(file), `the policy has ${text.length} characters; at most ${LIMITS.policyBytes} bytes are read`);
     return { ok: false, diagnostics: sink.sorted() };
   }
-  const reader = new YamlReader(file, new LineIndex(text), sink, fileSpan(file));
+  const reader = new YamlReader(file, text, new LineIndex(text), sink, fileSpan(file));
   // Before either parser runs: both recurse once per level, and overflow the stack on deep input.
   const deep = findExcessiveNesting(text, LIMITS.nesting);
   if (deep !== undefined) {
@@ -100,7 +100,7 @@ function readPolicy(reader: YamlReader, root: YamlNode, file: string): Policy | 
   const version = get('version');
   if (!version) sink.error('SMC004', rootSpan, 'missing "version" (this tool reads version: 1)');
   else {
-    const v = reader.scalarText(version.value, '"version"');
+    const v = reader.scalarText(version.value, '"version"', true);
     if (v && v.value !== '1') sink.error('SMC005', v.span, `unsupported policy version ${v.value} (this tool reads version: 1)`);
   }
 

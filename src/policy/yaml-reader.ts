@@ -1,6 +1,6 @@
 // A typed, position-aware walk over a YAML document: every accessor reports what is wrong with
 // a span instead of throwing, so a bad policy yields all its diagnostics at once. Every node it
-// reads passes `usable` first: no aliases, no scalar longer than LIMITS.scalarLength.
+// reads passes `usable` first: no aliases, no tags, no scalar longer than LIMITS.scalarLength.
 
 import type { DiagnosticSink } from './diagnostics.js';
 import { LIMITS } from './limits.js';
@@ -21,6 +21,7 @@ export interface MapEntry {
 export class YamlReader {
   constructor(
     readonly file: string,
+    private readonly text: string,
     private readonly lines: LineIndex,
     readonly sink: DiagnosticSink,
     private readonly fallback: Span,
@@ -85,14 +86,26 @@ export class YamlReader {
     return { value: node.value, span: this.spanOf(node) };
   }
 
-  /** A scalar that may be written as a number or a string (ports, versions). */
-  scalarText(node: YamlNode, what: string): Spanned<string> | undefined {
+  /**
+   * A scalar that may be written as a number or a string (ports, versions), as the text the user
+   * wrote: `0x10` stays `0x10` (not an address, not a port) instead of becoming `16`. With
+   * `decimal`, a number must be written as a plain decimal integer: `0x1`, `0o1`, `1e0`, `1.0`,
+   * `+1` and `01` all read as 1 in YAML 1.2, and `010` is 8 in YAML 1.1.
+   */
+  scalarText(node: YamlNode, what: string, decimal = false): Spanned<string> | undefined {
     if (!this.usable(node, what)) return undefined;
     if (node?.kind !== 'scalar' || (typeof node.value !== 'string' && typeof node.value !== 'number')) {
       this.sink.error('SMC003', this.spanOf(node), `${what} must be a string`);
       return undefined;
     }
-    return { value: String(node.value), span: this.spanOf(node) };
+    if (typeof node.value === 'string') return { value: node.value, span: this.spanOf(node) };
+    const written = this.text.slice(node.start, node.end);
+    if (decimal && !/^(?:0|[1-9][0-9]*)$/.test(written)) {
+      const plain = Number.isSafeInteger(node.value) && node.value >= 0 ? ` (${node.value})` : '';
+      this.sink.error('SMC095', this.spanOf(node), `${what}: "${written}" must be written as a plain decimal integer${plain}`);
+      return undefined;
+    }
+    return { value: written, span: this.spanOf(node) };
   }
 
   /** A list of strings; a single string is accepted as a list of one. */
@@ -129,12 +142,17 @@ export class YamlReader {
   }
 
   /**
-   * Aliases would let one node appear under several spans (and invite alias bombs); an overlong
-   * scalar is no name, address or description. Each is refused where it is read.
+   * Aliases would let one node appear under several spans (and invite alias bombs); tags change
+   * what a value is read as (`!!binary` decodes base64); an overlong scalar is no name, address or
+   * description. Each is refused where it is read.
    */
   private usable(node: YamlNode, what: string): boolean {
     if (node?.kind === 'alias') {
       this.sink.error('SMC003', this.spanOf(node), 'YAML aliases are not supported; use a named group under "groups" instead');
+      return false;
+    }
+    if (node?.tag) {
+      this.sink.error('SMC009', this.spanAt(node.tag.start), `${what}: YAML tags such as "${node.tag.name}" are not supported; write the plain value`);
       return false;
     }
     if (node?.kind === 'scalar' && typeof node.value === 'string' && node.value.length > LIMITS.scalarLength) {

@@ -10,6 +10,8 @@ interface Located {
   readonly start: number;
   /** Offset just past the node's last character. */
   readonly end: number;
+  /** An explicit tag (`!!binary`, `!foo`), as written and where: the reader refuses it. */
+  readonly tag?: { readonly name: string; readonly start: number };
 }
 
 export interface ScalarNode extends Located {
