@@ -1,10 +1,10 @@
 // The bounds of src/policy/limits.ts: hostile input ends as a numbered diagnostic at a position
 // (exit 2, so `apply --on-invalid` acts), never as a crash, a hang or unbounded memory.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePolicy } from '../src/compile/compile.js';
@@ -37,6 +37,13 @@ const SHAPES: Record<string, (levels: number) => string> = {
 };
 const nested = (shape: string, levels: number): string => `${HEAD}${SHAPES[shape]!(levels)}\nlevel: s0\n`;
 
+/** A directory of the test's own, removed when it ends. */
+function tempDir(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-limits-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 function codes(text: string): string[] {
   return compilePolicy(text, 'policy.yaml').diagnostics.map((d) => d.code);
 }
@@ -64,7 +71,7 @@ test('nesting: thousands of levels (where the parsers overflowed) are SMC092 of 
 });
 
 test('nesting: the CLI reports deep nesting with its position, exit 2, and apply --on-invalid acts on it', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-limits-'));
+  const dir = tempDir(t);
   const policy = join(dir, 'deep.yaml');
   writeFileSync(policy, nested('block mappings', 1800));
   const check = runCli(['check', policy]);
@@ -162,12 +169,8 @@ test('the scan is exact on every valid fixture: a policy nests 6 levels', (t) =>
 
 // Files.
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'secmarkc-limits-'));
-}
-
 test('input: a FIFO, a device and a directory are refused before reading (SMC090, exit 2)', (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const fifo = join(dir, 'policy.fifo');
   t.is(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
   const expected: [string, string][] = [
@@ -187,7 +190,7 @@ test('input: a FIFO, a device and a directory are refused before reading (SMC090
 });
 
 test(`input: a file over ${LIMITS.policyBytes} bytes is refused before reading, one of exactly that size is read`, (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const big = join(dir, 'big.yaml');
   const fd = openSync(big, 'w');
   ftruncateSync(fd, LIMITS.policyBytes + 1); // sparse: costs no disk
