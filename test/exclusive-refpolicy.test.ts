@@ -87,8 +87,8 @@ if (missing.length > 0) {
     t.is(leaked.status, 0, leaked.output);
     const found = runCli(['check', '--selinux-policy', binary, policyFile]);
     t.is(found.status, 2, found.stderr);
-    t.regex(found.stderr, /policy\.yaml:7:9: error SMC060: the label of app "browser" connect \(secmarkc_browser_client_packet_t\) is not exclusive: a domain outside the app may send it: user_t — granted by "allow user_t secmarkc_browser_client_packet_t:packet send;"/);
-    t.regex(found.stderr, /policy\.yaml:12:9: error SMC060: the label of app "ssh" serve \(secmarkc_ssh_server_packet_t\) is not exclusive: \d+ domains outside the app may recv and send it: .* — it is in attribute packet_type, granted by "allow corenet_unconfined_type packet_type:packet/);
+    t.regex(found.stderr, /policy\.yaml:7:9: error SMC060: the label of app "browser" connect \(secmarkc_browser_client_packet_t\) is not exclusive: a domain outside the app may send it: user_t — granted by: allow user_t secmarkc_browser_client_packet_t:packet send;/);
+    t.regex(found.stderr, /policy\.yaml:12:9: error SMC060: the label of app "ssh" serve \(secmarkc_ssh_server_packet_t\) is not exclusive: \d+ domains outside the app may recv and send it: .* — it is in attribute packet_type, granted by: allow corenet_unconfined_type packet_type:packet/);
     t.regex(found.stderr, /warning SMC061: .*squid_connect_any=off.*squid_t/);
     t.regex(found.stdout, /secmarkc_ssh_server_packet_t \(app "ssh" serve\): NOT exclusive; may be used by .*unconfined_t \(recv send\)/);
 

@@ -63,6 +63,19 @@ test('the fast front end declines aliases and syntax errors (the reference repor
   t.is(parseYamlFast(''), undefined);
 });
 
+test('the fast front end declines what js-yaml reads otherwise than the reference', (t) => {
+  // A lone CR: js-yaml breaks the line there, the reference reads it as content.
+  t.is(parseYamlFast('apps:\n  \rbrowser:\n    domain: a_t\n'), undefined);
+  // What js-yaml only warns about: a flow collection's line indented less than its key.
+  t.is(parseYamlFast('a: [b,\nc]\n'), undefined);
+  // An implicit key longer than YAML's 1,024 characters.
+  t.is(parseYamlFast(`${'k'.repeat(1100)}: 1\n`), undefined);
+  // CR LF is a line break for both.
+  const crlf = 'a: 1\r\nb: [c,\r\n  d]\r\n';
+  t.not(parseYamlFast(crlf), undefined);
+  sameTree(t, crlf, 'CR LF');
+});
+
 test('duplicate keys reach the reader as two pairs, as from the reference', (t) => {
   const text = 'a: 1\nb: 2\na: 3\n';
   const fast = parseYamlFast(text);

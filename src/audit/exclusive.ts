@@ -104,6 +104,8 @@ export function auditExclusivity(module: CilModule, users: PacketUsers, label: (
 }
 
 /**
+ * The rules are setools' text, not policy input: written unquoted, so the formatter escapes them
+ * but does not cut them as it cuts long quoted values.
  * One diagnostic per rule that names the type itself; rules on an attribute that holds the type
  * are one diagnostic per attribute (refpolicy has ~100 rules on client_packet_type alone: the
  * membership is the thing to fix). Conditional rules that are off now are warnings.
@@ -124,8 +126,8 @@ function reportLeaks(sink: DiagnosticSink, type: PacketType, leaks: readonly Lea
     const who = `${domains.length === 1 ? 'a domain' : `${domains.length} domains`} outside the app may ${perms} it: ${names}`;
     const how =
       first.target === type.name
-        ? `granted by "${first.rule}"`
-        : `it is in attribute ${first.target}, granted by "${first.rule}"${group.length > 1 ? ` and ${group.length - 1} more rule${group.length > 2 ? 's' : ''} on ${first.target}` : ''}`;
+        ? `granted by: ${first.rule}`
+        : `it is in attribute ${first.target}${group.length > 1 ? ` (${group.length} rules grant it; the first)` : ''}, granted by: ${first.rule}`;
     if (active) {
       sink.error('SMC060', span, `the label of ${what} (${type.name}) is not exclusive: ${who} — ${how}`);
     } else {

@@ -1,8 +1,11 @@
-// File edges of the CLI: read a policy (or stdin for "-"), write an output atomically.
+// File edges of the CLI: read a policy (or stdin for "-") within LIMITS, write an output atomically.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { Diagnostic, DiagnosticCode } from '../policy/diagnostics.js';
+import { LIMITS } from '../policy/limits.js';
+import { fileSpan } from '../policy/span.js';
 import { describeError, failRuntime } from './report.js';
 
 export interface PolicySource {
@@ -11,9 +14,75 @@ export interface PolicySource {
   readonly file: string;
 }
 
+/**
+ * A policy input refused before it is read: not a regular file, or too large. A diagnostic like
+ * any other problem of the policy (exit 2, so `apply --on-invalid` acts), unlike an I/O error.
+ */
+export class PolicyInputError extends Error {
+  readonly diagnostic: Diagnostic;
+
+  constructor(code: DiagnosticCode, file: string, message: string) {
+    super(message);
+    this.name = 'PolicyInputError';
+    this.diagnostic = { code, severity: 'error', message, span: fileSpan(file) };
+  }
+}
+
+const CHUNK = 64 * 1024;
+
+/**
+ * The policy's text. A path must name a regular file: it is looked at before it is opened, since
+ * opening a device can act (a tape rewinds, a watchdog arms) and opening a FIFO blocks until a
+ * writer comes; it is opened without blocking and looked at again, in case it was replaced. Stdin
+ * may be anything; like a file it is read up to LIMITS.policyBytes and refused beyond.
+ */
 export function readPolicySource(path: string): PolicySource {
-  if (path === '-') return { text: readFileSync(0, 'utf8'), file: '<stdin>' };
-  return { text: readFileSync(path, 'utf8'), file: path };
+  if (path === '-') return { text: readBounded(0, '<stdin>'), file: '<stdin>' };
+  refuseUnlessRegular(statSync(path), path);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const stats = fstatSync(fd);
+    refuseUnlessRegular(stats, path);
+    if (stats.size > LIMITS.policyBytes) throw tooLarge(path, `${stats.size} bytes`);
+    return { text: readBounded(fd, path), file: path };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function refuseUnlessRegular(stats: Stats, path: string): void {
+  if (stats.isFile()) return;
+  const kind = stats.isDirectory()
+    ? 'a directory'
+    : stats.isFIFO()
+      ? 'a FIFO'
+      : stats.isCharacterDevice()
+        ? 'a character device'
+        : stats.isBlockDevice()
+          ? 'a block device'
+          : stats.isSocket()
+            ? 'a socket'
+            : 'not a regular file';
+  throw new PolicyInputError('SMC090', path, `the policy is ${kind}, not a regular file (use "-" to read it from stdin)`);
+}
+
+function tooLarge(file: string, size: string): PolicyInputError {
+  return new PolicyInputError('SMC091', file, `the policy has ${size}; at most ${LIMITS.policyBytes} bytes (16 MiB) are read`);
+}
+
+/** Everything up to end of file, or a refusal as soon as it passes the limit (a file may grow while read). */
+function readBounded(fd: number, file: string): string {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    const n = readSync(fd, chunk, 0, CHUNK, null);
+    if (n === 0) break;
+    total += n;
+    if (total > LIMITS.policyBytes) throw tooLarge(file, `more than ${LIMITS.policyBytes} bytes`);
+    chunks.push(n === CHUNK ? chunk : chunk.subarray(0, n));
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
 }
 
 /** Write to a temporary file beside the target and rename: readers never see a partial file. */

@@ -9,7 +9,7 @@ import type { PortTable } from '../ports/port-table.js';
 import { parsePortTableJson } from '../ports/port-table-json.js';
 import { loadedPortTable } from '../selinux/seinfo.js';
 import { describeError, failInvalid, failRuntime, printDiagnostics } from './report.js';
-import { readPolicySource } from './io.js';
+import { PolicyInputError, readPolicySource } from './io.js';
 
 export interface PortsFromOption {
   portsFrom?: string;
@@ -40,6 +40,10 @@ export function loadPolicyWithSource(path: string, options: PortsFromOption = {}
   try {
     source = readPolicySource(path);
   } catch (error) {
+    if (error instanceof PolicyInputError) {
+      failInvalid([error.diagnostic]);
+      return { ok: false, reason: 'invalid' };
+    }
     failRuntime(`cannot read policy ${path}: ${describeError(error)}`);
     return { ok: false, reason: 'unreadable' };
   }

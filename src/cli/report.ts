@@ -7,10 +7,11 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
   for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
 }
 
-/** Invalid policy: print everything, exit 2. */
+/** Invalid policy: print everything (a stage reports at most LIMITS.diagnostics), exit 2. */
 export function failInvalid(diagnostics: readonly Diagnostic[]): void {
   printDiagnostics(diagnostics);
-  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  // SMC094 stands for the problems that were counted but not kept.
+  const errors = diagnostics.reduce((n, d) => n + (d.code === 'SMC094' ? (d.omitted ?? 0) : d.severity === 'error' ? 1 : 0), 0);
   process.stderr.write(`secmarkc: ${errors} error${errors === 1 ? '' : 's'}\n`);
   process.exitCode = EXIT.invalid;
 }

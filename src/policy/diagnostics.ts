@@ -1,7 +1,8 @@
 // Numbered diagnostics with a span, and the one formatter every message goes through.
 // Codes are stable: tests and users match on them; the README lists every one.
 
-import { formatSpan, type Span } from './span.js';
+import { LIMITS } from './limits.js';
+import type { Span } from './span.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -11,6 +12,8 @@ export interface Diagnostic {
   readonly severity: Severity;
   readonly message: string;
   readonly span: Span;
+  /** SMC094 only: how many problems it stands for. */
+  readonly omitted?: number;
 }
 
 /** Every code we emit, with a one-line summary (the README's table is written from this). */
@@ -23,6 +26,7 @@ export const DIAGNOSTIC_CODES = {
   SMC006: 'duplicate key',
   SMC007: 'value not one of the allowed choices',
   SMC008: 'list must not be empty',
+  SMC009: 'YAML tags are not supported',
   SMC010: 'invalid name (table, app or group)',
   SMC011: 'invalid SELinux type name',
   SMC012: 'invalid MLS/MCS level',
@@ -44,35 +48,112 @@ export const DIAGNOSTIC_CODES = {
   SMC061: 'label exclusive only while booleans stay as they are (warning)',
   SMC062: 'permissive domains may use every label (warning)',
   SMC063: 'SELinux is in permissive mode (warning)',
+  SMC090: 'policy is not a regular file',
+  SMC091: 'policy is too large',
+  SMC092: 'nesting is too deep',
+  SMC093: 'value is too long',
+  SMC094: 'too many problems: the rest are not reported',
+  SMC095: 'number not written as a plain decimal integer',
+  SMC096: 'port number with a leading zero',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
 
-export function formatDiagnostic(d: Diagnostic): string {
-  return `${formatSpan(d.span)}: ${d.severity} ${d.code}: ${d.message}`;
+/**
+ * Characters a terminal or a log would act on rather than show: controls (C0, DEL, C1: newline,
+ * carriage return, escape, NUL), format characters (bidi overrides and isolates, zero-width,
+ * BOM), line and paragraph separators, lone surrogates; and the backslash, so that an escape
+ * sequence we print cannot be confused with one the policy contains.
+ */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\\]/gu;
+
+/** Policy values up to this many characters are shown whole; longer ones are elided. */
+const VALUE_SHOWN = 100;
+const VALUE_HEAD = 60;
+/** No formatted diagnostic is longer than this, whatever its values (plus the note of the cut). */
+export const LINE_MAX = 1000;
+
+/** `text` with every unsafe character written as an escape: `\n`, `\x1b`, `\u202e`, `\\`. */
+export function escapeText(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    switch (c) {
+      case '\\':
+        return '\\\\';
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+    }
+    const code = c.codePointAt(0)!;
+    if (code < 0x100) return `\\x${code.toString(16).padStart(2, '0')}`;
+    if (code < 0x10000) return `\\u${code.toString(16).padStart(4, '0')}`;
+    return `\\u{${code.toString(16)}}`;
+  });
 }
 
-/** Collects diagnostics in order; stages report everything they find, not just the first. */
+/** The first `length` UTF-16 units of `text`, without splitting a surrogate pair. */
+function head(text: string, length: number): string {
+  const code = text.charCodeAt(length - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? length - 1 : length);
+}
+
+/**
+ * The one formatter: `FILE:LINE:COL: error SMCnnn: message`, always one line of bounded length
+ * that shows nothing a terminal would interpret. Messages quote the policy's values in double
+ * quotes; each quoted part is escaped and, when long, cut to its start and its length.
+ */
+export function formatDiagnostic(d: Diagnostic): string {
+  const message = d.message
+    .split('"')
+    .map((part, i) => (i % 2 === 1 && part.length > VALUE_SHOWN ? `${escapeText(head(part, VALUE_HEAD))}…[${part.length} characters]` : escapeText(part)))
+    .join('"');
+  const line = `${escapeText(d.span.file)}:${d.span.line}:${d.span.col}: ${d.severity} ${d.code}: ${message}`;
+  return line.length <= LINE_MAX ? line : `${head(line, LINE_MAX)}…[${line.length} characters]`;
+}
+
+/**
+ * Collects diagnostics in order; stages report everything they find, not just the first — up to
+ * LIMITS.diagnostics, after which they are only counted (a policy of a million bad ports must not
+ * cost a million diagnostics).
+ */
 export class DiagnosticSink {
   readonly items: Diagnostic[] = [];
+  private errors = 0;
+  private dropped = 0;
+  private firstDropped: Span | undefined;
+
+  constructor(private readonly max: number = LIMITS.diagnostics) {}
 
   error(code: DiagnosticCode, span: Span, message: string): void {
-    this.items.push({ code, severity: 'error', message, span });
+    this.errors++;
+    this.add({ code, severity: 'error', message, span });
   }
 
   warning(code: DiagnosticCode, span: Span, message: string): void {
-    this.items.push({ code, severity: 'warning', message, span });
+    this.add({ code, severity: 'warning', message, span });
+  }
+
+  private add(d: Diagnostic): void {
+    if (this.items.length < this.max) this.items.push(d);
+    else if (this.dropped++ === 0) this.firstDropped = d.span;
   }
 
   get hasErrors(): boolean {
-    return this.items.some((d) => d.severity === 'error');
+    return this.errors > 0;
   }
 
-  /** Source order, so a user reads them top to bottom. */
+  /** Source order, so a user reads them top to bottom; then SMC094 for any not kept. */
   sorted(): Diagnostic[] {
-    return [...this.items].sort(
+    const out = [...this.items].sort(
       (a, b) => a.span.file.localeCompare(b.span.file) || a.span.line - b.span.line || a.span.col - b.span.col,
     );
+    if (this.dropped > 0 && this.firstDropped) {
+      const more = `${this.dropped} more problem${this.dropped === 1 ? '' : 's'}`;
+      out.push({ code: 'SMC094', severity: 'error', message: `${more} from here on are not reported (at most ${this.max} are)`, span: this.firstDropped, omitted: this.dropped });
+    }
+    return out;
   }
 }
 

@@ -5,6 +5,8 @@ import { DiagnosticSink, type Diagnostic } from './diagnostics.js';
 import { parseAddress } from './address.js';
 import { nameProblem, typeProblem, LEVEL_PATTERN } from './names.js';
 import { parsePortEntry, protocolFamily } from './ports.js';
+import { LIMITS } from './limits.js';
+import { findExcessiveNesting } from './nesting.js';
 import { fileSpan, type Span } from './span.js';
 import { closest } from './suggest.js';
 import type { App, PeerRange, Policy, PortEntry, PortsMode, Spanned, TrafficRule, UnlabeledMode } from './types.js';
@@ -58,12 +60,26 @@ export function parsePolicy(text: string, file: string): ParseResult {
 
 function parseWithMemo(text: string, file: string): ParseResult {
   const sink = new DiagnosticSink();
-  const reader = new YamlReader(file, new LineIndex(text), sink, fileSpan(file));
+  // The CLI reads at most LIMITS.policyBytes bytes; text handed in by other callers is held to it too.
+  if (text.length > LIMITS.policyBytes) {
+    sink.error('SMC091', fileSpan(file), `the policy has ${text.length} characters; at most ${LIMITS.policyBytes} bytes are read`);
+    return { ok: false, diagnostics: sink.sorted() };
+  }
+  const reader = new YamlReader(file, text, new LineIndex(text), sink, fileSpan(file));
+  // Before either parser runs: both recurse once per level, and overflow the stack on deep input.
+  const deep = findExcessiveNesting(text, LIMITS.nesting);
+  if (deep !== undefined) {
+    sink.error('SMC092', reader.spanAt(deep), `nesting deeper than ${LIMITS.nesting} levels of mappings and lists (a policy needs 6)`);
+    return { ok: false, diagnostics: sink.sorted() };
+  }
   let root: YamlNode = parseYamlFast(text);
   if (!root) {
     const full = parseYamlFull(text);
     if (!full.ok) {
-      for (const error of full.errors) sink.error('SMC001', reader.spanAt(error.offset), error.message);
+      for (const error of full.errors) {
+        if (error.tooDeep) sink.error('SMC092', reader.spanAt(error.offset), `nesting too deep: the YAML parser ran out of stack (at most ${LIMITS.nesting} levels are allowed)`);
+        else sink.error('SMC001', reader.spanAt(error.offset), error.message);
+      }
       return { ok: false, diagnostics: sink.sorted() };
     }
     root = full.root;
@@ -84,7 +100,7 @@ function readPolicy(reader: YamlReader, root: YamlNode, file: string): Policy | 
   const version = get('version');
   if (!version) sink.error('SMC004', rootSpan, 'missing "version" (this tool reads version: 1)');
   else {
-    const v = reader.scalarText(version.value, '"version"');
+    const v = reader.scalarText(version.value, '"version"', true);
     if (v && v.value !== '1') sink.error('SMC005', v.span, `unsupported policy version ${v.value} (this tool reads version: 1)`);
   }
 

@@ -15,7 +15,7 @@ const PORTLESS = new Set<string>(['icmp', 'icmpv6']);
 
 export type PortResult =
   | { readonly ok: true; readonly protocol: Protocol; readonly from: number; readonly to: number }
-  | { readonly ok: false; readonly code: 'SMC030' | 'SMC031' | 'SMC032' | 'SMC033' | 'SMC034'; readonly message: string };
+  | { readonly ok: false; readonly code: 'SMC030' | 'SMC031' | 'SMC032' | 'SMC033' | 'SMC034' | 'SMC096'; readonly message: string };
 
 export function parsePortEntry(text: string): PortResult {
   const slash = text.indexOf('/');
@@ -34,6 +34,12 @@ export function parsePortEntry(text: string): PortResult {
   }
   const match = /^(\d{1,6})(?:-(\d{1,6}))?$/.exec(portText);
   if (!match) return { ok: false, code: 'SMC030', message: `"${text}": expected ${protocol}/PORT or ${protocol}/FIRST-LAST` };
+  // `010` would be 10 here, but 8 to a reader (or a YAML 1.1 tool) that takes a leading zero for octal.
+  for (const digits of [match[1]!, match[2]]) {
+    if (digits !== undefined && digits.length > 1 && digits.startsWith('0')) {
+      return { ok: false, code: 'SMC096', message: `"${text}": port ${digits} has a leading zero; write ${Number(digits)}` };
+    }
+  }
   const from = Number(match[1]);
   const to = match[2] === undefined ? from : Number(match[2]);
   for (const port of [from, to]) {

@@ -3,7 +3,8 @@
 // The listener reports every composeNode call, including tentative ones (an implicit key that
 // turns out to be a plain value) and, after backtracking, abandoned ones. So the tree is checked
 // against js-yaml's own result, node by node; anything that does not match exactly — and any
-// error, alias or empty document — returns undefined and the caller uses yaml-full.ts instead.
+// error, warning, alias or empty document — returns undefined and the caller uses yaml-full.ts
+// instead.
 
 import { CORE_SCHEMA, load, type State } from 'js-yaml';
 import { trimEnd, type Pair, type ScalarValue, type YamlNode } from './yaml-tree.js';
@@ -25,12 +26,20 @@ interface Frame {
 class Decline extends Error {}
 
 export function parseYamlFast(text: string): YamlNode | undefined {
+  // js-yaml breaks lines at a lone CR, the reference does not (it is content there): the two
+  // would read different trees, so the reference reads such a text.
+  if (text.includes('\r') && /\r(?!\n)/.test(text)) return undefined;
   const stack: Frame[] = [{ open: 0, children: [] }];
   try {
     load(text, {
       schema: CORE_SCHEMA,
       // Duplicate keys are reported by the policy reader, with both positions.
       json: true,
+      // What js-yaml only warns about (a flow collection's lines indented less than its key's,
+      // which the reference takes as the end of the collection), the reference reports.
+      onWarning() {
+        throw new Decline();
+      },
       listener(event: 'open' | 'close', state: State) {
         if (event === 'open') {
           stack.push({ open: state.position, children: [] });
@@ -88,7 +97,8 @@ function build(text: string, frame: Frame, state: State): Built {
     for (let i = 0; i < children.length; i += 2) {
       const key = children[i]!;
       const value = children[i + 1]!;
-      if (key.node.kind !== 'scalar') throw new Decline();
+      // The reference holds implicit keys to YAML's 1,024 characters; js-yaml does not.
+      if (key.node.kind !== 'scalar' || key.node.end - key.node.start > 1000) throw new Decline();
       last.set(String(key.raw), value.raw);
       pairs.push({ key: key.node, value: value.node });
     }

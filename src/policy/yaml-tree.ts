@@ -10,6 +10,8 @@ interface Located {
   readonly start: number;
   /** Offset just past the node's last character. */
   readonly end: number;
+  /** An explicit tag (`!!binary`, `!foo`), as written and where: the reader refuses it. */
+  readonly tag?: { readonly name: string; readonly start: number };
 }
 
 export interface ScalarNode extends Located {
@@ -42,6 +44,8 @@ export type YamlNode = ScalarNode | SeqNode | MapNode | AliasNode;
 export interface YamlError {
   readonly offset: number;
   readonly message: string;
+  /** The parser ran out of stack: nesting the scan in nesting.ts did not see. */
+  readonly tooDeep?: boolean;
 }
 
 export type YamlParse = { readonly ok: true; readonly root: YamlNode | undefined } | { readonly ok: false; readonly errors: readonly YamlError[] };

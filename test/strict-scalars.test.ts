@@ -1,0 +1,61 @@
+// Strict scalars: plain YAML 1.2 (core schema) without tags; numbers written as plain decimal
+// integers; ports without leading zeros. Each is refused with its own code, at its position.
+
+import test from 'ava';
+import { compilePolicy } from '../src/compile/compile.js';
+import { formatDiagnostic } from '../src/policy/diagnostics.js';
+import { parsePortEntry } from '../src/policy/ports.js';
+
+const policy = (domain: string, version = '1'): string =>
+  `version: ${version}\nunlabeled: allow\napps:\n  a:\n    domain: ${domain}\n    connect:\n      - ports: [tcp/80]\n`;
+
+function lines(text: string): string[] {
+  return compilePolicy(text, 'p.yaml').diagnostics.map(formatDiagnostic);
+}
+
+test('every explicit tag is refused where it is written (SMC009), core schema tags too', (t) => {
+  for (const tag of ['!!binary', '!!str', '!!int', '!!timestamp', '!', '!foo', '!<tag:yaml.org,2002:str>', '!<!bar>']) {
+    t.deepEqual(lines(policy(`${tag} ${tag === '!!timestamp' ? '2001-12-14' : 'a_t'}`)), [`p.yaml:5:13: error SMC009: "domain" of app "a": YAML tags such as "${tag === '!<tag:yaml.org,2002:str>' ? '!!str' : tag === '!<!bar>' ? '!bar' : tag}" are not supported; write the plain value`], tag);
+  }
+  // On collections and keys as well.
+  t.deepEqual(lines(policy('!!seq [a_t]')).map((l) => l.slice(0, 30)), ['p.yaml:5:13: error SMC009: "do']);
+  t.deepEqual(lines('version: 1\nunlabeled: allow\napps: !!map\n  a: {domain: a_t, connect: [{ports: [tcp/80]}]}\n').map((l) => l.slice(0, 30)), ['p.yaml:3:7: error SMC009: "app']);
+  // A refused key is no key: "apps" is then missing too.
+  t.deepEqual(lines('version: 1\nunlabeled: allow\n!!str apps:\n  a: {domain: a_t, connect: [{ports: [tcp/80]}]}\n').map((l) => l.slice(0, 30)), ['p.yaml:1:1: error SMC004: miss', 'p.yaml:3:1: error SMC009: keys']);
+});
+
+test('!!binary never decodes into a domain: "dW5jb25maW5lZF90" is not unconfined_t', (t) => {
+  const result = compilePolicy(policy('!!binary dW5jb25maW5lZF90'), 'p.yaml');
+  t.false(result.ok);
+  t.false(JSON.stringify(result).includes('unconfined_t'));
+});
+
+test('a number must be written as a plain decimal integer (SMC095)', (t) => {
+  for (const written of ['0x1', '0o1', '1e0', '1.0', '+1', '01', '.inf', '-1', '0x10']) {
+    const [first, ...rest] = lines(policy('a_t', written));
+    t.is(rest.length, 0, written);
+    t.regex(first ?? '', new RegExp(`^p\\.yaml:1:10: error SMC095: "version": "${written.replace(/[.+]/g, '\\$&')}" must be written as a plain decimal integer`), written);
+  }
+  t.deepEqual(lines(policy('a_t', '1')), []);
+  t.deepEqual(lines(policy('a_t', '"1"')), [], 'a string is what it says');
+  t.deepEqual(lines(policy('a_t', '2')), ['p.yaml:1:10: error SMC005: unsupported policy version 2 (this tool reads version: 1)']);
+});
+
+test('numbers in lists of strings keep the text they were written as', (t) => {
+  const text = 'version: 1\nunlabeled: allow\napps:\n  a:\n    domain: a_t\n    connect:\n      - to: [0x7f000001]\n        ports: [0x16, 1e3]\n';
+  t.deepEqual(lines(text), [
+    'p.yaml:7:14: error SMC020: "0x7f000001" is not an IPv4 or IPv6 address',
+    'p.yaml:8:17: error SMC033: "0x16": unknown protocol "0x16" (expected tcp, udp, sctp, icmp or icmpv6)',
+    'p.yaml:8:23: error SMC033: "1e3": unknown protocol "1e3" (expected tcp, udp, sctp, icmp or icmpv6)',
+  ]);
+});
+
+test('a port with a leading zero is refused (SMC096), in a range too', (t) => {
+  for (const [text, digits] of [['tcp/080', '080'], ['tcp/00022', '00022'], ['udp/01-2', '01'], ['sctp/1-0100', '0100'], ['tcp/00', '00']] as const) {
+    const result = parsePortEntry(text);
+    t.deepEqual(result, { ok: false, code: 'SMC096', message: `"${text}": port ${digits} has a leading zero; write ${Number(digits)}` }, text);
+  }
+  t.like(parsePortEntry('tcp/80'), { ok: true, from: 80, to: 80 });
+  t.like(parsePortEntry('tcp/10-100'), { ok: true, from: 10, to: 100 });
+  t.like(parsePortEntry('tcp/0'), { ok: false, code: 'SMC031' });
+});
