@@ -5,6 +5,7 @@
 
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ApplyError, DEFAULT_RETRIES, replaceTable, type ApplyResult } from '../apply/apply.js';
 import { sameTable } from '../apply/drift.js';
 import { LockError } from '../apply/lock.js';
@@ -100,14 +101,16 @@ export function registerApply(program: Command): void {
     const session = await openSession(options, table, 'apply');
     if (!session) return;
     try {
-      if (!(await begin(session, 'apply', { kind: 'new-record', lsm: options.lsm, source: { path: policyPath, text: loaded.text } }))) return;
+      // Records name the policy by its absolute path: rollback, keep and status may run from elsewhere.
+      const source = { path: policyPath === '-' ? '-' : resolve(policyPath), text: loaded.text };
+      if (!(await begin(session, 'apply', { kind: 'new-record', lsm: options.lsm, source }))) return;
       // The record is built and written under its own name while the kernel processes the batch
       // (it does not depend on the outcome); the index names it once the batch was applied.
       let staged: StagedRecord | undefined;
       let stagingError: unknown;
       const stage = (): void => {
         try {
-          staged = session.stage(makeRecord(compiled, { path: policyPath, text: loaded.text }));
+          staged = session.stage(makeRecord(compiled, source));
         } catch (error) {
           stagingError = error;
         }
