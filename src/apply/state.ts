@@ -152,7 +152,7 @@ function parseRecord(text: string, path: string, table: string): AppliedRecord {
     if (legacyDigest({ ruleset: r.ruleset, module: r.module }) !== r.digest) throw corrupt('content does not match its digest');
     // Format 1 predates exact maps: all its maps were interval maps.
     const maps = r.ruleset.maps.map((m) => ((m as { interval?: boolean }).interval === undefined ? { ...m, interval: true } : m));
-    return { ...r, format: STATE_FORMAT, ruleset: { ...r.ruleset, maps } } as AppliedRecord;
+    return { ...r, format: STATE_FORMAT, ruleset: { ...r.ruleset, maps }, module: withPrograms(r.module) } as AppliedRecord;
   }
   // The digest covers everything that would be loaded: a record edited or truncated by hand is refused.
   if (storedDigest(r.ruleset, r.module) !== r.digest) throw corrupt('content does not match its digest');
@@ -167,7 +167,12 @@ function parseRecord(text: string, path: string, table: string): AppliedRecord {
     if (error instanceof RowError || error instanceof TypeError) throw corrupt(`map elements: ${error.message}`);
     throw error;
   }
-  return { ...r, ruleset: { ...r.ruleset, maps } } as AppliedRecord;
+  return { ...r, ruleset: { ...r.ruleset, maps }, module: withPrograms(r.module) } as AppliedRecord;
+}
+
+/** Records written before apps by program path have no `programs` in their module. */
+function withPrograms(module: CilModule): CilModule {
+  return Array.isArray(module.programs) ? module : { ...module, programs: [] };
 }
 
 // ---------------------------------------------------------------- files

@@ -17,6 +17,7 @@ import type { Policy } from '../policy/types.js';
 import { LOADED_POLICY } from '../selinux/packet-users.js';
 import { DEFAULT_STATE_DIR, installedModule, installModule, restoreModule } from '../selinux/semodule.js';
 import { MissingToolError } from '../selinux/tools.js';
+import { journalPath, syncProgramLabels } from '../programs/sync-labels.js';
 import { EXIT } from './exit-codes.js';
 import { NotExclusiveError, runAudit } from './exclusivity.js';
 import { addKernelOptions, rulesetFor, withNetns } from './kernel-options.js';
@@ -148,6 +149,7 @@ export function registerApply(program: Command): void {
             'The next apply, rollback or --on-invalid fallback records what is live; `secmarkc status` shows it now.',
         );
       }
+      syncLabels(compiled.module, options);
     } finally {
       session.close();
     }
@@ -310,6 +312,7 @@ async function rollback(options: ApplyOptions): Promise<void> {
       return failRuntime(`the kernel rolled back to the policy ${describeRecord(previous)}, but recording it in ${stateDir} failed: ${describeError(error)}. The next writer records what is live.`);
     }
     process.stderr.write(`rolled back table inet ${table} to the policy ${describeRecord(previous)}\n`);
+    syncLabels(previous.module, options);
   } finally {
     session.close();
   }
@@ -367,6 +370,7 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
     if (lastGood) {
       const applied = await load(lastGood.ruleset, lastGood.module, options);
       record('keep', { reason: why, digest: lastGood.digest, generation: applied.generation });
+      syncLabels(lastGood.module, options);
       note(`${why}: kept the last good policy, ${describeRecord(lastGood)}. Fix the policy, then run: systemctl restart secmarkc.`);
     } else {
       const applied = await load(lockdownRuleset(table), undefined, { ...options, lsm: true });
@@ -380,6 +384,23 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
     if (session !== given) session?.close();
   }
   process.exitCode = status === undefined || status === 0 ? EXIT.failure : status;
+}
+
+/**
+ * After a load: the files of the module's programs get their exec type, files no longer listed
+ * their own label back. Only where the module itself was installed (the file contexts are its).
+ * A failure leaves the ruleset as loaded and says so (exit 1); `status` shows each such file.
+ */
+function syncLabels(module: CilModule, options: ApplyOptions): void {
+  if (!options.lsm || !options.module) return;
+  if (module.programs.length === 0 && !existsSync(journalPath(options.stateDir, module.name))) return;
+  try {
+    for (const change of syncProgramLabels(module.programs, options.stateDir, module.name)) {
+      note(`${change.action} ${change.path}: ${change.from ?? '(no label)'} -> ${change.to ?? '(no label)'}`);
+    }
+  } catch (error) {
+    failRuntime(`the ruleset is loaded, but the program files could not all be labelled: ${describeError(error)}. \`secmarkc status\` lists them; apply again once fixed.`);
+  }
 }
 
 function note(message: string): void {

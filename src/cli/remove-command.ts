@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { deleteTable } from '../apply/apply.js';
+import { journalPath, restoreProgramLabels } from '../programs/sync-labels.js';
 import { DEFAULT_STATE_DIR, removeModule } from '../selinux/semodule.js';
 import { addKernelOptions, withNetns } from './kernel-options.js';
 import { describeError, failRuntime } from './report.js';
@@ -18,7 +19,10 @@ export function registerRemove(program: Command): void {
   const command = program
     .command('remove')
     .summary('delete our table atomically (and the CIL module with --module)')
-    .description('Delete table inet <table> in one batch; nothing else on the host is touched. With --module, then remove the CIL module.')
+    .description(
+      'Delete table inet <table> in one batch; nothing else on the host is touched. With --module, then remove the CIL module, ' +
+        'and give the files of apps with `programs` back the labels they had before secmarkc labelled them.',
+    )
     .option('-t, --table <name>', 'the table (and module) name', 'secmarkc')
     .option('--module', 'also remove the CIL module (semodule -r)')
     .option('--state-dir <dir>', 'where the records and the last installed module text are kept (the records then say: no table)', DEFAULT_STATE_DIR)
@@ -56,6 +60,12 @@ export function registerRemove(program: Command): void {
       if (options.module) {
         const removed = removeModule(options.table, options.stateDir);
         process.stderr.write(removed ? `removed CIL module ${options.table}\n` : `CIL module ${options.table} was not installed\n`);
+        // The file contexts went with the module: program files get back what they had before.
+        if (existsSync(journalPath(options.stateDir, options.table))) {
+          for (const change of restoreProgramLabels(options.stateDir, options.table)) {
+            process.stderr.write(`restored ${change.path}: ${change.from ?? '(no label)'} -> ${change.to ?? '(no label)'}\n`);
+          }
+        }
       }
     } catch (error) {
       session?.failed(error);

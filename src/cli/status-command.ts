@@ -11,6 +11,8 @@ import { lockHolder, type Holder } from '../apply/lock.js';
 import type { LiveTable } from '../apply/read-table.js';
 import { readIndex, statePaths, type RecordEntry, type StateIndex } from '../apply/state.js';
 import { checkStateDir, readTrusted } from '../apply/state-dir.js';
+import type { ProgramApp } from '../compile/ir.js';
+import { programLabelStatus, type ProgramLabelStatus } from '../programs/label-status.js';
 import { DEFAULT_STATE_DIR } from '../selinux/semodule.js';
 import { EXIT } from './exit-codes.js';
 import { addKernelOptions, rulesetFor, type KernelOptions } from './kernel-options.js';
@@ -46,6 +48,8 @@ interface RecordStatus {
   /** A writer holding the lock now. */
   readonly writer?: Holder | null;
   readonly unreadable?: readonly string[];
+  /** The live record's apps with programs (internal: reported as `programs`). */
+  readonly livePrograms?: readonly ProgramApp[];
 }
 
 type Summary = Pick<RecordEntry, 'source' | 'appliedAt' | 'via' | 'digest'>;
@@ -89,9 +93,14 @@ export function registerStatus(program: Command): void {
       return;
     }
     const drift = compiled ? compareTables(expectedTable(rulesetFor(compiled.compiled.ruleset, options)), live) : undefined;
-    process.stdout.write(options.json ? JSON.stringify(statusJson(table, live, drift, record), null, 2) + '\n' : statusText(table, live, drift, record));
+    // Program files: those of POLICY, else of the live record (labels exist only under an LSM).
+    const { livePrograms, ...shown } = record;
+    const programApps = compiled ? compiled.compiled.module.programs : (livePrograms ?? []);
+    const programs = options.lsm && programApps.length > 0 ? programLabelStatus(programApps) : undefined;
+    process.stdout.write(options.json ? JSON.stringify(statusJson(table, live, drift, shown, programs), null, 2) + '\n' : statusText(table, live, drift, shown, programs));
     // Given POLICY, the question is drift from it; without, whether the records tell the truth.
-    if (drift ? drift.length > 0 : record.consistent === false) process.exitCode = EXIT.drift;
+    const labelsDrift = programs?.some((p) => !p.ok) ?? false;
+    if ((drift ? drift.length > 0 : record.consistent === false) || labelsDrift) process.exitCode = EXIT.drift;
   });
 }
 
@@ -158,6 +167,7 @@ function recordStatus(stateDir: string, table: string, live: LiveTable | undefin
     pending: index.pending,
     writer,
     ...(match.unreadable.length > 0 ? { unreadable: match.unreadable } : {}),
+    ...(match.record ? { livePrograms: match.record.module.programs } : {}),
   };
 }
 
@@ -167,7 +177,7 @@ function ruleCounter(rule: LiveTable['rules'][number]): { packets: number; bytes
   return { packets: Number(counter.packets ?? 0n), bytes: Number(counter.bytes ?? 0n) };
 }
 
-function statusJson(table: string, live: LiveTable | undefined, drift: Drift[] | undefined, record: RecordStatus): unknown {
+function statusJson(table: string, live: LiveTable | undefined, drift: Drift[] | undefined, record: RecordStatus, programs: ProgramLabelStatus[] | undefined): unknown {
   return {
     table: { family: 'inet', name: table, present: live !== undefined },
     objects: live?.objects.map((o) => ({
@@ -185,10 +195,11 @@ function statusJson(table: string, live: LiveTable | undefined, drift: Drift[] |
     })),
     record,
     ...(drift ? { drift } : {}),
+    ...(programs ? { programs } : {}),
   };
 }
 
-function statusText(table: string, live: LiveTable | undefined, drift: Drift[] | undefined, record: RecordStatus): string {
+function statusText(table: string, live: LiveTable | undefined, drift: Drift[] | undefined, record: RecordStatus, programs: ProgramLabelStatus[] | undefined): string {
   const out: string[] = [];
   if (!live) out.push(`table inet ${table}: not loaded`);
   else {
@@ -218,5 +229,6 @@ function statusText(table: string, live: LiveTable | undefined, drift: Drift[] |
       for (const d of drift) out.push(`  ${d.kind}: ${d.what}`);
     }
   }
+  for (const p of programs ?? []) out.push(p.ok ? `program ${p.path}: ${p.expected} (app ${p.app})` : `program ${p.path}: DRIFT: ${p.problem} (app ${p.app})`);
   return out.join('\n') + '\n';
 }

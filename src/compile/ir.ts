@@ -165,6 +165,41 @@ export interface CilModule {
   readonly types: readonly PacketType[];
   readonly allows: readonly Grant[];
   readonly auditallows: readonly Grant[];
+  /** Apps by program path: the types and domains generated for them. */
+  readonly programs: readonly ProgramApp[];
+}
+
+/**
+ * An app's `programs`: one executable file type for all its files, and one generated domain per
+ * `run_from` parent, entered on exec of that type and holding the parent's rights minus every
+ * packet permission (src/emit/program-domain.ts). The rights were read from the SELinux policy at
+ * compile time and are kept here as CIL lines, so a record reinstalls exactly what was applied.
+ */
+export interface ProgramApp {
+  readonly app: string;
+  readonly execType: string;
+  readonly span: Span;
+  readonly files: readonly ProgramFile[];
+  /** The sensitivity of the files' context (`s0`): the low level of the policy's `level`. */
+  readonly fileLevel: string;
+  readonly domains: readonly ProgramDomain[];
+  /** The exec type and the domains: declarations, memberships, mirrored rules, entry path. */
+  readonly cil: readonly string[];
+}
+
+export interface ProgramFile {
+  /** The file that gets the label: the path as written, or where its symbolic links lead. */
+  readonly path: string;
+  /** The path as the policy writes it. */
+  readonly written: string;
+  readonly span: Span;
+}
+
+export interface ProgramDomain {
+  readonly name: string;
+  /** The `run_from` domain it is entered from, and whose rights (minus packets) it holds. */
+  readonly parent: string;
+  readonly span: Span;
 }
 
 export interface PacketType {

@@ -7,6 +7,7 @@ import type { Span } from '../policy/span.js';
 import { PROTOCOL_NUMBERS } from '../policy/ports.js';
 import type { PeerRange, Policy, PortEntry } from '../policy/types.js';
 import { EntryTable, expandRules, resolveOverlaps } from './entries.js';
+import { lowerPrograms, type ProgramInputs } from './programs.js';
 import type {
   AddrPart,
   Chain,
@@ -45,6 +46,8 @@ export type LowerResult =
 export interface LowerOptions {
   /** The port labels for `ports: policy` (from seinfo or --ports-from); ignored for `ports: none`. */
   readonly portTable?: PortTable;
+  /** For apps with `programs`: the parents' rights and the files (src/compile/programs.ts). */
+  readonly programs?: ProgramInputs;
 }
 
 /** The domain of the kernel's own sockets (SECINITSID_KERNEL). */
@@ -73,13 +76,15 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
     }
   };
 
+  const programs = lowerPrograms(policy, options.programs ?? {}, sink);
   for (const app of policy.apps) {
+    const domains = [...app.domains, ...(programs.domainsOf.get(app.name) ?? [])];
     for (const direction of ['connect', 'serve'] as const) {
       const rules = app[direction];
       if (rules.length === 0) continue;
       const role = direction === 'connect' ? 'client' : 'server';
       const object = objectName(app.name, role);
-      addType(packetTypeName(table, app.name, role), object, role, rules[0]!.span, app.domains);
+      addType(packetTypeName(table, app.name, role), object, role, rules[0]!.span, domains);
       expandRules(rules, { object, app: app.name }, entries[direction]);
     }
   }
@@ -125,6 +130,7 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
     types,
     allows: [...allows, ...relabel, ...(mode === 'deny' ? [] : [unlabeledGrant])],
     auditallows: mode === 'audit' ? [unlabeledGrant] : [],
+    programs: programs.apps,
   };
 
   return {

@@ -8,6 +8,16 @@ export function packetTypeName(table: string, app: string, direction: Direction)
   return `${table}_${app}_${direction}_packet_t`;
 }
 
+/** Executable file type of an app's `programs`. */
+export function programExecTypeName(table: string, app: string): string {
+  return `${table}_${app}_exec_t`;
+}
+
+/** The domain an app's programs run in when started from `parent` (`unconfined_t` → `_unconfined_t`). */
+export function programDomainName(table: string, app: string, parent: string): string {
+  return `${table}_${app}_${parent.replace(/_t$/, '')}_t`;
+}
+
 /** Packet type for IPv6 neighbour discovery. */
 export function ndpTypeName(table: string): string {
   return `${table}_ndp_packet_t`;

@@ -5,7 +5,8 @@
 // Names were validated upstream; nothing here quotes or escapes.
 // Each line keeps the span it came from, so a semodule error at `NAME.cil:LINE` maps back.
 
-import type { CilModule, Grant } from '../compile/ir.js';
+import type { CilModule, Grant, ProgramApp } from '../compile/ir.js';
+import { fileContextRegex } from '../policy/program-path.js';
 import type { Span } from '../policy/span.js';
 
 export interface CilLine {
@@ -30,6 +31,7 @@ export function cilLines(module: CilModule): CilLine[] {
     out.push({ text: '' }, { text: '; unlabeled: audit — log every use of unlabeled packets (a learning mode).' });
     for (const grant of module.auditallows) out.push(grantLine('auditallow', grant));
   }
+  for (const app of module.programs ?? []) out.push(...programLines(app));
   return out;
 }
 
@@ -44,4 +46,16 @@ export function cilLineSpan(module: CilModule, line: number): { text: string; sp
 
 function grantLine(keyword: 'allow' | 'auditallow', grant: Grant): CilLine {
   return { text: `(${keyword} ${grant.source} ${grant.target} (packet (${grant.permissions.join(' ')})))`, span: grant.span };
+}
+
+/** An app's programs: its file contexts, then the exec type and domains as compiled. */
+function programLines(app: ProgramApp): CilLine[] {
+  const out: CilLine[] = [
+    { text: '' },
+    { text: `; App "${app.app}": its programs run in ${app.domains.map((d) => `${d.name} (from ${d.parent})`).join(', ')}.` },
+  ];
+  const level = `((${app.fileLevel}) (${app.fileLevel}))`;
+  for (const file of app.files) out.push({ text: `(filecon "${fileContextRegex(file.path)}" file (system_u object_r ${app.execType} ${level}))`, span: file.span });
+  for (const text of app.cil) out.push({ text, span: app.span });
+  return out;
 }

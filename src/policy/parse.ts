@@ -4,6 +4,7 @@
 import { DiagnosticSink, type Diagnostic } from './diagnostics.js';
 import { parseAddress } from './address.js';
 import { nameProblem, typeProblem, LEVEL_PATTERN } from './names.js';
+import { programPathProblem } from './program-path.js';
 import { parsePortEntry, protocolFamily } from './ports.js';
 import { LIMITS } from './limits.js';
 import { findExcessiveNesting } from './nesting.js';
@@ -16,7 +17,7 @@ import { YamlReader, type MapEntry, type YamlNode } from './yaml-reader.js';
 import { LineIndex } from './yaml-tree.js';
 
 export const TOP_KEYS = ['version', 'table', 'unlabeled', 'level', 'loader', 'neighbour_discovery', 'ports', 'groups', 'apps'] as const;
-export const APP_KEYS = ['domain', 'description', 'connect', 'serve'] as const;
+export const APP_KEYS = ['domain', 'programs', 'run_from', 'description', 'connect', 'serve'] as const;
 export const CONNECT_KEYS = ['to', 'ports'] as const;
 export const SERVE_KEYS = ['from', 'ports'] as const;
 export const UNLABELED_MODES: readonly UnlabeledMode[] = ['allow', 'audit', 'deny'];
@@ -29,6 +30,11 @@ export const DEFAULTS = {
   loader: ['unconfined_t', 'sysadm_t', 'initrc_t'],
   /** Neighbour discovery is sent by the kernel's own socket. */
   neighbourDiscovery: ['kernel_t'],
+  /**
+   * Who runs an app's programs: an administrator's root shell (unconfined_t) and the services
+   * systemd starts (init_t: refpolicy gives a program without a domain of its own no transition).
+   */
+  runFrom: ['unconfined_t', 'init_t'],
 } as const;
 
 export type ParseResult =
@@ -223,6 +229,7 @@ function readApps(reader: YamlReader, entry: MapEntry | undefined, groups: Group
     const app = readApp(reader, appEntry, groups);
     if (app) apps.push(app);
   }
+  checkProgramsUnique(reader, apps);
   return apps;
 }
 
@@ -233,9 +240,19 @@ function readApp(reader: YamlReader, appEntry: MapEntry, groups: Groups): App | 
   const get = (key: string): MapEntry | undefined => fields.find((e) => e.key === key);
 
   const domainEntry = get('domain');
+  const programsEntry = get('programs');
+  const runFromEntry = get('run_from');
   let domains: Spanned<string>[] = [];
-  if (!domainEntry) reader.sink.error('SMC004', appEntry.keySpan, `${what} has no "domain": the SELinux domain(s) that may use its traffic`);
-  else domains = checkTypes(reader, reader.stringList(domainEntry.value, `"domain" of ${what}`) ?? [], `"domain" of ${what}`);
+  if (domainEntry) domains = checkTypes(reader, reader.stringList(domainEntry.value, `"domain" of ${what}`) ?? [], `"domain" of ${what}`);
+  const programs = programsEntry ? readPrograms(reader, programsEntry, what) : [];
+  if (!domainEntry && !programsEntry) {
+    reader.sink.error('SMC004', appEntry.keySpan, `${what} has neither "domain" (the SELinux domain(s) that may use its traffic) nor "programs" (executables to run in a domain of their own)`);
+  }
+  let runFrom: App['runFrom'] = { domains: DEFAULTS.runFrom.map((value) => ({ value, span: appEntry.keySpan })), defaulted: true };
+  if (runFromEntry) {
+    if (!programsEntry) reader.sink.error('SMC074', runFromEntry.keySpan, `${what}: "run_from" says who runs its "programs", and the app has none`);
+    runFrom = { domains: checkTypes(reader, reader.stringList(runFromEntry.value, `"run_from" of ${what}`) ?? [], `"run_from" of ${what}`), defaulted: false };
+  }
 
   const description = get('description');
   if (description) reader.string(description.value, `"description" of ${what}`);
@@ -245,7 +262,29 @@ function readApp(reader: YamlReader, appEntry: MapEntry, groups: Groups): App | 
   if (connect.length === 0 && serve.length === 0 && !get('connect') && !get('serve')) {
     reader.sink.error('SMC044', appEntry.keySpan, `${what} has neither "connect" nor "serve" rules`);
   }
-  return { name: appEntry.key, span: appEntry.keySpan, domains, connect, serve };
+  return { name: appEntry.key, span: appEntry.keySpan, domains, programs, runFrom, connect, serve };
+}
+
+function readPrograms(reader: YamlReader, entry: MapEntry, what: string): Spanned<string>[] {
+  const out: Spanned<string>[] = [];
+  for (const item of reader.stringList(entry.value, `"programs" of ${what}`) ?? []) {
+    const problem = programPathProblem(item.value);
+    if (problem) reader.sink.error(problem.code, item.span, `program "${item.value}" ${problem.message}`);
+    else if (!out.some((o) => o.value === item.value)) out.push(item);
+  }
+  return out;
+}
+
+/** A program runs in one app's domains: the same path in two apps would need two labels. */
+function checkProgramsUnique(reader: YamlReader, apps: readonly App[]): void {
+  const owner = new Map<string, { app: string; span: Span }>();
+  for (const app of apps) {
+    for (const program of app.programs) {
+      const first = owner.get(program.value);
+      if (first) reader.sink.error('SMC072', program.span, `program "${program.value}" is already in app "${first.app}" (line ${first.span.line}): a file has one label, so it runs in one app's domain`);
+      else owner.set(program.value, { app: app.name, span: program.span });
+    }
+  }
 }
 
 function readRules(reader: YamlReader, entry: MapEntry | undefined, what: string, peerKey: 'to' | 'from', groups: Groups): TrafficRule[] {

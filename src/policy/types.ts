@@ -33,7 +33,15 @@ export interface Spanned<T> {
 export interface App {
   readonly name: string;
   readonly span: Span;
+  /** Existing domains that may use the app's traffic (`domain:`); may be empty when `programs` is not. */
   readonly domains: readonly Spanned<string>[];
+  /** Executables (absolute paths, as written) that run in domains secmarkc generates (`programs:`). */
+  readonly programs: readonly Spanned<string>[];
+  /**
+   * The domains whose exec of a program enters a generated domain: one generated domain per entry
+   * (`run_from:`). `defaulted`: not written, so entries missing from the SELinux policy are skipped.
+   */
+  readonly runFrom: { readonly domains: readonly Spanned<string>[]; readonly defaulted: boolean };
   readonly connect: readonly TrafficRule[];
   readonly serve: readonly TrafficRule[];
 }

@@ -11,6 +11,9 @@ const TOOL_PACKAGES: Record<string, { debian: string; fedora: string }> = {
   semanage: { debian: 'policycoreutils-python-utils', fedora: 'policycoreutils-python-utils' },
   systemctl: { debian: 'systemd', fedora: 'systemd' },
   dmesg: { debian: 'util-linux', fedora: 'util-linux' },
+  restorecon: { debian: 'policycoreutils', fedora: 'policycoreutils' },
+  chcon: { debian: 'coreutils', fedora: 'coreutils' },
+  stat: { debian: 'coreutils', fedora: 'coreutils' },
 };
 
 /** Where system tools live when PATH is bare (a unit, sudo's secure_path), after PATH itself. */
