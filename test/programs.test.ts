@@ -32,7 +32,7 @@ function rights(domains: string[], today: Record<string, string> = {}): ProgramR
   };
 }
 
-function compile(text: string, programs: ProgramInputs = { rights: rights(['unconfined_t', 'init_t']) }) {
+function compile(text: string, programs: ProgramInputs = { rights: rights(['unconfined_t', 'initrc_t']) }) {
   return compilePolicy(text, 'policy.yaml', { programs });
 }
 
@@ -48,10 +48,10 @@ test('a program app gets one domain per default parent, an exec type and the pac
   t.is(app?.execType, 'secmarkc_fetch_exec_t');
   t.deepEqual(app?.domains.map((d) => [d.name, d.parent]), [
     ['secmarkc_fetch_unconfined_t', 'unconfined_t'],
-    ['secmarkc_fetch_init_t', 'init_t'],
+    ['secmarkc_fetch_initrc_t', 'initrc_t'],
   ]);
   const grants = result.compiled.module.allows.filter((g) => g.target === 'secmarkc_fetch_client_packet_t' && !g.permissions.includes('relabelto')).map((g) => `${g.source} ${g.permissions.join(',')}`);
-  t.deepEqual(grants.sort(), ['kernel_t send', 'secmarkc_fetch_init_t send,recv', 'secmarkc_fetch_unconfined_t send,recv']);
+  t.deepEqual(grants.sort(), ['kernel_t send', 'secmarkc_fetch_initrc_t send,recv', 'secmarkc_fetch_unconfined_t send,recv']);
   const cil = emitCil(result.compiled.module);
   t.true(cil.includes('(filecon "/usr/local/bin/fetch" file (system_u object_r secmarkc_fetch_exec_t ((s0) (s0))))'), cil);
   t.true(cil.includes('(type secmarkc_fetch_unconfined_t) ; mirrors unconfined_t'));
@@ -62,7 +62,7 @@ test('default parents missing from the policy are skipped; written ones are erro
   t.true(only.ok);
   if (only.ok) t.deepEqual(only.compiled.module.programs[0]?.domains.map((d) => d.parent), ['unconfined_t']);
   const none = compile(POLICY, { rights: rights([]) });
-  t.deepEqual(messages(none), ['policy.yaml:4:3: error SMC075: app "fetch": none of the default run_from domains (unconfined_t, init_t) is in the SELinux policy: say who runs its programs with "run_from"']);
+  t.deepEqual(messages(none), ['policy.yaml:4:3: error SMC075: app "fetch": none of the default run_from domains (unconfined_t, initrc_t) is in the SELinux policy: say who runs its programs with "run_from"']);
   const written = compile(POLICY.replace('    connect:', '    run_from: [sysadm_t, unconfined_t]\n    connect:'), { rights: rights(['unconfined_t']) });
   t.deepEqual(messages(written), ['policy.yaml:6:16: error SMC075: run_from domain "sysadm_t" is not in the SELinux policy']);
 });
@@ -75,7 +75,7 @@ test('programs need the SELinux policy: SMC077 without it', (t) => {
 
 test('a program that has a domain of its own today is refused, naming it', (t) => {
   const text = POLICY.replace('/usr/local/bin/fetch', '/usr/sbin/sshd');
-  const result = compile(text, { rights: rights(['unconfined_t', 'init_t'], { 'unconfined_t /usr/sbin/sshd': 'sshd_t' }) });
+  const result = compile(text, { rights: rights(['unconfined_t', 'initrc_t'], { 'unconfined_t /usr/sbin/sshd': 'sshd_t' }) });
   t.deepEqual(messages(result), [
     'policy.yaml:5:16: error SMC076: program "/usr/sbin/sshd" already runs in a domain of its own: unconfined_t enters "sshd_t" when it runs it. Name that domain with "domain: sshd_t" instead',
   ]);

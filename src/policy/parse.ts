@@ -31,10 +31,10 @@ export const DEFAULTS = {
   /** Neighbour discovery is sent by the kernel's own socket. */
   neighbourDiscovery: ['kernel_t'],
   /**
-   * Who runs an app's programs: an administrator's root shell (unconfined_t) and the services
-   * systemd starts (init_t: refpolicy gives a program without a domain of its own no transition).
+   * Where an app's programs run today: an administrator's root shell (unconfined_t) and the
+   * services systemd starts (refpolicy: init_t enters initrc_t on exec of a bin_t program).
    */
-  runFrom: ['unconfined_t', 'init_t'],
+  runFrom: ['unconfined_t', 'initrc_t'],
 } as const;
 
 export type ParseResult =
