@@ -91,7 +91,7 @@ export function registerApply(program: Command): void {
     }
     if (policyPath === undefined) return usage('missing POLICY (or --rollback)');
 
-    const loaded = loadPolicyWithSource(policyPath, options);
+    const loaded = loadPolicyWithSource(policyPath, options, { programsMustExist: true });
     if (!loaded.ok) {
       if (onInvalid !== 'fail') await fallBack(onInvalid, options.table, `${policyPath} is ${loaded.reason}`, options);
       return;

@@ -22,7 +22,8 @@ export function registerCompile(program: Command): void {
     )
     .argument('<policy>', 'policy file, or - for stdin')
     .addOption(new Option('-f, --format <format>', 'what to print').choices(COMPILE_FORMATS).default('all'))
-    .option('-o, --output <file>', 'write to FILE (atomically: written whole or not at all) instead of stdout');
+    .option('-o, --output <file>', 'write to FILE (atomically: written whole or not at all) instead of stdout')
+    .option('--selinux-policy <file>', 'for apps with `programs`: read their parents\' rights from this binary SELinux policy instead of the loaded one');
   addPortsFromOption(command)
     .action((policyPath: string, options: { format: Format; output?: string } & PortsFromOption) => {
       const result = loadPolicy(policyPath, options);

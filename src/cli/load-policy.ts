@@ -1,18 +1,29 @@
 // Shared by the commands that take a POLICY argument: read + compile, or report and stop.
 // A `ports: policy` policy also needs the port labels: from --ports-from FILE, else from seinfo.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { lowerParsed, type CompileResult } from '../compile/compile.js';
 import { parsePolicy } from '../policy/parse.js';
 import type { PortTable } from '../ports/port-table.js';
 import { parsePortTableJson } from '../ports/port-table-json.js';
+import type { ProgramInputs } from '../compile/programs.js';
+import { checkProgramFile } from '../programs/files.js';
+import { readProgramRights } from '../programs/rights.js';
+import { LOADED_POLICY } from '../selinux/packet-users.js';
 import { loadedPortTable } from '../selinux/seinfo.js';
 import { describeError, failInvalid, failRuntime, printDiagnostics } from './report.js';
 import { PolicyInputError, readPolicySource } from './io.js';
 
 export interface PortsFromOption {
   portsFrom?: string;
+  /** A binary SELinux policy to read instead of the loaded one (compile, check). */
+  selinuxPolicy?: string;
+}
+
+/** How `programs:` paths are taken: as written when absent (compile, check), or they must exist (apply). */
+export interface LoadOptions {
+  readonly programsMustExist?: boolean;
 }
 
 export function addPortsFromOption(command: Command): Command {
@@ -35,7 +46,7 @@ export type LoadedPolicy =
   | { readonly ok: false; readonly reason: 'unreadable' | 'invalid' };
 
 /** Read and compile; on failure the problem is already printed and the exit code set. */
-export function loadPolicyWithSource(path: string, options: PortsFromOption = {}): LoadedPolicy {
+export function loadPolicyWithSource(path: string, options: PortsFromOption = {}, load: LoadOptions = {}): LoadedPolicy {
   let source;
   try {
     source = readPolicySource(path);
@@ -62,7 +73,21 @@ export function loadPolicyWithSource(path: string, options: PortsFromOption = {}
       return { ok: false, reason: 'unreadable' };
     }
   }
-  const result = lowerParsed(parsed, portTable ? { portTable } : {});
+  let programs: ProgramInputs | undefined;
+  if (parsed.policy.apps.some((app) => app.programs.length > 0)) {
+    const checkFile = (written: string) => checkProgramFile(written, load.programsMustExist === true);
+    const policyFile = options.selinuxPolicy ?? (existsSync(LOADED_POLICY) ? undefined : null);
+    if (policyFile === null) programs = { checkFile }; // no SELinux policy to read: SMC077
+    else {
+      try {
+        programs = { checkFile, rights: readProgramRights(parsed.policy, policyFile) };
+      } catch (error) {
+        failRuntime(`${source.file}: "programs": ${describeError(error)}`);
+        return { ok: false, reason: 'unreadable' };
+      }
+    }
+  }
+  const result = lowerParsed(parsed, { ...(portTable ? { portTable } : {}), ...(programs ? { programs } : {}) });
   if (!result.ok) {
     failInvalid(result.diagnostics);
     return { ok: false, reason: 'invalid' };
@@ -71,7 +96,7 @@ export function loadPolicyWithSource(path: string, options: PortsFromOption = {}
   return { ok: true, result: portTable ? { ...result, portTable } : result, text: source.text };
 }
 
-export function loadPolicy(path: string, options: PortsFromOption = {}): Compiled | undefined {
-  const loaded = loadPolicyWithSource(path, options);
+export function loadPolicy(path: string, options: PortsFromOption = {}, load: LoadOptions = {}): Compiled | undefined {
+  const loaded = loadPolicyWithSource(path, options, load);
   return loaded.ok ? loaded.result : undefined;
 }
