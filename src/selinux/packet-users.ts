@@ -91,7 +91,7 @@ json.dump(out, sys.stdout)
  * The interpreter that runs setools: the one named by sesearch's `#!` line (Debian's setools,
  * Fedora's setools-console), so a different python3 first on PATH does not matter.
  */
-function setoolsPython(): string {
+export function setoolsPython(): string {
   const sesearch = findTool('sesearch');
   const first = readFileSync(sesearch, 'latin1').split('\n', 1)[0] ?? '';
   const m = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(first);
