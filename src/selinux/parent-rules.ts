@@ -284,6 +284,8 @@ for rule in policy.mlsrules():
 
 for pname, p in parents.items():
     p.pop("_attrs", None)
+    # The policy's own order changes whenever it is rebuilt: sort, so that an answer is reproducible.
+    p["rules"].sort(key=lambda d: json.dumps(d, sort_keys=True))
     p["referenceExecRights"] = sorted(ref_rights.get(pname, ()))
 
 try:
