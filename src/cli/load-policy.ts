@@ -7,7 +7,7 @@ import { lowerParsed, type CompileResult } from '../compile/compile.js';
 import { parsePolicy } from '../policy/parse.js';
 import type { PortTable } from '../ports/port-table.js';
 import { parsePortTableJson } from '../ports/port-table-json.js';
-import type { ProgramInputs } from '../compile/programs.js';
+import type { ProgramInputs, ProgramRights } from '../compile/programs.js';
 import { checkProgramFile } from '../programs/files.js';
 import { readProgramRights } from '../programs/rights.js';
 import { LOADED_POLICY } from '../selinux/packet-users.js';
@@ -77,23 +77,47 @@ export function loadPolicyWithSource(path: string, options: PortsFromOption = {}
   if (parsed.policy.apps.some((app) => app.programs.length > 0)) {
     const checkFile = (written: string) => checkProgramFile(written, load.programsMustExist === true);
     const policyFile = options.selinuxPolicy ?? (existsSync(LOADED_POLICY) ? undefined : null);
-    if (policyFile === null) programs = { checkFile }; // no SELinux policy to read: SMC077
-    else {
-      try {
-        programs = { checkFile, rights: readProgramRights(parsed.policy, policyFile) };
-      } catch (error) {
-        failRuntime(`${source.file}: "programs": ${describeError(error)}`);
-        return { ok: false, reason: 'unreadable' };
-      }
-    }
+    // Read only when the compiler asks (after the files were found): seconds of setools.
+    programs = policyFile === null ? { checkFile } : { checkFile, rights: lazyRights(() => readProgramRights(parsed.policy, policyFile)) };
   }
-  const result = lowerParsed(parsed, { ...(portTable ? { portTable } : {}), ...(programs ? { programs } : {}) });
+  let result;
+  try {
+    result = lowerParsed(parsed, { ...(portTable ? { portTable } : {}), ...(programs ? { programs } : {}) });
+  } catch (error) {
+    if (!(error instanceof ProgramRightsError)) throw error;
+    failRuntime(`${source.file}: "programs": ${describeError(error.reason)}`);
+    return { ok: false, reason: 'unreadable' };
+  }
   if (!result.ok) {
     failInvalid(result.diagnostics);
     return { ok: false, reason: 'invalid' };
   }
   printDiagnostics(result.diagnostics); // warnings
   return { ok: true, result: portTable ? { ...result, portTable } : result, text: source.text };
+}
+
+/** Thrown out of the compiler when reading the SELinux policy for `programs` failed. */
+class ProgramRightsError extends Error {
+  constructor(readonly reason: unknown) {
+    super('reading the SELinux policy for programs failed');
+  }
+}
+
+function lazyRights(read: () => ProgramRights): ProgramRights {
+  let rights: ProgramRights | undefined;
+  const get = (): ProgramRights => {
+    try {
+      return (rights ??= read());
+    } catch (error) {
+      throw new ProgramRightsError(error);
+    }
+  };
+  return {
+    hasDomain: (parent) => get().hasDomain(parent),
+    execTypeCil: (execType) => get().execTypeCil(execType),
+    domainCil: (domain, parent, execType) => get().domainCil(domain, parent, execType),
+    transitionToday: (parent, path) => get().transitionToday(parent, path),
+  };
 }
 
 export function loadPolicy(path: string, options: PortsFromOption = {}, load: LoadOptions = {}): Compiled | undefined {

@@ -42,6 +42,9 @@ export function lowerPrograms(policy: Policy, inputs: ProgramInputs, sink: Diagn
   const apps: ProgramApp[] = [];
   const domainsOf = new Map<string, Spanned<string>[]>();
   if (withPrograms.length === 0) return { apps, domainsOf };
+  // Files first: a missing program is reported without asking the SELinux policy anything.
+  const filesOf = new Map(withPrograms.map((app) => [app, app.programs.flatMap((program) => fileOf(program, inputs, sink))]));
+  if (sink.hasErrors) return { apps, domainsOf };
   const rights = inputs.rights;
   if (!rights) {
     sink.error(
@@ -54,7 +57,7 @@ export function lowerPrograms(policy: Policy, inputs: ProgramInputs, sink: Diagn
   for (const app of withPrograms) {
     const execType = programExecTypeName(table, app.name);
     const domains = parentsOf(app, rights, sink).map((parent): ProgramDomain => ({ name: programDomainName(table, app.name, parent.value), parent: parent.value, span: parent.span }));
-    const files = app.programs.flatMap((program) => fileOf(program, inputs, sink));
+    const files = filesOf.get(app)!;
     for (const file of files) checkNoDomainToday(file, domains, rights, sink);
     if (domains.length === 0) continue;
     domainsOf.set(app.name, domains.map((d) => ({ value: d.name, span: d.span })));

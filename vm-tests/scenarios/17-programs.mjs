@@ -15,7 +15,7 @@ import { PEER4, listeners, peerNetwork } from '../guest/fixtures.mjs';
 export const meta = {
   boot: 'programs',
   init: 'systemd',
-  budgetSec: 900,
+  budgetSec: 1200,
   needs: ['apply', 'status', 'remove'],
   title: 'apps by program path: generated domains from a login shell and a service, never more than the parent',
 };
