@@ -44,6 +44,7 @@ interface Comparison {
       packet: string[][];
       entrypointTargets: string[];
       backToParent: string[];
+      dyntransition: string[];
       lacks: string[][];
       triples: { domain: number; parent: number };
     }>;
@@ -80,10 +81,18 @@ function appModule(rules: PolicyParentRules): string {
   return lines.join('\n') + '\n';
 }
 
-/** What G may lack of P's rights by design: entering P (G is entered only from P, and never goes back). */
+/** What G may lack of P's rights by design: entering P (G never goes back), and setcon (G never changes domain in place). */
 function lackIsExpected(pair: (typeof PAIRS)[number], [target, cls, perm]: string[]): boolean {
-  const entering = (cls === 'process' && (perm === 'transition' || perm === 'dyntransition')) || (cls === 'process2' && /^(nnp|nosuid)_transition$/.test(perm!));
+  if (cls === 'process' && perm === 'dyntransition') return true;
+  const entering = (cls === 'process' && perm === 'transition') || (cls === 'process2' && /^(nnp|nosuid)_transition$/.test(perm!));
   return target === pair.parent && entering;
+}
+
+/** `process:dyntransition ×112 (acct_t alsa_t ...)`: what G lacks, per class and permission. */
+function summary(lacks: string[][]): string {
+  const by = new Map<string, string[]>();
+  for (const [target, cls, perm] of lacks) by.set(`${cls}:${perm}`, [...(by.get(`${cls}:${perm}`) ?? []), target!]);
+  return [...by].map(([k, ts]) => `${k} ×${ts.length} (${ts.slice(0, 4).join(' ')}${ts.length > 4 ? ' ...' : ''})`).join(', ') || 'none';
 }
 
 function timed<T>(f: () => T): [T, number] {
@@ -150,9 +159,10 @@ if (missing.length > 0) {
         t.deepEqual(s.packet, [[PACKET, 'packet', 'recv'], [PACKET, 'packet', 'send']], `${where}: packet rights`);
         t.deepEqual(s.entrypointTargets, [E], `${where}: entrypoints`);
         t.deepEqual(s.backToParent, [], `${where}: may go back to ${pair.parent}`);
+        t.deepEqual(s.dyntransition, [], `${where}: may change its domain in place`);
         const unexpected = s.lacks.filter((l) => !lackIsExpected(spec, l));
         t.deepEqual(unexpected, [], `${where}: rights of the parent it lacks`);
-        t.log(`${where}: ${s.triples.domain} (target, class, permission) triples, parent ${s.triples.parent}; lacks ${s.lacks.length} of the parent's non-packet ones: ${s.lacks.map((l) => l.join(':')).join(' ') || 'none'}`);
+        t.log(`${where}: ${s.triples.domain} (target, class, permission) triples, parent ${s.triples.parent}; lacks ${s.lacks.length} of the parent's non-packet ones: ${summary(s.lacks)}`);
       }
       t.deepEqual(pair.typeTransitionsInto, [`type_transition ${pair.parent} ${E}:process ${pair.domain};`]);
       const direct = pair.into.filter((i) => i.target === pair.domain);
@@ -186,6 +196,7 @@ if (missing.length > 0) {
     for (const state of STATES) {
       t.deepEqual(u.states[state].excess, [['unconfined_t', 'process', 'dyntransition']], state);
       t.deepEqual(u.states[state].backToParent, ['dyntransition'], state);
+      t.deepEqual(u.states[state].dyntransition, ['unconfined_t'], state);
       t.deepEqual(u.states[state].packet, [[PACKET, 'packet', 'recv'], [PACKET, 'packet', 'send'], ...unlabeled], state);
       t.deepEqual(i.states[state].excess, [], state);
       t.deepEqual(i.states[state].packet, [['http_client_packet_t', 'packet', 'send'], [PACKET, 'packet', 'recv'], [PACKET, 'packet', 'send'], ...unlabeled], state);
