@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { programDomainCil, programExecTypeCil } from '../src/emit/program-domain.js';
 import { setoolsPython } from '../src/selinux/packet-users.js';
-import { readParentRules, type PolicyParentRules } from '../src/selinux/parent-rules.js';
+import { ParentRulesError, readParentRules, type PolicyParentRules } from '../src/selinux/parent-rules.js';
 
 const STORE = '/var/lib/selinux/default';
 const missing = [
@@ -208,5 +208,10 @@ if (missing.length > 0) {
     const blind = readParentRules(binary, parents, { ownTypePrefix: 'secmarkc_' });
     for (const p of parents) t.deepEqual(blind.parents[p]!.attributes.excluded.find((x) => x.name === 'domain')?.reasons, ['packet'], p);
     t.deepEqual(readParentRules(binary, parents, { ownTypePrefix: 'secmarkc_', ownRules: [UNLABELED] }).parents, rules.parents);
+  });
+
+  test.serial('a parent the policy does not have is said to be absent; an alias is refused', (t) => {
+    t.false(readParentRules(original, ['secmarkc_nosuch_t'], { ownTypePrefix: 'secmarkc_' }).parents.secmarkc_nosuch_t!.exists);
+    t.throws(() => readParentRules(original, ['glance_var_run_t'], { ownTypePrefix: 'secmarkc_' }), { instanceOf: ParentRulesError, message: 'glance_var_run_t is an alias of glance_runtime_t: name the type itself' });
   });
 }
