@@ -60,7 +60,7 @@ test("the parent's rules on itself become G→G, G→P and P→G; a rule from an
   t.false(cil.some((l) => /\(allow (kern_unconfined|sshd_t) (proc_t|kern_unconfined)/.test(l)), 'the original rules are not re-emitted');
 });
 
-test('no packet rule, no entrypoint but E, nobody but the parent enters G, and G does not go back to P', (t) => {
+test('no packet rule, no entrypoint but E, nobody but the parent enters G, G does not go back to P nor setcon', (t) => {
   const cil = emit([
     { kind: 'allow', source: 'unconfined_t', target: 'packet_type', class: 'packet', permissions: ['recv', 'send'] },
     { kind: 'allow', source: 'unconfined_t', target: 'shell_exec_t', class: 'file', permissions: ['entrypoint', 'execute'] },
@@ -68,6 +68,7 @@ test('no packet rule, no entrypoint but E, nobody but the parent enters G, and G
     { kind: 'allow', source: 'sshd_t', target: 'unconfined_t', class: 'process', permissions: ['transition'] },
     { kind: 'allow', source: 'init_t', target: 'unconfined_t', class: 'process2', permissions: ['nnp_transition'] },
     { kind: 'allow', source: 'unconfined_t', target: 'sysadm_t', class: 'process', permissions: ['transition'] },
+    { kind: 'allow', source: 'unconfined_t', target: 'systemprocess', class: 'process', permissions: ['dyntransition', 'siginh'] },
   ]);
   t.false(cil.some((l) => / \(packet /.test(l)));
   t.true(cil.includes(`(allow ${G} shell_exec_t (file (execute)))`));
@@ -77,6 +78,7 @@ test('no packet rule, no entrypoint but E, nobody but the parent enters G, and G
   t.true(cil.includes(`(allow unconfined_t ${G} (process (sigchld)))`));
   t.false(cil.some((l) => /sshd_t|init_t/.test(l)), 'transitions of others into the parent are not copied to G');
   t.true(cil.includes(`(allow ${G} sysadm_t (process (transition)))`), "G may start what P may start");
+  t.true(cil.includes(`(allow ${G} systemprocess (process (siginh)))`), 'but not change its domain in place');
   const entering = cil.filter((l) => new RegExp(` ${G} \\(process2? \\(.*(transition)`).test(l) && !l.startsWith('(typetransition'));
   t.deepEqual(entering, [`(allow unconfined_t ${G} (process (transition noatsecure siginh rlimitinh)))`, `(allow unconfined_t ${G} (process2 (nnp_transition nosuid_transition)))`]);
 });

@@ -145,8 +145,11 @@ function avCopy(rule: AvRule, source: string, target: string, { G, P }: { G: str
   // G is entered through E only.
   if (source === G) dropped.add('entrypoint');
   // Only the parents enter G (the entry path), and G does not go back to P: there it would have
-  // P's packet rights, which are what the app is filtered from.
+  // P's packet rights, which are what the app is filtered from. Nor does G change its domain in
+  // place (setcon: init_t may dyntransition to every `systemprocess`, unconfined_t among them);
+  // it runs other programs' domains on exec, as P does.
   if (target === G || (source === G && target === P)) for (const p of ENTERING[rule.class] ?? []) dropped.add(p);
+  if (source === G && rule.class === 'process') dropped.add('dyntransition');
   const permissions = rule.permissions.filter((p) => !dropped.has(p));
   if (permissions.length === 0) return undefined;
   return { key: `${rule.kind} ${source} ${target} ${rule.class}`, access: [rule.kind, source, target, rule.class], permissions };

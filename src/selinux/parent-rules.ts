@@ -225,6 +225,9 @@ for name in req["parents"]:
         parents[name] = {"name": name, "exists": False, "permissive": False, "roles": [],
                          "attributes": {"kept": [], "excluded": []}, "rules": [], "referenceExecRights": []}
         continue
+    if str(ptype) != name:
+        print(json.dumps({"alias": name, "of": str(ptype)}))
+        sys.exit(3)
     kept, excluded = [], []
     for attr in sorted(ptype.attributes(), key=str):
         a = str(attr)
@@ -332,6 +335,10 @@ export function readParentRules(policy: string, parents: readonly string[], opti
     ownRules: options.ownRules ?? [],
   };
   const r = runToolWithInput(setoolsPython(), ['-c', QUERY], JSON.stringify(request));
+  if (r.status === 3) {
+    const alias = /^\{"alias": "([A-Za-z0-9_]+)", "of": "([A-Za-z0-9_]+)"\}/.exec(r.stdout);
+    if (alias) throw new ParentRulesError(`${alias[1]} is an alias of ${alias[2]}: name the type itself`);
+  }
   if (r.status !== 0) {
     const tail = r.stderr.trim().split('\n').slice(-3).join(' | ');
     throw new ParentRulesError(`reading ${policy === LOADED ? 'the loaded SELinux policy' : policy} with setools failed (exit ${r.status}): ${tail}`);

@@ -10,7 +10,7 @@
 #   excess      (target, class, perm) G holds and P does not, apart from the app's packet
 #               types and G's entrypoint on E
 #   packet      every packet permission G holds
-#   entrypointTargets, backToParent (transition/dyntransition from G to P)
+#   entrypointTargets, backToParent (transition/dyntransition from G to P), dyntransition (G's targets)
 #   lacks       what P holds and G does not (packets and entrypoints left out)
 # and, in BUILT, the rules that may enter G (process transition/dyntransition on G or on an
 # attribute of G) and the process type_transitions whose default is G.
@@ -98,7 +98,7 @@ for pair in pairs:
         raw = effective(built, g_rules[G], state, lambda t: t)
         g = effective(built, g_rules[G], state, lambda t: read_as.get(t, t))
         p = effective(original, p_rules[P], state, lambda t: t)
-        excess, packet, entries, back = [], [], set(), []
+        excess, packet, entries, back, dyn = [], [], set(), [], []
         for (t, cls), perms in raw.items():
             if "entrypoint" in perms:
                 entries.add(t)
@@ -106,6 +106,8 @@ for pair in pairs:
                 packet += [[t, cls, x] for x in perms]
             if cls == "process" and t == P:
                 back += sorted(perms & ENTERING)
+            if cls == "process" and "dyntransition" in perms:
+                dyn.append(t)
             held = p.get((read_as.get(t, t), cls), set())
             for x in perms - held:
                 if not (cls == "packet" and t in tolerated) and not (t == E and cls == "file" and x == "entrypoint"):
@@ -116,7 +118,7 @@ for pair in pairs:
                 lacks += [[t, cls, x] for x in perms - g.get((t, cls), set()) if x != "entrypoint"]
         entry["states"][name] = {
             "excess": sorted(excess), "packet": sorted(packet), "entrypointTargets": sorted(entries),
-            "backToParent": sorted(back), "lacks": sorted(lacks),
+            "backToParent": sorted(back), "dyntransition": sorted(dyn), "lacks": sorted(lacks),
             "triples": {"domain": sum(len(v) for v in raw.values()), "parent": sum(len(v) for v in p.values())},
         }
     result["pairs"].append(entry)
