@@ -47,14 +47,15 @@ export function registerExplain(program: Command): void {
         'Exit codes: 0 all allowed (or no --connect/--accept), 4 at least one refused, 1 runtime failure ' +
         '(missing tool, unknown domain), 2 invalid policy or usage.',
     )
-    .argument('[domain]', 'SELinux domain (type), e.g. mozilla_t')
+    .argument('[domain]', 'SELinux domain (type), e.g. mozilla_t; or a program of an app with `programs` (its generated domain)')
     .option('-p, --policy <file>', 'our policy file', DEFAULT_POLICY)
     .option('-c, --connect <addr:port/proto>', 'a new outbound connection to check (repeatable), e.g. [2001:db8::1]:443/tcp', collect, [])
     .option('-a, --accept <from:port/proto>', 'a new inbound connection from FROM to local PORT to check (repeatable)', collect, [])
     .option('-u, --users-of <app-or-type>', 'which domains may use the packet types of this app (or this packet type)')
     .option('--selinux-policy <file>', 'ask this binary SELinux policy file instead of the loaded policy')
     .option('--json', 'print JSON');
-  addPortsFromOption(command).action((domain: string | undefined, options: ExplainOptions) => {
+  addPortsFromOption(command).action((domainOrProgram: string | undefined, options: ExplainOptions) => {
+    let domain = domainOrProgram;
     if (options.usersOf !== undefined) {
       if (domain !== undefined || options.connect.length > 0 || options.accept.length > 0) {
         process.stderr.write('secmarkc: --users-of takes no DOMAIN, --connect or --accept\n');
@@ -69,7 +70,8 @@ export function registerExplain(program: Command): void {
       process.exitCode = EXIT.invalid;
       return;
     }
-    const problem = typeProblem(domain);
+    const program = domain.startsWith('/');
+    const problem = program ? undefined : typeProblem(domain);
     if (problem) {
       process.stderr.write(`secmarkc: domain "${domain}" ${problem}\n`);
       process.exitCode = EXIT.invalid;
@@ -89,6 +91,23 @@ export function registerExplain(program: Command): void {
     }
     const loaded = loadPolicy(options.policy, options);
     if (!loaded) return;
+    // A program of an app with `programs`, or one of the domains generated for them: say which.
+    const generated = loaded.compiled.module.programs.flatMap((app) => app.domains.map((d) => ({ app, domain: d })));
+    if (program) {
+      const mine = generated.filter(({ app }) => app.files.some((f) => f.path === domain || f.written === domain));
+      if (mine.length === 0) {
+        failRuntime(`${domain} is not among the programs of ${loaded.policy.file}: it runs in whatever domain the SELinux policy gives it (ls -Z; ps -Z)`);
+        return;
+      }
+      if (mine.length > 1 && !options.json) {
+        process.stdout.write(`${domain} runs in ${mine.map(({ domain: d }) => `${d.name} when started from ${d.parent}`).join(', ')}; ask for one of them. This is ${mine[0]!.domain.name}:\n`);
+      }
+      domain = mine[0]!.domain.name;
+    }
+    const own = generated.find(({ domain: d }) => d.name === domain);
+    if (own && !options.json) {
+      process.stdout.write(`${domain}: generated for app "${own.app.app}": ${own.app.files.map((f) => f.path).join(', ')} run in it when started from ${own.domain.parent}, with ${own.domain.parent}'s rights minus packets\n`);
+    }
 
     const origins = packetTypeOrigins(loaded.policy, loaded.portTable);
     let grants;

@@ -23,7 +23,11 @@ export function emitSnippet(s: LearnSuggestion, policyFile?: string): string {
   out.push('apps:');
   for (const app of s.apps) {
     out.push(`  ${app.name}:${app.existing ? ' # existing' : ''}`);
-    out.push(`    domain: ${app.domain}`);
+    if (app.program !== undefined) {
+      // A shared domain: the program gets a domain of its own (`programs:`), not the label for all of them.
+      out.push(`    programs: ["${app.program}"] # seen as exe= of the events; runs in ${app.domain} today`);
+      out.push(`    run_from: [${app.domain}]`);
+    } else out.push(`    domain: ${app.domain}`);
     for (const direction of ['connect', 'serve'] as const) {
       const entries = app[direction];
       if (entries.length === 0) continue;

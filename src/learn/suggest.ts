@@ -19,6 +19,13 @@ export interface LearnOptions {
 
 export const DEFAULT_LEARN_OPTIONS: LearnOptions = { protocol: 'tcp', ephemeral: { from: 32768, to: 60999 } };
 
+/**
+ * Domains many programs share (a root shell, services without a domain of their own): naming
+ * them in `domain:` would let every such program use the label, so an AVC from one of them whose
+ * event names its executable is suggested as that program under `programs:` (run from it).
+ */
+export const SHARED_DOMAINS: ReadonlySet<string> = new Set(['unconfined_t', 'initrc_t', 'init_t', 'sysadm_t', 'unconfined_service_t']);
+
 /** How a packet was read, by name; each has a sentence in HEURISTICS. */
 export type Heuristic = 'outbound' | 'inbound' | 'reply-to-outbound' | 'reply-from-server' | 'no-ports';
 
@@ -34,6 +41,8 @@ export const HEURISTICS: Readonly<Record<Heuristic, string>> = {
 /** What one (domain, direction, peer, protocol, port) was seen doing. */
 export interface Observation {
   readonly domain: string;
+  /** The executable (from auditd's SYSCALL records) when the domain is one programs share. */
+  readonly program?: string;
   readonly direction: Direction;
   readonly peer: string;
   readonly family: 'ipv4' | 'ipv6';
@@ -57,6 +66,8 @@ export interface SuggestedApp {
   /** Existing app of the policy that has this domain, else a new valid name derived from it. */
   readonly name: string;
   readonly domain: string;
+  /** Suggested as `programs: [program]` run from `domain`, not as `domain:`. */
+  readonly program?: string;
   readonly existing: boolean;
   readonly connect: readonly Observation[];
   readonly serve: readonly Observation[];
@@ -104,7 +115,8 @@ export function suggestPolicy(avcs: readonly PacketAvc[], policy?: Policy, optio
       continue;
     }
     const owner = policy && lookup(policy, o);
-    if (owner) skipped.push({ observation: o, reason: { kind: owner.domains.some((d) => d.value === o.domain) ? 'allowed' : 'claimed', app: owner.name } });
+    const mine = owner && (o.program !== undefined ? owner.programs.some((p) => p.value === o.program) : owner.domains.some((d) => d.value === o.domain));
+    if (owner) skipped.push({ observation: o, reason: { kind: mine ? 'allowed' : 'claimed', app: owner.name } });
     else kept.push(o);
   }
 
@@ -155,7 +167,7 @@ export function classify(avc: PacketAvc, permission: PacketPermission, options: 
 }
 
 interface Accumulator {
-  domain: string; direction: Direction; peer: string; family: 'ipv4' | 'ipv6'; protocol: Protocol; port?: number;
+  domain: string; program?: string; direction: Direction; peer: string; family: 'ipv4' | 'ipv6'; protocol: Protocol; port?: number;
   count: number; verdicts: Record<AvcVerdict, number>; permissions: Set<PacketPermission>; heuristics: Set<Heuristic>;
   packetTypes: Set<string>; times: number[]; lines: number[];
 }
@@ -166,11 +178,12 @@ function observe(avcs: readonly PacketAvc[], options: LearnOptions): Observation
     for (const permission of avc.permissions) {
       const c = classify(avc, permission, options);
       const peer = canonical(c.peer);
-      const key = [avc.domain, c.direction, peer, c.protocol, c.port ?? ''].join(' ');
+      const program = avc.exe !== undefined && SHARED_DOMAINS.has(avc.domain) ? avc.exe : undefined;
+      const key = [avc.domain, program ?? '', c.direction, peer, c.protocol, c.port ?? ''].join(' ');
       let acc = seen.get(key);
       if (!acc) {
         acc = {
-          domain: avc.domain, direction: c.direction, peer, family: avc.family, protocol: c.protocol,
+          domain: avc.domain, ...(program === undefined ? {} : { program }), direction: c.direction, peer, family: avc.family, protocol: c.protocol,
           ...(c.port === undefined ? {} : { port: c.port }),
           count: 0, verdicts: { denied: 0, granted: 0 }, permissions: new Set(), heuristics: new Set(),
           packetTypes: new Set(), times: [], lines: [],
@@ -187,7 +200,7 @@ function observe(avcs: readonly PacketAvc[], options: LearnOptions): Observation
     }
   }
   return [...seen.values()].map((a) => ({
-    domain: a.domain, direction: a.direction, peer: a.peer, family: a.family, protocol: a.protocol,
+    domain: a.domain, ...(a.program === undefined ? {} : { program: a.program }), direction: a.direction, peer: a.peer, family: a.family, protocol: a.protocol,
     ...(a.port === undefined ? {} : { port: a.port }),
     count: a.count, denied: a.verdicts.denied, granted: a.verdicts.granted,
     permissions: [...a.permissions].sort(), heuristics: [...a.heuristics].sort(), packetTypes: [...a.packetTypes].sort(),
@@ -208,16 +221,19 @@ function lookup(policy: Policy, o: Observation): Policy['apps'][number] | undefi
 
 function buildApps(observations: readonly Observation[], policy: Policy | undefined): SuggestedApp[] {
   const byDomain = new Map<string, Observation[]>();
-  for (const o of observations) pushTo(byDomain, o.domain, o);
+  for (const o of observations) pushTo(byDomain, `${o.domain} ${o.program ?? ''}`, o);
   const taken = new Set(policy?.apps.map((a) => a.name) ?? []);
   const apps: SuggestedApp[] = [];
-  for (const domain of [...byDomain.keys()].sort(compareText)) {
-    const list = byDomain.get(domain)!;
-    const existing = policy?.apps.find((a) => a.domains.some((d) => d.value === domain));
-    const name = existing?.name ?? uniqueName(appNameFor(domain), taken);
+  for (const key of [...byDomain.keys()].sort(compareText)) {
+    const list = byDomain.get(key)!;
+    const { domain, program } = list[0]!;
+    const existing = program !== undefined
+      ? policy?.apps.find((a) => a.programs.some((p) => p.value === program))
+      : policy?.apps.find((a) => a.domains.some((d) => d.value === domain));
+    const name = existing?.name ?? uniqueName(program !== undefined ? appNameFor(program.slice(program.lastIndexOf('/') + 1)) : appNameFor(domain), taken);
     taken.add(name);
     apps.push({
-      name, domain, existing: existing !== undefined,
+      name, domain, ...(program === undefined ? {} : { program }), existing: existing !== undefined,
       connect: list.filter((o) => o.direction === 'connect'),
       serve: list.filter((o) => o.direction === 'serve'),
     });

@@ -6,6 +6,7 @@
 //   Nov 29 02:00:00 host kernel: audit: type=1400 audit(...): avc:  granted  { recv } for  saddr=...
 
 import { parseAddress } from '../policy/address.js';
+import { programPathProblem } from '../policy/program-path.js';
 
 export type AvcVerdict = 'denied' | 'granted';
 export type PacketPermission = 'send' | 'recv';
@@ -29,6 +30,11 @@ export interface PacketAvc {
   /** Seconds since the epoch from `audit(SECONDS.MILLIS:SERIAL)`, when the line has it. */
   readonly time?: number;
   readonly permissive?: boolean;
+  /**
+   * The executable of the process behind the packet: `exe=` of the SYSCALL record of the same
+   * event (auditd's log: same `audit(TIME:SERIAL)`), when the log has it and it is a valid program path.
+   */
+  readonly exe?: string;
 }
 
 export interface MalformedLine {
@@ -56,6 +62,7 @@ export function parsePacketAvcs(text: string): AvcParseResult {
   const malformed: MalformedLine[] = [];
   let ignored = 0;
   const lines = text.split('\n');
+  const exes = executablesByEvent(lines);
   lines.forEach((raw, index) => {
     // auditd's enriched format appends the translated fields after a GS (0x1d) separator.
     const line = raw.split('\x1d')[0]!.trimEnd();
@@ -65,7 +72,10 @@ export function parsePacketAvcs(text: string): AvcParseResult {
     }
     const parsed = parseLine(line, index + 1);
     if (typeof parsed === 'string') malformed.push({ line: index + 1, reason: parsed, text: line.slice(0, 300) });
-    else avcs.push(parsed);
+    else {
+      const exe = exes.get(EVENT.exec(line)?.[1] ?? '');
+      avcs.push(exe === undefined ? parsed : { ...parsed, exe });
+    }
   });
   return { avcs, malformed, ignored };
 }
@@ -117,6 +127,21 @@ function parseLine(line: string, lineNumber: number): PacketAvc | string {
     ...(time ? { time: Number(time[1]) } : {}),
     ...(permissive === undefined ? {} : { permissive: permissive === '1' }),
   };
+}
+
+const EVENT = /audit\((\d+(?:\.\d+)?:\d+)\)/;
+const EXE = /\bexe="([^"]*)"/;
+
+/** `exe=` of the SYSCALL records, by event (`TIME:SERIAL`); only paths a policy could list. */
+function executablesByEvent(lines: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of lines) {
+    if (!line.includes('exe="')) continue;
+    const event = EVENT.exec(line)?.[1];
+    const exe = EXE.exec(line)?.[1];
+    if (event !== undefined && exe !== undefined && programPathProblem(exe) === undefined) out.set(event, exe);
+  }
+  return out;
 }
 
 function addressFamily(text: string): 'ipv4' | 'ipv6' | undefined {

@@ -74,3 +74,28 @@ test('bad usage and missing files', (t) => {
   t.is(help.status, 0);
   t.regex(help.stdout, /--audit-log <file>[\s\S]*--dmesg[\s\S]*--policy <file>[\s\S]*--proto <protocol>[\s\S]*--json[\s\S]*--output <file>/);
 });
+
+test('an AVC from a shared domain whose event names its executable suggests a program app', (t) => {
+  // auditd writes the SYSCALL record of the same event (audit(TIME:SERIAL)) with exe=.
+  const log = [
+    'type=AVC msg=audit(1700000000.100:501): avc:  denied  { send } for  pid=812 comm="curl" saddr=192.0.2.1 src=40001 daddr=203.0.113.80 dest=443 netif=eth0 scontext=unconfined_u:unconfined_r:unconfined_t:s0 tcontext=system_u:object_r:secmarkc_x_client_packet_t:s0 tclass=packet permissive=0',
+    'type=SYSCALL msg=audit(1700000000.100:501): arch=c000003e syscall=42 success=no exit=-13 a0=5 items=0 ppid=700 pid=812 auid=0 uid=0 comm="curl" exe="/usr/local/bin/api-curl" subj=unconfined_u:unconfined_r:unconfined_t:s0 key=(null)',
+    'type=AVC msg=audit(1700000001.100:502): avc:  denied  { send } for  pid=813 comm="bash" saddr=192.0.2.1 src=40002 daddr=203.0.113.81 dest=80 netif=eth0 scontext=unconfined_u:unconfined_r:unconfined_t:s0 tcontext=system_u:object_r:secmarkc_x_client_packet_t:s0 tclass=packet permissive=0',
+    'type=AVC msg=audit(1700000002.100:503): avc:  denied  { send } for  pid=900 comm="firefox" saddr=192.0.2.1 src=40003 daddr=203.0.113.82 dest=443 netif=eth0 scontext=unconfined_u:unconfined_r:mozilla_t:s0 tcontext=system_u:object_r:secmarkc_x_client_packet_t:s0 tclass=packet permissive=0',
+    'type=SYSCALL msg=audit(1700000002.100:503): arch=c000003e syscall=42 success=no exit=-13 pid=900 comm="firefox" exe="/usr/lib/firefox/firefox" subj=unconfined_u:unconfined_r:mozilla_t:s0 key=(null)',
+  ].join('\n');
+  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-learn-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'audit.log'), log + '\n');
+  const r = runCli(['learn', '--audit-log', join(dir, 'audit.log')]);
+  t.is(r.status, 0, r.stderr);
+  // The program of unconfined_t gets an app of its own; unconfined_t without an exe stays a domain
+  // app; mozilla_t is a domain of its own, whatever its executable.
+  t.regex(r.stdout, /^ {2}api_curl:\n {4}programs: \["\/usr\/local\/bin\/api-curl"\] # seen as exe= of the events; runs in unconfined_t today\n {4}run_from: \[unconfined_t\]\n {4}connect:\n {6}- to: \["203\.0\.113\.80"\]\n {8}ports: \[tcp\/443\]/m);
+  t.regex(r.stdout, /^ {2}unconfined:\n {4}domain: unconfined_t\n {4}connect:\n {6}- to: \["203\.0\.113\.81"\]/m);
+  t.regex(r.stdout, /^ {2}mozilla:\n {4}domain: mozilla_t\n/m);
+  const snippet = compilePolicy(`version: 1\nunlabeled: deny\n${r.stdout}`, 'snippet.yaml', {
+    programs: { rights: { hasDomain: () => true, execTypeCil: () => [], domainCil: () => [], transitionToday: () => undefined } },
+  });
+  t.true(snippet.ok, JSON.stringify(snippet.diagnostics));
+});

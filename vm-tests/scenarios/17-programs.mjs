@@ -17,7 +17,7 @@ export const meta = {
   boot: 'programs',
   init: 'systemd',
   budgetSec: 1200,
-  needs: ['apply', 'status', 'remove'],
+  needs: ['apply', 'status', 'remove', 'explain'],
   title: 'apps by program path: generated domains from a login shell and a service, never more than the parent',
 };
 
@@ -177,6 +177,15 @@ export async function run(t) {
       const packets = [...new Set(pair.states.current.packet.map(([type]) => type))];
       t.check(`${pair.domain}-packet-rights-are-the-app`, JSON.stringify(packets) === JSON.stringify([FETCH_T]), { expected: [FETCH_T], got: packets });
     }
+  });
+
+  // explain takes the program's path: its generated domain, and what that may reach.
+  await t.phase('explain-program', () => {
+    const r = t.secmarkc(['explain', '-p', '/tmp/policy.yaml', FETCH, '--connect', `${PEER4}:3128/tcp`, '--connect', `${PEER4}:3129/tcp`], { allowFail: true });
+    t.check('explain-program-path', r.code === 4 && r.stdout.includes(`${DOMAIN_LOGIN}: generated for app "fetch"`) && /connect 192\.0\.2\.10:3128\/tcp: allowed/.test(r.stdout) && /connect 192\.0\.2\.10:3129\/tcp: refused/.test(r.stdout), {
+      expected: `exit 4: ${DOMAIN_LOGIN} named, 3128 allowed, 3129 refused`,
+      got: `exit ${r.code}: ${(r.stdout + r.stderr).trim().slice(0, 500)}`,
+    });
   });
 
   await t.phase('status-drift', async () => {
