@@ -22,6 +22,8 @@ import { EXIT } from './exit-codes.js';
 import { NotExclusiveError, runAudit } from './exclusivity.js';
 import { addKernelOptions, rulesetFor, withNetns } from './kernel-options.js';
 import { addPortsFromOption, loadPolicyWithSource, type PortsFromOption } from './load-policy.js';
+import { faultPoint } from './fault-point.js';
+import { intentInputs } from './intent.js';
 import { describeError, failRuntime, printDiagnostics } from './report.js';
 import { DEFAULT_WAIT_SECONDS, describeClaim, describeLive, describeRecord, matchLive, readLiveTable, waitSeconds, WriterSession, type StateOptions } from './state-session.js';
 
@@ -104,12 +106,16 @@ export function registerApply(program: Command): void {
     try {
       // Records name the policy by its absolute path: rollback, keep and status may run from elsewhere.
       const source = { path: policyPath === '-' ? '-' : resolve(policyPath), text: loaded.text };
-      if (!(await begin(session, 'apply', { kind: 'new-record', lsm: options.lsm, source }))) return;
+      // The intent keeps a copy of the text and the compile's other inputs: killed before its record
+      // file exists, this apply can still be compiled again, compared with the kernel and recorded.
+      const inputs = intentInputs(loaded.file, loaded.result.portTable);
+      if (!(await begin(session, 'apply', { kind: 'new-record', lsm: options.lsm, source, inputs }))) return;
       // The record is built and written under its own name while the kernel processes the batch
       // (it does not depend on the outcome); the index names it once the batch was applied.
       let staged: StagedRecord | undefined;
       let stagingError: unknown;
       const stage = (): void => {
+        faultPoint('sent');
         try {
           staged = session.stage(makeRecord(compiled, source));
         } catch (error) {
@@ -353,7 +359,7 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
       }
     }
     const current = session?.index.current ?? null;
-    const lastGood = mode === 'keep' && session ? lastGoodOf(() => (current ? readEntry(stateDir, table, current) : undefined)) : undefined;
+    const lastGood = mode === 'keep' && session ? lastGoodOf(() => (current ? session!.readEntry(current) : undefined)) : undefined;
     const recorded =
       session !== undefined &&
       (await begin(session, lastGood ? 'keep' : 'lockdown', lastGood && current ? { kind: 'record', file: current.file, lsm: options.lsm } : { kind: 'lockdown' }));

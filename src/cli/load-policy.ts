@@ -42,7 +42,7 @@ export function portTableFor(options: PortsFromOption): PortTable {
 export type Compiled = Extract<CompileResult, { ok: true }> & { readonly portTable?: PortTable };
 
 export type LoadedPolicy =
-  | { readonly ok: true; readonly result: Compiled; readonly text: string }
+  | { readonly ok: true; readonly result: Compiled; readonly text: string; /** The name diagnostics and spans use. */ readonly file: string }
   | { readonly ok: false; readonly reason: 'unreadable' | 'invalid' };
 
 /** Read and compile; on failure the problem is already printed and the exit code set. */
@@ -93,7 +93,7 @@ export function loadPolicyWithSource(path: string, options: PortsFromOption = {}
     return { ok: false, reason: 'invalid' };
   }
   printDiagnostics(result.diagnostics); // warnings
-  return { ok: true, result: portTable ? { ...result, portTable } : result, text: source.text };
+  return { ok: true, result: portTable ? { ...result, portTable } : result, text: source.text, file: source.file };
 }
 
 export function loadPolicy(path: string, options: PortsFromOption = {}, load: LoadOptions = {}): Compiled | undefined {
