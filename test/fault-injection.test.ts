@@ -305,7 +305,7 @@ interface Trial {
 }
 
 /** Where a kill left the records, told from the index and the files after it. */
-type Window = 'no load pending' | 'intent, kernel as the records say' | 'intent, kernel loaded, record never written' | 'intent, kernel loaded, record written, not committed' | 'intent, kernel loaded';
+type Window = 'before its intent' | 'after its commit' | 'intent, kernel as the records say' | 'intent, kernel loaded, record never written' | 'intent, kernel loaded, record written, not committed' | 'intent, kernel loaded';
 
 /**
  * Trials one after the other in one namespace, each starting where the last left off. After the
@@ -320,8 +320,12 @@ async function runTrials(t: ExecutionContext, w: Workspace, list: readonly Trial
   const nextOf = (k: number) => (k + 2) % w.p.length;
   const lines = [
     `${CLI()} apply ${w.p[0]} ${opts} 2>/dev/null || exit 9`,
-    // How long a whole apply takes here and now: delayed kills are fractions of it ($apply_ms).
-    `s=$(date +%s%N); ${CLI()} apply ${w.p[1]} ${opts} 2>/dev/null || exit 9; apply_ms=$(( ($(date +%s%N) - s) / 1000000 )); echo "apply takes $apply_ms ms"`,
+    WAIT_STOPPED,
+    // How long an apply takes here and now from the moment it holds the lock (the work on records
+    // and kernel; before it, node starts and compiles): delayed kills are fractions of it ($work_ms).
+    `SECMARKC_TEST_STOP_AT=locked ${CLI()} apply ${w.p[1]} ${opts} 2>/dev/null & pid=$!; stopped $pid || exit 8`,
+    `s=$(date +%s%N); kill -CONT $pid; wait $pid || exit 9; work_ms=$(( ($(date +%s%N) - s) / 1000000 )); echo "from the lock an apply takes $work_ms ms"`,
+    `cp ${w.state}/secmarkc.state.json ${w.dir}/i0.json`,
   ];
   list.forEach((trial, k) => {
     lines.push(
@@ -355,8 +359,11 @@ async function runTrials(t: ExecutionContext, w: Workspace, list: readonly Trial
     const files = readFileSync(join(w.dir, `la${k}`), 'utf8').split('\n');
     const load = killed.pending?.load;
     const loading = load?.source && `p${w.p.indexOf(load.source.path)}`;
+    const before = readFileSync(join(w.dir, k === 0 ? 'i0.json' : `ib${k - 1}.json`), 'utf8');
     const window: Window = !killed.pending
-      ? 'no load pending'
+      ? JSON.stringify(killed) === JSON.stringify(JSON.parse(before))
+        ? 'before its intent'
+        : 'after its commit'
       : after.record.live !== 'pending'
         ? 'intent, kernel as the records say'
         : killed.pending.command === 'apply' && load?.file
@@ -384,7 +391,7 @@ async function runTrials(t: ExecutionContext, w: Workspace, list: readonly Trial
   const history = readFileSync(join(w.state, 'secmarkc.history'), 'utf8');
   const rebuilt = history.split('\n').filter((line) => line.includes('"rebuilt":"intent"')).length;
   t.is(rebuilt, windows.get('intent, kernel loaded, record never written') ?? 0, 'one repair line rebuilt from an intent per kill in that window');
-  t.log(`${/apply takes \d+ ms/.exec(run.stdout)?.[0]}; ${list.length} trials (${list.map((x) => x.what).join('; ')}); after the kill the kernel held: ${[...outcomes].map(([o, n]) => `${o} ×${n}`).join(', ')}`);
+  t.log(`${/from the lock an apply takes \d+ ms/.exec(run.stdout)?.[0]}; ${list.length} trials (${list.map((x) => x.what).join('; ')}); after the kill the kernel held: ${[...outcomes].map(([o, n]) => `${o} ×${n}`).join(', ')}`);
   t.log(`where the kills landed: ${[...windows].map(([o, n]) => `${o} ×${n}`).join(', ')}`);
   return windows;
 }
@@ -429,13 +436,16 @@ nsTest(nsTitle('kill -9 of apply, rollback and keep after seeded random delays (
     ['keep', () => `${CLI()} apply ${w.bad} --on-invalid keep ${opts}`],
   ];
   const trials = Array.from({ length: 12 }, (_, k) => {
-    // Most of a run is the start of node; the lock, the batch and the records come in its last
-    // ~20 %: kill at 55-105 % of the time a whole apply took in this namespace just before.
-    const percent = Math.round(55 + next() * 50);
+    // Most of a run is the start of node and the compile, which change nothing: each command
+    // stops when it holds the lock, is continued, and is killed at 0-100 % of the time an apply
+    // took from there in this namespace just before.
+    const percent = Math.round(next() * 100);
     const [name, command] = commands[k % commands.length]!;
     return {
       what: `${name} killed at ${percent} %`,
-      run: `${command(k)} 2>/dev/null & pid=$!; sleep $(awk "BEGIN { print $apply_ms * ${percent} / 100000 }"); kill -9 $pid 2>/dev/null; wait $pid`,
+      run:
+        `SECMARKC_TEST_STOP_AT=locked ${command(k)} 2>/dev/null & pid=$!; stopped $pid || exit 8; kill -CONT $pid; ` +
+        `sleep $(awk "BEGIN { print $work_ms * ${percent} / 100000 }"); kill -9 $pid 2>/dev/null; wait $pid`,
     };
   });
   await runTrials(t, w, trials);
@@ -456,7 +466,7 @@ nsTest(nsTitle('kill -9 of apply at seeded delays after its batch was sent: the 
     return {
       what: `apply killed ${ms} ms after sent`,
       run:
-        `${WAIT_STOPPED}; SECMARKC_TEST_STOP_AT=sent SECMARKC_TEST_DELAY_AT=sent:${pause} ${CLI()} apply ${w.p[(k + 3) % w.p.length]} ${opts} 2>/dev/null & pid=$!; ` +
+        `SECMARKC_TEST_STOP_AT=sent SECMARKC_TEST_DELAY_AT=sent:${pause} ${CLI()} apply ${w.p[(k + 3) % w.p.length]} ${opts} 2>/dev/null & pid=$!; ` +
         `stopped $pid || exit 8; kill -CONT $pid; sleep ${ms / 1000}; kill -9 $pid 2>/dev/null; wait $pid`,
     };
   });
