@@ -167,6 +167,39 @@ nsTest(nsTitle('a state directory made read-only after the batch: the error says
   t.is(truth(join(w.dir, 'k2')), 'p1');
 });
 
+nsTest(nsTitle('an apply killed before its record was written, then a read-only state directory: keep loads that policy, the next writable run records it'), async (t) => {
+  const w = workspace();
+  const opts = `--no-lsm --state-dir ${w.state}`;
+  const run = await inNamespace(
+    [
+      `${CLI()} apply ${w.p[0]} ${opts} 2>/dev/null || exit 9`,
+      `SECMARKC_TEST_DELAY_AT=sent:400 SECMARKC_TEST_KILL_AT=sent ${CLI()} apply ${w.p[1]} ${opts} 2>/dev/null; echo "killed rc=$?"`,
+      `ls ${w.state} > ${w.dir}/files`,
+      `unshare -m sh -c 'mount --bind ${w.state} ${w.state} && mount -o remount,bind,ro ${w.state} && ${CLI()} apply ${w.bad} --on-invalid keep ${opts} 2>${w.dir}/e1; echo "read-only keep rc=$?"'`,
+      dump(`${w.dir}/k1`),
+      `${CLI()} status ${opts} > ${w.dir}/s1; echo "status rc=$?"`,
+      `${CLI()} apply ${w.bad} --on-invalid keep ${opts} 2>${w.dir}/e2; echo "keep rc=$?"`,
+      `${CLI()} status ${opts} > ${w.dir}/s2; echo "status after rc=$?"`,
+      dump(`${w.dir}/k2`),
+    ].join('\n'),
+  );
+  const file = (name: string) => readFileSync(join(w.dir, name), 'utf8');
+  t.regex(run.stdout, /killed rc=137/, run.stderr);
+  t.regex(file('files'), /secmarkc\.intent\.2\.json/);
+  t.notRegex(file('files'), /secmarkc\.record\.2\.json/, 'killed before its record was written');
+  t.regex(run.stdout, /read-only keep rc=2/);
+  t.regex(file('e1'), new RegExp(`cannot record what an interrupted secmarkc apply .* left: .*EROFS[^]*had loaded the policy compiled from ${w.p[1]}.* \\(it was killed before it wrote its record: compiled again from the copy its intent kept\\)\\n`));
+  t.regex(file('e1'), new RegExp(`loading the fallback without recording it[^]*kept the last good policy, compiled from ${w.p[1]}`));
+  t.is(truth(join(w.dir, 'k1')), 'p1');
+  t.regex(run.stdout, /^status rc=3$/m);
+  t.regex(file('s1'), new RegExp(`the live table is the policy the interrupted writer was loading \\(compiled from ${w.p[1]}.*compiled again from the copy its intent kept\\)`));
+  t.regex(run.stdout, /keep rc=2/);
+  t.regex(file('e2'), new RegExp(`compiled again from the copy its intent kept\\): recorded now[^]*kept the last good policy, compiled from ${w.p[1]}`));
+  t.regex(run.stdout, /status after rc=0/);
+  t.regex(file('s2'), new RegExp(`record: the live table is the current record \\(compiled from ${w.p[1]}`));
+  t.is(truth(join(w.dir, 'k2')), 'p1');
+});
+
 nsTest(nsTitle('one writer at a time: --wait 0 fails at once, status does not block, a waiter goes on when the holder is killed'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
