@@ -58,7 +58,8 @@ export function registerApply(program: Command): void {
         'TABLE.history). One writer at a time: apply, --rollback, the fallbacks and remove take TABLE.lock ' +
         '(flock) and wait up to --wait seconds for it. The state directory must be owned by root and ' +
         'writable by nobody else, and must be writable: that is checked before anything is sent. An apply ' +
-        'killed half way is recorded by the next one as the kernel shows it. --rollback loads the ' +
+        'killed half way is recorded by the next one as the kernel shows it (even before its record was ' +
+        'written: its intent keeps a copy of the policy, TABLE.intent.N.json, to compile again). --rollback loads the ' +
         'previous record (module first if it differs, then one batch) and swaps the two, so a second ' +
         '--rollback returns to where you were. With nothing to roll back to, or when the previous policy ' +
         'is already live, it fails and changes nothing.\n\n' +
