@@ -212,6 +212,32 @@ test('input: stdin is read up to the limit and refused beyond it (SMC091 at <std
   t.is(r.stderr, `<stdin>:1:1: error SMC091: the policy has more than ${LIMITS.policyBytes} bytes; at most ${LIMITS.policyBytes} bytes (16 MiB) are read\nsecmarkc: 1 error\n`);
 });
 
+test('input: --ports-from FILE has the limits of a policy file: regular, bounded, refused with its position and exit 2', (t) => {
+  const dir = tempDir(t);
+  const policy = join(ROOT, 'test/fixtures/valid/ports-policy/policy.yaml');
+  const fifo = join(dir, 'ports.fifo');
+  t.is(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const big = join(dir, 'ports.json');
+  const fd = openSync(big, 'w');
+  ftruncateSync(fd, LIMITS.policyBytes + 1);
+  closeSync(fd);
+  const expected: [string, string][] = [
+    [fifo, 'SMC090: the port table (--ports-from) is a FIFO, not a regular file'],
+    ['/dev/zero', 'SMC090: the port table (--ports-from) is a character device, not a regular file'],
+    [dir, 'SMC090: the port table (--ports-from) is a directory, not a regular file'],
+    [big, `SMC091: the port table (--ports-from) has ${LIMITS.policyBytes + 1} bytes; at most ${LIMITS.policyBytes} bytes (16 MiB) are read`],
+  ];
+  for (const [path, message] of expected) {
+    // A FIFO without a writer blocked, /dev/zero grew without bound: the timeout only guards the test run.
+    const r = spawnSync(process.execPath, ['--import=tsx', join(ROOT, 'test/helpers/cli-entry.ts'), 'check', policy, '--ports-from', path], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    t.is(r.status, 2, `${path}: ${r.stderr}`);
+    t.is(r.stderr, `${path}:1:1: error ${message}\nsecmarkc: 1 error\n`);
+  }
+  const apply = runCli(['apply', '--dry-run', '--on-invalid', 'lockdown', '--state-dir', dir, '--ports-from', '/dev/zero', policy]);
+  t.is(apply.status, 2, apply.stderr);
+  t.regex(apply.stdout, /^would lock down table inet secmarkc/m, '--on-invalid acts');
+});
+
 test(`problems: at most ${LIMITS.diagnostics} are printed, the rest counted (SMC094) and in the total`, (t) => {
   const count = 5000;
   const r = runCli(['check', '-'], `version: 1\nunlabeled: allow\napps:\n  a:\n    domain: a_t\n    connect:\n      - ports: [${Array(count).fill('tcp/0').join(', ')}]\n`);

@@ -1,4 +1,5 @@
-// File edges of the CLI: read a policy (or stdin for "-") within LIMITS, write an output atomically.
+// File edges of the CLI: read a policy (or stdin for "-") or a --ports-from file within LIMITS,
+// write an output atomically.
 
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
@@ -15,8 +16,9 @@ export interface PolicySource {
 }
 
 /**
- * A policy input refused before it is read: not a regular file, or too large. A diagnostic like
- * any other problem of the policy (exit 2, so `apply --on-invalid` acts), unlike an I/O error.
+ * A policy input (the policy, or the port table of --ports-from) refused: not a regular file, too
+ * large. A diagnostic like any other problem of the policy (exit 2, so `apply --on-invalid`
+ * acts), unlike an I/O error.
  */
 export class PolicyInputError extends Error {
   readonly diagnostic: Diagnostic;
@@ -30,6 +32,11 @@ export class PolicyInputError extends Error {
 
 const CHUNK = 64 * 1024;
 
+/** What is read: the policy, or the port table of --ports-from (which is not read from stdin). */
+export type InputKind = 'policy' | 'port table';
+
+const NAMED: Record<InputKind, string> = { policy: 'the policy', 'port table': 'the port table (--ports-from)' };
+
 /**
  * The policy's text. A path must name a regular file: it is looked at before it is opened, since
  * opening a device can act (a tape rewinds, a watchdog arms) and opening a FIFO blocks until a
@@ -37,22 +44,27 @@ const CHUNK = 64 * 1024;
  * may be anything; like a file it is read up to LIMITS.policyBytes and refused beyond.
  */
 export function readPolicySource(path: string): PolicySource {
-  if (path === '-') return { text: readBounded(0, '<stdin>'), file: '<stdin>' };
-  refuseUnlessRegular(statSync(path), path);
+  if (path === '-') return { text: readBounded(0, '<stdin>', 'policy'), file: '<stdin>' };
+  return readInputFile(path, 'policy');
+}
+
+/** A regular file read up to LIMITS.policyBytes (readPolicySource). */
+export function readInputFile(path: string, kind: InputKind): PolicySource {
+  refuseUnlessRegular(statSync(path), path, kind);
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
     const stats = fstatSync(fd);
-    refuseUnlessRegular(stats, path);
-    if (stats.size > LIMITS.policyBytes) throw tooLarge(path, `${stats.size} bytes`);
-    return { text: readBounded(fd, path), file: path };
+    refuseUnlessRegular(stats, path, kind);
+    if (stats.size > LIMITS.policyBytes) throw tooLarge(path, `${stats.size} bytes`, kind);
+    return { text: readBounded(fd, path, kind), file: path };
   } finally {
     closeSync(fd);
   }
 }
 
-function refuseUnlessRegular(stats: Stats, path: string): void {
+function refuseUnlessRegular(stats: Stats, path: string, kind: InputKind): void {
   if (stats.isFile()) return;
-  const kind = stats.isDirectory()
+  const what = stats.isDirectory()
     ? 'a directory'
     : stats.isFIFO()
       ? 'a FIFO'
@@ -63,15 +75,16 @@ function refuseUnlessRegular(stats: Stats, path: string): void {
           : stats.isSocket()
             ? 'a socket'
             : 'not a regular file';
-  throw new PolicyInputError('SMC090', path, `the policy is ${kind}, not a regular file (use "-" to read it from stdin)`);
+  const stdin = kind === 'policy' ? ' (use "-" to read it from stdin)' : '';
+  throw new PolicyInputError('SMC090', path, `${NAMED[kind]} is ${what}, not a regular file${stdin}`);
 }
 
-function tooLarge(file: string, size: string): PolicyInputError {
-  return new PolicyInputError('SMC091', file, `the policy has ${size}; at most ${LIMITS.policyBytes} bytes (16 MiB) are read`);
+function tooLarge(file: string, size: string, kind: InputKind): PolicyInputError {
+  return new PolicyInputError('SMC091', file, `${NAMED[kind]} has ${size}; at most ${LIMITS.policyBytes} bytes (16 MiB) are read`);
 }
 
 /** Everything up to end of file, or a refusal as soon as it passes the limit (a file may grow while read). */
-function readBounded(fd: number, file: string): string {
+function readBounded(fd: number, file: string, kind: InputKind): string {
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
@@ -79,7 +92,7 @@ function readBounded(fd: number, file: string): string {
     const n = readSync(fd, chunk, 0, CHUNK, null);
     if (n === 0) break;
     total += n;
-    if (total > LIMITS.policyBytes) throw tooLarge(file, `more than ${LIMITS.policyBytes} bytes`);
+    if (total > LIMITS.policyBytes) throw tooLarge(file, `more than ${LIMITS.policyBytes} bytes`, kind);
     chunks.push(n === CHUNK ? chunk : chunk.subarray(0, n));
   }
   return Buffer.concat(chunks, total).toString('utf8');
