@@ -59,3 +59,35 @@ test('a port with a leading zero is refused (SMC096), in a range too', (t) => {
   t.like(parsePortEntry('tcp/10-100'), { ok: true, from: 10, to: 100 });
   t.like(parsePortEntry('tcp/0'), { ok: false, code: 'SMC031' });
 });
+
+test('only ASCII spaces and tabs around an address or a port are ignored; other white space is refused where it is written (SMC020, SMC030)', (t) => {
+  const rule = (to: string, port = 'tcp/22') => `version: 1\nunlabeled: allow\napps:\n  a:\n    domain: a_t\n    connect:\n      - to: ["${to}"]\n        ports: ["${port}"]\n`;
+  // Written as YAML escapes, so that the file holds the characters themselves.
+  for (const [written, char] of [
+    ['192.0.2.1\\u00a0', 'U+00A0'],
+    ['\\u2028192.0.2.1', 'U+2028'],
+    ['192.0.2.1\\u3000', 'U+3000'],
+    ['\\ufeff192.0.2.1', 'U+FEFF'],
+    ['2001:db8::1\\u2029', 'U+2029'],
+    ['192.0.2.1\\u00a0-192.0.2.9', 'U+00A0'],
+    ['192.0.2.1-\\u0085192.0.2.9', 'U+0085'],
+    ['192.0.2.0/24\\u00a0', 'U+00A0'],
+  ] as const) {
+    const [first, ...rest] = lines(rule(written));
+    t.is(rest.length, 0, written);
+    t.regex(first ?? '', new RegExp(`^p\\.yaml:7:14: error SMC020: ".*": ${char.replace('+', '\\+')} is not part of an address \\(only ASCII spaces and tabs may surround one\\)$`), written);
+  }
+  for (const [written, char] of [
+    ['tcp/22\\u00a0', 'U+00A0'],
+    ['\\u2028tcp/22', 'U+2028'],
+    ['tcp\\u00a0/22', 'U+00A0'],
+    ['icmp\\u3000', 'U+3000'],
+  ] as const) {
+    const [first, ...rest] = lines(rule('192.0.2.1', written));
+    t.is(rest.length, 0, written);
+    t.regex(first ?? '', new RegExp(`^p\\.yaml:8:17: error SMC030: ".*": ${char.replace('+', '\\+')} is not part of a port entry \\(only ASCII spaces and tabs may surround one\\)$`), written);
+  }
+  // ASCII spaces and tabs, in quotes or around the dash of a range, still are.
+  t.deepEqual(lines(rule(' 192.0.2.1\\t', ' tcp/22 ')), []);
+  t.deepEqual(lines(rule('192.0.2.1 - 192.0.2.9', 'udp / 53')), []);
+});
