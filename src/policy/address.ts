@@ -12,7 +12,7 @@ export interface ParsedRange {
 
 export type AddressResult =
   | { readonly ok: true; readonly range: ParsedRange }
-  | { readonly ok: false; readonly code: 'SMC020' | 'SMC022'; readonly message: string };
+  | { readonly ok: false; readonly code: 'SMC020' | 'SMC022' | 'SMC097'; readonly message: string };
 
 export function familyBits(family: 'ipv4' | 'ipv6'): number {
   return family === 'ipv4' ? 32 : 128;
@@ -61,6 +61,10 @@ function parsePrefix(text: string): AddressResult {
   const bits = familyBits(addr.family);
   if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > bits) {
     return bad(`"${text}": prefix length must be 0 to ${bits}`);
+  }
+  // As in a port (SMC096): `/010` is 10 here, but 8 to a reader that takes a leading zero for octal.
+  if (lenText.length > 1 && lenText.startsWith('0')) {
+    return { ok: false, code: 'SMC097', message: `"${text}": prefix length ${lenText} has a leading zero; write ${Number(lenText)}` };
   }
   const length = Number(lenText);
   const hostMask = (1n << BigInt(bits - length)) - 1n;

@@ -65,6 +65,8 @@ export const DIAGNOSTIC_CODES = {
   SMC094: 'too many problems: the rest are not reported',
   SMC095: 'number not written as a plain decimal integer',
   SMC096: 'port number with a leading zero',
+  SMC097: 'prefix length with a leading zero',
+  SMC098: 'protocol not in lower case',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
