@@ -6,7 +6,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync
 import { basename, dirname, join } from 'node:path';
 import type { Diagnostic, DiagnosticCode } from '../policy/diagnostics.js';
 import { LIMITS } from '../policy/limits.js';
-import { fileSpan } from '../policy/span.js';
+import { fileSpan, type Span } from '../policy/span.js';
 import { describeError, failRuntime } from './report.js';
 
 export interface PolicySource {
@@ -23,10 +23,10 @@ export interface PolicySource {
 export class PolicyInputError extends Error {
   readonly diagnostic: Diagnostic;
 
-  constructor(code: DiagnosticCode, file: string, message: string) {
+  constructor(code: DiagnosticCode, file: string, message: string, span: Span = fileSpan(file)) {
     super(message);
     this.name = 'PolicyInputError';
-    this.diagnostic = { code, severity: 'error', message, span: fileSpan(file) };
+    this.diagnostic = { code, severity: 'error', message, span };
   }
 }
 
@@ -95,7 +95,54 @@ function readBounded(fd: number, file: string, kind: InputKind): string {
     if (total > LIMITS.policyBytes) throw tooLarge(file, `more than ${LIMITS.policyBytes} bytes`, kind);
     chunks.push(n === CHUNK ? chunk : chunk.subarray(0, n));
   }
-  return Buffer.concat(chunks, total).toString('utf8');
+  return decodeUtf8(Buffer.concat(chunks, total), file, kind);
+}
+
+/** Strict: a byte that is not UTF-8 is an error, not U+FFFD. A BOM is kept, as Buffer.toString kept it. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text, or SMC099 at the line and column (UTF-16 units, as the YAML parser counts) of the first bad byte. */
+function decodeUtf8(bytes: Buffer, file: string, kind: InputKind): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    let line = 1;
+    let lineStart = 0;
+    for (let i = 0; i < at; i++) {
+      if (bytes[i] === 0x0a) {
+        line++;
+        lineStart = i + 1;
+      }
+    }
+    const col = UTF8.decode(bytes.subarray(lineStart, at)).length + 1;
+    const message = `${NAMED[kind]} is not valid UTF-8 (byte 0x${bytes[at]!.toString(16).padStart(2, '0')} at offset ${at}); save it as UTF-8`;
+    throw new PolicyInputError('SMC099', file, message, { file, line, col, endLine: line, endCol: col + 1 });
+  }
+}
+
+/**
+ * Where the first ill-formed sequence starts (Unicode table 3-7: no overlong forms, no
+ * surrogates, nothing above U+10FFFF, nothing cut short); bytes.length if there is none.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  const inRange = (i: number, lo: number, hi: number): boolean => i < bytes.length && bytes[i]! >= lo && bytes[i]! <= hi;
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    let length = 0;
+    if (b <= 0x7f) length = 1;
+    else if (b >= 0xc2 && b <= 0xdf) length = inRange(i + 1, 0x80, 0xbf) ? 2 : 0;
+    else if (b >= 0xe0 && b <= 0xef) {
+      const [lo, hi] = b === 0xe0 ? [0xa0, 0xbf] : b === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
+      length = inRange(i + 1, lo, hi) && inRange(i + 2, 0x80, 0xbf) ? 3 : 0;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      const [lo, hi] = b === 0xf0 ? [0x90, 0xbf] : b === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+      length = inRange(i + 1, lo, hi) && inRange(i + 2, 0x80, 0xbf) && inRange(i + 3, 0x80, 0xbf) ? 4 : 0;
+    }
+    if (length === 0) return i;
+    i += length;
+  }
+  return bytes.length;
 }
 
 /** Write to a temporary file beside the target and rename: readers never see a partial file. */

@@ -67,6 +67,7 @@ export const DIAGNOSTIC_CODES = {
   SMC096: 'port number with a leading zero',
   SMC097: 'prefix length with a leading zero',
   SMC098: 'protocol not in lower case',
+  SMC099: 'policy (or --ports-from file) is not valid UTF-8',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
