@@ -2,7 +2,7 @@
 // and forged records, symlinks in the state directory, temporaries left by killed writers.
 
 import test from 'ava';
-import fs, { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import fs, { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,4 +113,25 @@ test('temporaries left by a killed writer are swept by the next one; only ours (
   const left = readdirSync(dir);
   for (const f of ours) t.false(left.includes(f), `${f} swept`);
   for (const f of theirs) t.true(left.includes(f), `${f} left alone`);
+});
+
+test('a history line is fsynced, as the records are (and the directory when the history is new)', (t) => {
+  const dir = stateDir();
+  const synced: string[] = [];
+  const original = fs.fsyncSync;
+  fs.fsyncSync = (fd: number) => {
+    synced.push(readlinkSync(`/proc/self/fd/${fd}`));
+    original(fd);
+  };
+  syncBuiltinESMExports();
+  try {
+    appendHistory(dir, 'secmarkc', 'apply', { n: 1 });
+    appendHistory(dir, 'secmarkc', 'apply', { n: 2 });
+  } finally {
+    fs.fsyncSync = original;
+    syncBuiltinESMExports();
+  }
+  const history = join(dir, 'secmarkc.history');
+  t.deepEqual(synced, [history, dir, history]);
+  t.is(readFileSync(history, 'utf8').split('\n').length, 3);
 });

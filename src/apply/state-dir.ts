@@ -176,16 +176,20 @@ export function writeFileOnce(path: string, pieces: readonly Buffer[]): { sha256
   return { sha256 };
 }
 
-/** Append one line to a trusted file (created 0600), never through a symlink. */
+/** Append one line to a trusted file (created 0600), never through a symlink; fsynced, with its directory when it is new. */
 export function appendTrusted(path: string, line: string): void {
   const fd = openTrusted(path, O_WRONLY | O_CREAT | O_APPEND);
   if (fd === undefined) throw new StateError(`cannot open ${path}`);
+  let created: boolean;
   try {
+    created = fstatSync(fd).size === 0;
     const bytes = Buffer.from(line);
     for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+  if (created) fsyncDir(dirname(path));
 }
 
 /**
