@@ -520,7 +520,23 @@ export function commitLoad(stateDir: string, index: StateIndex, staged?: StagedR
   if (committed.damaged && index.current) renameSync(join(stateDir, index.current.file), join(stateDir, committed.damaged));
   writeIndex(stateDir, committed.index);
   removeUnnamed(stateDir, index, committed.index);
+  if (committed.damaged) pruneDamaged(stateDir, index.table);
   return committed;
+}
+
+/** How many `.damaged` copies of a table's records are kept (the newest: a repeated fault must not fill the disk). */
+export const DAMAGED_KEPT = 3;
+
+/** Remove all but the newest DAMAGED_KEPT copies of damaged records, known by name (only ours); records written before the index count as oldest. */
+function pruneDamaged(stateDir: string, table: string): void {
+  const pattern = new RegExp(`^${table}\\.(?:record\\.(\\d+)|applied|previous)\\.json\\.damaged$`);
+  const damaged = readdirSync(stateDir)
+    .flatMap((name) => {
+      const match = pattern.exec(name);
+      return match ? [{ name, n: match[1] === undefined ? -1 : Number(match[1]) }] : [];
+    })
+    .sort((a, b) => b.n - a.n);
+  for (const { name } of damaged.slice(DAMAGED_KEPT)) rmSync(join(stateDir, name), { force: true });
 }
 
 /** The index commitLoad writes, without writing it (a repair on a read-only state directory goes on with it in memory). */
