@@ -9,6 +9,8 @@
 // the guest). status reports a relabelled file; a missing program fails apply with its line and
 // changes nothing; remove --module gives the file its label back.
 import { copyFileSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { deniedPacket } from '../guest/lib.mjs';
 import { PEER4, listeners, peerNetwork } from '../guest/fixtures.mjs';
 
@@ -127,7 +129,7 @@ export async function run(t) {
     const mark = t.kmsg.read();
     rmSync(SERVICE_OUT, { force: true });
     const r = t.run(['systemctl', 'start', 'smc-fetch.service'], { allowFail: true });
-    let out = '';
+    let out;
     try {
       out = readFileSync(SERVICE_OUT, 'utf8');
     } catch (e) {
@@ -156,7 +158,7 @@ export async function run(t) {
         { parent: 'initrc_t', domain: DOMAIN_SERVICE },
       ],
     };
-    const r = t.run(['python3', new URL('../../test/helpers/domain-rights.py', import.meta.url).pathname], { input: JSON.stringify(request), allowFail: true });
+    const r = t.run(['python3', join(dirname(fileURLToPath(import.meta.url)), '../../test/helpers/domain-rights.py')], { input: JSON.stringify(request), allowFail: true });
     let result;
     try {
       result = JSON.parse(r.stdout);
