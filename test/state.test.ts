@@ -163,8 +163,13 @@ test('an intent that changed, or was written by another version, is not compiled
   const other = beginLoad(dir, readIndex(dir, 'secmarkc'), 'apply', { kind: 'new-record', lsm: true, source, inputs: { ...intentInputs('policy.yaml', undefined), version: '0.0.1' } });
   const refused = rebuildFromIntent(dir, 'secmarkc', other.pending!);
   t.regex('why' in refused ? refused.why : 'compiled', /compiled by secmarkc 0\.0\.1, this is /);
+  // Apps by program path were compiled with the SELinux policy and the host's files: not kept, not compiled again.
+  const programs = readFileSync(join(ROOT, 'examples/curl-api.yaml'), 'utf8');
+  const withPrograms = beginLoad(dir, readIndex(dir, 'secmarkc'), 'apply', { kind: 'new-record', lsm: true, source: { path: '/p.yaml', text: programs }, inputs: intentInputs('p.yaml', undefined) });
+  const notKept = rebuildFromIntent(dir, 'secmarkc', withPrograms.pending!);
+  t.regex('why' in notKept ? notKept.why : 'compiled', /apps by program path were compiled with the SELinux policy and the files of the moment/);
   const orphan = readdirSync(dir).filter((f) => f.includes('intent'));
-  t.deepEqual(orphan.sort(), ['secmarkc.intent.1.json', 'secmarkc.intent.2.json']);
+  t.deepEqual(orphan.sort(), ['secmarkc.intent.1.json', 'secmarkc.intent.2.json', 'secmarkc.intent.3.json']);
   recordApplied(dir, record(EXAMPLE));
   t.false(readdirSync(dir).some((f) => f.includes('intent')), 'intents no index names are removed by the next commit');
 });

@@ -116,17 +116,31 @@ export function registerApply(program: Command): void {
       let staged: StagedRecord | undefined;
       let stagingError: unknown;
       const stage = (): void => {
-        faultPoint('sent');
         try {
           staged = session.stage(makeRecord(compiled, source));
         } catch (error) {
           stagingError = error;
         }
       };
+      // Programs were compiled with what the loaded SELinux policy and this host's files said, which
+      // the intent does not keep: such a record is written before the batch, so there is no window.
+      const recordFirst = compiled.module.programs.length > 0;
+      if (recordFirst) {
+        stage();
+        if (!staged) {
+          session.abandon();
+          failRuntime(`cannot write the record to the state directory ${options.stateDir}: ${describeError(stagingError)}. Nothing was sent to the kernel.`);
+          return;
+        }
+      }
       let applied: ApplyResult;
       try {
         const audit = options.audit ? (module: CilModule) => auditLoaded(loaded.result.policy, module, options) : undefined;
-        applied = await load(compiled.ruleset, compiled.module, options, stage, audit);
+        const meanwhile = () => {
+          faultPoint('sent');
+          if (!recordFirst) stage();
+        };
+        applied = await load(compiled.ruleset, compiled.module, options, meanwhile, audit);
       } catch (error) {
         session.failed(error);
         if (error instanceof NotExclusiveError) {

@@ -16,6 +16,8 @@ const { version } = require('../../package.json') as { version: string };
  * Everything apply's compile depended on besides the text: the name the diagnostics and spans
  * use, the port labels of `ports: policy` (from seinfo or --ports-from: a few hundred rows, kept
  * as they were read, since the loaded SELinux policy may change), and the compiler's version.
+ * Not the inputs of apps by program path (the parents' rules in the SELinux policy, the program
+ * files): too much to keep, so apply writes the record of such a policy before its batch.
  */
 export function intentInputs(file: string, portTable: PortTable | undefined): Record<string, unknown> {
   return { version, file, portTable: portTable ? portTableJson(portTable, 'apply') : null };
@@ -42,6 +44,8 @@ export function rebuildFromIntent(stateDir: string, table: string, pending: Pend
     return { why: (error as Error).message };
   }
   const parsed = parsePolicy(intent.text, inputs['file']);
+  // Their compile read the SELinux policy and the files of this host (apply writes their record before the batch).
+  if (parsed.ok && parsed.policy.apps.some((app) => app.programs.length > 0)) return { why: 'its apps by program path were compiled with the SELinux policy and the files of the moment, which the intent does not keep' };
   const compiled = parsed.ok ? lowerParsed(parsed, portTable ? { portTable } : {}) : parsed;
   if (!compiled.ok || compiled.compiled.ruleset.table !== table) return { why: 'its copy of the policy no longer compiles to this table' };
   return { record: makeRecord(compiled.compiled, { path: intent.source.path, text: intent.text }, 'apply', pending.since) };
