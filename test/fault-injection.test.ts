@@ -167,6 +167,39 @@ nsTest(nsTitle('a state directory made read-only after the batch: the error says
   t.is(truth(join(w.dir, 'k2')), 'p1');
 });
 
+nsTest(nsTitle('an apply killed before its record was written, then a read-only state directory: keep loads that policy, the next writable run records it'), async (t) => {
+  const w = workspace();
+  const opts = `--no-lsm --state-dir ${w.state}`;
+  const run = await inNamespace(
+    [
+      `${CLI()} apply ${w.p[0]} ${opts} 2>/dev/null || exit 9`,
+      `SECMARKC_TEST_DELAY_AT=sent:400 SECMARKC_TEST_KILL_AT=sent ${CLI()} apply ${w.p[1]} ${opts} 2>/dev/null; echo "killed rc=$?"`,
+      `ls ${w.state} > ${w.dir}/files`,
+      `unshare -m sh -c 'mount --bind ${w.state} ${w.state} && mount -o remount,bind,ro ${w.state} && ${CLI()} apply ${w.bad} --on-invalid keep ${opts} 2>${w.dir}/e1; echo "read-only keep rc=$?"'`,
+      dump(`${w.dir}/k1`),
+      `${CLI()} status ${opts} > ${w.dir}/s1; echo "status rc=$?"`,
+      `${CLI()} apply ${w.bad} --on-invalid keep ${opts} 2>${w.dir}/e2; echo "keep rc=$?"`,
+      `${CLI()} status ${opts} > ${w.dir}/s2; echo "status after rc=$?"`,
+      dump(`${w.dir}/k2`),
+    ].join('\n'),
+  );
+  const file = (name: string) => readFileSync(join(w.dir, name), 'utf8');
+  t.regex(run.stdout, /killed rc=137/, run.stderr);
+  t.regex(file('files'), /secmarkc\.intent\.2\.json/);
+  t.notRegex(file('files'), /secmarkc\.record\.2\.json/, 'killed before its record was written');
+  t.regex(run.stdout, /read-only keep rc=2/);
+  t.regex(file('e1'), new RegExp(`cannot record what an interrupted secmarkc apply .* left: .*EROFS[^]*had loaded the policy compiled from ${w.p[1]}.* \\(it was killed before it wrote its record: compiled again from the copy its intent kept\\)\\n`));
+  t.regex(file('e1'), new RegExp(`loading the fallback without recording it[^]*kept the last good policy, compiled from ${w.p[1]}`));
+  t.is(truth(join(w.dir, 'k1')), 'p1');
+  t.regex(run.stdout, /^status rc=3$/m);
+  t.regex(file('s1'), new RegExp(`the live table is the policy the interrupted writer was loading \\(compiled from ${w.p[1]}.*compiled again from the copy its intent kept\\)`));
+  t.regex(run.stdout, /keep rc=2/);
+  t.regex(file('e2'), new RegExp(`compiled again from the copy its intent kept\\): recorded now[^]*kept the last good policy, compiled from ${w.p[1]}`));
+  t.regex(run.stdout, /status after rc=0/);
+  t.regex(file('s2'), new RegExp(`record: the live table is the current record \\(compiled from ${w.p[1]}`));
+  t.is(truth(join(w.dir, 'k2')), 'p1');
+});
+
 nsTest(nsTitle('one writer at a time: --wait 0 fails at once, status does not block, a waiter goes on when the holder is killed'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
@@ -283,8 +316,9 @@ interface StatusJson {
 
 interface IndexJson {
   current: { source: { path: string } } | null;
+  previous: { source: { path: string } } | null;
   live: string;
-  pending: unknown;
+  pending: { command: string; load: { kind: string; file?: string; source?: { path: string } } } | null;
 }
 
 /** What `status --json` says is live, in the oracle's terms (p0..p4, lockdown, none, other). */
@@ -303,27 +337,36 @@ interface Trial {
   readonly run: string;
 }
 
+/** Where a kill left the records, told from the index and the files after it. */
+type Window = 'before its intent' | 'after its commit' | 'intent, kernel as the records say' | 'intent, kernel loaded, record never written' | 'intent, kernel loaded, record written, not committed' | 'intent, kernel loaded';
+
 /**
  * Trials one after the other in one namespace, each starting where the last left off. After the
- * kill, `status --json` must say what nft shows (exit 0 exactly when the records agree); a table
- * that matches no record is allowed only when an apply was killed before writing its record, and
- * then status must name that policy file. Then an apply of another policy must succeed and leave
- * kernel and index in agreement; at the end status agrees too.
+ * kill, `status --json` must say exactly what nft shows (exit 0 exactly when the records agree):
+ * the policy by its record, also when an apply was killed before it wrote its record (compiled
+ * again from its intent). Then an apply of another policy must succeed and leave kernel and index
+ * in agreement (an apply killed in that window now recorded as `previous`); at the end status
+ * agrees too. Returns how many kills left each window.
  */
-async function runTrials(t: ExecutionContext, w: Workspace, list: readonly Trial[]): Promise<void> {
+async function runTrials(t: ExecutionContext, w: Workspace, list: readonly Trial[]): Promise<Map<Window, number>> {
   const opts = `--no-lsm --state-dir ${w.state}`;
   const nextOf = (k: number) => (k + 2) % w.p.length;
   const lines = [
     `${CLI()} apply ${w.p[0]} ${opts} 2>/dev/null || exit 9`,
-    // How long a whole apply takes here and now: delayed kills are fractions of it ($apply_ms).
-    `s=$(date +%s%N); ${CLI()} apply ${w.p[1]} ${opts} 2>/dev/null || exit 9; apply_ms=$(( ($(date +%s%N) - s) / 1000000 )); echo "apply takes $apply_ms ms"`,
+    WAIT_STOPPED,
+    // How long an apply takes here and now from the moment it holds the lock (the work on records
+    // and kernel; before it, node starts and compiles): delayed kills are fractions of it ($work_ms).
+    `SECMARKC_TEST_STOP_AT=locked ${CLI()} apply ${w.p[1]} ${opts} 2>/dev/null & pid=$!; stopped $pid || exit 8`,
+    `s=$(date +%s%N); kill -CONT $pid; wait $pid || exit 9; work_ms=$(( ($(date +%s%N) - s) / 1000000 )); echo "from the lock an apply takes $work_ms ms"`,
+    `cp ${w.state}/secmarkc.state.json ${w.dir}/i0.json`,
   ];
   list.forEach((trial, k) => {
     lines.push(
       `${trial.run}; echo "t${k} rc=$?"`,
+      `cp ${w.state}/secmarkc.state.json ${w.dir}/ia${k}.json; ls ${w.state} > ${w.dir}/la${k}`,
       `${CLI()} status --json ${opts} > ${w.dir}/a${k}.json 2>${w.dir}/a${k}.err; echo "t${k} status rc=$?"`,
       dump(`${w.dir}/ka${k}`),
-      `${CLI()} apply ${w.p[nextOf(k)]} ${opts} 2>>${w.dir}/repairs; echo "t${k} repair rc=$?"`,
+      `${CLI()} apply ${w.p[nextOf(k)]} ${opts} 2>${w.dir}/r${k}; echo "t${k} repair rc=$?"`,
       dump(`${w.dir}/kb${k}`),
       `cp ${w.state}/secmarkc.state.json ${w.dir}/ib${k}.json`,
     );
@@ -332,29 +375,58 @@ async function runTrials(t: ExecutionContext, w: Workspace, list: readonly Trial
   const run = await inNamespace(lines.join('\n'));
   t.is(run.status, 0, run.stderr);
   const outcomes = new Map<string, number>();
+  const windows = new Map<Window, number>();
   list.forEach((trial, k) => {
     const label = `trial ${k} (${trial.what})`;
     t.regex(run.stdout, new RegExp(`^t${k} status rc=[03]$`, 'm'), `${label}: status ran: ${readFileSync(join(w.dir, `a${k}.err`), 'utf8')}`);
     const after = JSON.parse(readFileSync(join(w.dir, `a${k}.json`), 'utf8')) as StatusJson;
     const kernel = truth(join(w.dir, `ka${k}`));
     const says = statusSays(w, after);
-    if (says === 'other') {
-      const source = after.record.pending?.load.source?.path;
-      t.is(kernel, source ? `p${w.p.indexOf(source)}` : 'a named policy', `${label}: a table with no record is the policy status names`);
-    } else t.is(says, kernel, `${label}: status after the kill says what the kernel holds`);
+    t.is(says, kernel, `${label}: status after the kill says exactly what the kernel holds`);
     const consistent = new RegExp(`^t${k} status rc=0$`, 'm').test(run.stdout);
     t.is(after.record.consistent === true, consistent, `${label}: exit 0 exactly when the records agree`);
-    const outcome = `${kernel}${consistent ? '' : says === 'other' ? ' (unrecorded, named by status)' : ' (records behind, said by status)'}`;
+    const outcome = `${kernel}${consistent ? '' : ' (records behind, said by status)'}`;
     outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+
+    const killed = JSON.parse(readFileSync(join(w.dir, `ia${k}.json`), 'utf8')) as IndexJson;
+    const files = readFileSync(join(w.dir, `la${k}`), 'utf8').split('\n');
+    const load = killed.pending?.load;
+    const loading = load?.source && `p${w.p.indexOf(load.source.path)}`;
+    const before = readFileSync(join(w.dir, k === 0 ? 'i0.json' : `ib${k - 1}.json`), 'utf8');
+    const window: Window = !killed.pending
+      ? JSON.stringify(killed) === JSON.stringify(JSON.parse(before))
+        ? 'before its intent'
+        : 'after its commit'
+      : after.record.live !== 'pending'
+        ? 'intent, kernel as the records say'
+        : killed.pending.command === 'apply' && load?.file
+          ? files.includes(load.file)
+            ? 'intent, kernel loaded, record written, not committed'
+            : 'intent, kernel loaded, record never written'
+          : 'intent, kernel loaded';
+    windows.set(window, (windows.get(window) ?? 0) + 1);
+
     t.regex(run.stdout, new RegExp(`^t${k} repair rc=0$`, 'm'), `${label}: the next apply succeeds`);
     const index = JSON.parse(readFileSync(join(w.dir, `ib${k}.json`), 'utf8')) as IndexJson;
     t.is(truth(join(w.dir, `kb${k}`)), `p${nextOf(k)}`, `${label}: the kernel holds the next apply's policy`);
     t.like(index, { live: 'current', pending: null, current: { source: { path: w.p[nextOf(k)] } } }, `${label}: and the index says so`);
+    if (window === 'intent, kernel loaded, record never written') {
+      // The window the intent's copy of the policy closes: named exactly, then recorded for real.
+      t.is(kernel, loading ?? 'no policy', `${label}: the kernel holds the policy the killed apply was loading`);
+      t.is(after.record.liveRecord?.source.path, load?.source?.path, `${label}: status names it by its record, compiled again`);
+      t.regex(readFileSync(join(w.dir, `r${k}`), 'utf8'), /compiled again from the copy its intent kept\): recorded now/, `${label}: the next apply says so`);
+      t.is(index.previous?.source.path, load?.source?.path, `${label}: and its record is a real one (now previous)`);
+    }
   });
   t.regex(run.stdout, /final status rc=0/);
   const final = JSON.parse(readFileSync(join(w.dir, 'final.json'), 'utf8')) as StatusJson;
   t.is(statusSays(w, final), truth(join(w.dir, 'kfinal')));
-  t.log(`${/apply takes \d+ ms/.exec(run.stdout)?.[0]}; ${list.length} trials (${list.map((x) => x.what).join('; ')}); after the kill the kernel held: ${[...outcomes].map(([o, n]) => `${o} ×${n}`).join(', ')}`);
+  const history = readFileSync(join(w.state, 'secmarkc.history'), 'utf8');
+  const rebuilt = history.split('\n').filter((line) => line.includes('"rebuilt":"intent"')).length;
+  t.is(rebuilt, windows.get('intent, kernel loaded, record never written') ?? 0, 'one repair line rebuilt from an intent per kill in that window');
+  t.log(`${/from the lock an apply takes \d+ ms/.exec(run.stdout)?.[0]}; ${list.length} trials (${list.map((x) => x.what).join('; ')}); after the kill the kernel held: ${[...outcomes].map(([o, n]) => `${o} ×${n}`).join(', ')}`);
+  t.log(`where the kills landed: ${[...windows].map(([o, n]) => `${o} ×${n}`).join(', ')}`);
+  return windows;
 }
 
 nsTest(nsTitle('kill -9 at every step of apply, rollback, keep, lockdown and remove: status says what is live, the next apply records it (defects 1, 3, 5)'), async (t) => {
@@ -363,13 +435,16 @@ nsTest(nsTitle('kill -9 at every step of apply, rollback, keep, lockdown and rem
   const killAt = (step: string, command: string, what: string): Trial => ({ what: `${what} killed at ${step}`, run: `SECMARKC_TEST_KILL_AT=${step} ${command} ${opts} 2>/dev/null` });
   // Steps where a command does something different: before and after its intent, during and after
   // the batch, after its commit (before its history line). 'locked' and 'intent' send nothing alike.
-  await runTrials(t, w, [
-    ...['locked', 'intent', 'staged', 'batch', 'committed'].map((step, k) => killAt(step, `${CLI()} apply ${w.p[(k + 3) % w.p.length]}`, 'apply')),
+  const windows = await runTrials(t, w, [
+    ...['locked', 'intent', 'sent', 'staged', 'batch', 'committed'].map((step, k) => killAt(step, `${CLI()} apply ${w.p[(k + 3) % w.p.length]}`, 'apply')),
+    // At 'sent' the kernel may not have the batch yet; after a 400 ms pause there it has, and the record was never written.
+    { what: 'apply killed at sent after a pause', run: `SECMARKC_TEST_DELAY_AT=sent:400 SECMARKC_TEST_KILL_AT=sent ${CLI()} apply ${w.p[4]} ${opts} 2>/dev/null` },
     ...['intent', 'batch', 'committed'].map((step) => killAt(step, `${CLI()} apply --rollback`, 'rollback')),
     ...['intent', 'batch'].map((step) => killAt(step, `${CLI()} apply ${w.bad} --on-invalid keep`, 'keep')),
     ...['intent', 'batch'].map((step) => killAt(step, `${CLI()} apply ${w.bad} --on-invalid lockdown`, 'lockdown')),
     ...['intent', 'batch'].map((step) => killAt(step, `${CLI()} remove`, 'remove')),
   ]);
+  t.true((windows.get('intent, kernel loaded, record never written') ?? 0) >= 1, 'the kill after the pause at sent hit the window');
 });
 
 /** mulberry32: the seed is logged, FAULT_SEED=N repeats a run. */
@@ -394,15 +469,41 @@ nsTest(nsTitle('kill -9 of apply, rollback and keep after seeded random delays (
     ['keep', () => `${CLI()} apply ${w.bad} --on-invalid keep ${opts}`],
   ];
   const trials = Array.from({ length: 12 }, (_, k) => {
-    // Most of a run is the start of node; the lock, the batch and the records come in its last
-    // ~20 %: kill at 55-105 % of the time a whole apply took in this namespace just before.
-    const percent = Math.round(55 + next() * 50);
+    // Most of a run is the start of node and the compile, which change nothing: each command
+    // stops when it holds the lock, is continued, and is killed at 0-100 % of the time an apply
+    // took from there in this namespace just before.
+    const percent = Math.round(next() * 100);
     const [name, command] = commands[k % commands.length]!;
     return {
       what: `${name} killed at ${percent} %`,
-      run: `${command(k)} 2>/dev/null & pid=$!; sleep $(awk "BEGIN { print $apply_ms * ${percent} / 100000 }"); kill -9 $pid 2>/dev/null; wait $pid`,
+      run:
+        `SECMARKC_TEST_STOP_AT=locked ${command(k)} 2>/dev/null & pid=$!; stopped $pid || exit 8; kill -CONT $pid; ` +
+        `sleep $(awk "BEGIN { print $work_ms * ${percent} / 100000 }"); kill -9 $pid 2>/dev/null; wait $pid`,
     };
   });
   await runTrials(t, w, trials);
+  t.log(`seed ${seed} (FAULT_SEED=N repeats a run)`);
+});
+
+nsTest(nsTitle('kill -9 of apply at seeded delays after its batch was sent: the unrecorded window is hit, status names the policy, the next apply records it'), async (t) => {
+  const seed = Number(process.env.FAULT_SEED ?? 18);
+  const next = random(seed + 1);
+  const w = workspace();
+  const opts = `--no-lsm --state-dir ${w.state}`;
+  // The window is as long as the record takes to write (~150 ms at 100,000 entries, a few ms for
+  // this policy): a pause at 'sent' stands in for a large record. Each apply stops there, is
+  // continued, and is killed 0-150 % of the pause later.
+  const pause = 300;
+  const trials = Array.from({ length: 8 }, (_, k): Trial => {
+    const ms = Math.round(next() * pause * 1.5);
+    return {
+      what: `apply killed ${ms} ms after sent`,
+      run:
+        `SECMARKC_TEST_STOP_AT=sent SECMARKC_TEST_DELAY_AT=sent:${pause} ${CLI()} apply ${w.p[(k + 3) % w.p.length]} ${opts} 2>/dev/null & pid=$!; ` +
+        `stopped $pid || exit 8; kill -CONT $pid; sleep ${ms / 1000}; kill -9 $pid 2>/dev/null; wait $pid`,
+    };
+  });
+  const windows = await runTrials(t, w, trials);
+  t.true((windows.get('intent, kernel loaded, record never written') ?? 0) >= 1, 'some kills landed in the window');
   t.log(`seed ${seed} (FAULT_SEED=N repeats a run)`);
 });

@@ -16,6 +16,7 @@ import { parseYamlFull } from '../src/policy/yaml-full.js';
 import type { YamlNode } from '../src/policy/yaml-tree.js';
 import { cases, readPolicy } from './helpers/fixtures.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { firstInvalidUtf8 } from '../src/cli/io.js';
 
 const HEAD = 'version: 1\nunlabeled: allow\napps:\n  a:\n    domain: a_t\n    connect:\n      - ports: [tcp/80]\n    description:';
 /** Collections around the value of "description": the policy, "apps", the app. */
@@ -210,6 +211,104 @@ test('input: stdin is read up to the limit and refused beyond it (SMC091 at <std
   const r = runCli(['check', '-'], '#'.repeat(LIMITS.policyBytes + 1));
   t.is(r.status, 2);
   t.is(r.stderr, `<stdin>:1:1: error SMC091: the policy has more than ${LIMITS.policyBytes} bytes; at most ${LIMITS.policyBytes} bytes (16 MiB) are read\nsecmarkc: 1 error\n`);
+});
+
+test('input: --ports-from FILE has the limits of a policy file: regular, bounded, refused with its position and exit 2', (t) => {
+  const dir = tempDir(t);
+  const policy = join(ROOT, 'test/fixtures/valid/ports-policy/policy.yaml');
+  const fifo = join(dir, 'ports.fifo');
+  t.is(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const big = join(dir, 'ports.json');
+  const fd = openSync(big, 'w');
+  ftruncateSync(fd, LIMITS.policyBytes + 1);
+  closeSync(fd);
+  const expected: [string, string][] = [
+    [fifo, 'SMC090: the port table (--ports-from) is a FIFO, not a regular file'],
+    ['/dev/zero', 'SMC090: the port table (--ports-from) is a character device, not a regular file'],
+    [dir, 'SMC090: the port table (--ports-from) is a directory, not a regular file'],
+    [big, `SMC091: the port table (--ports-from) has ${LIMITS.policyBytes + 1} bytes; at most ${LIMITS.policyBytes} bytes (16 MiB) are read`],
+  ];
+  for (const [path, message] of expected) {
+    // A FIFO without a writer blocked, /dev/zero grew without bound: the timeout only guards the test run.
+    const r = spawnSync(process.execPath, ['--import=tsx', join(ROOT, 'test/helpers/cli-entry.ts'), 'check', policy, '--ports-from', path], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    t.is(r.status, 2, `${path}: ${r.stderr}`);
+    t.is(r.stderr, `${path}:1:1: error ${message}\nsecmarkc: 1 error\n`);
+  }
+  const apply = runCli(['apply', '--dry-run', '--on-invalid', 'lockdown', '--state-dir', dir, '--ports-from', '/dev/zero', policy]);
+  t.is(apply.status, 2, apply.stderr);
+  t.regex(apply.stdout, /^would lock down table inet secmarkc/m, '--on-invalid acts');
+});
+
+test('input: a policy that is not valid UTF-8 is refused at its first bad byte (SMC099, exit 2), not read with U+FFFD in its place', (t) => {
+  const dir = tempDir(t);
+  const good = 'version: 1\nunlabeled: allow\napps:\n  a:\n    domain: a_t\n    description: "';
+  const tail = '"\n    connect:\n      - ports: [tcp/80]\n';
+  // [bytes after `description: "é`, the bad byte]: a stray continuation byte, 0xff, an overlong NUL,
+  // a surrogate, a sequence cut short by the quote.
+  const cases: [number[], number][] = [
+    [[0x80], 0x80],
+    [[0xff], 0xff],
+    [[0xc0, 0x80], 0xc0],
+    [[0xed, 0xa0, 0x80], 0xed],
+    [[0xe2, 0x82], 0xe2],
+    [[0xf4, 0x90, 0x80, 0x80], 0xf4],
+  ];
+  for (const [bad, first] of cases) {
+    const bytes = Buffer.concat([Buffer.from(good + 'é'), Buffer.from(bad), Buffer.from(tail)]);
+    const file = join(dir, 'policy.yaml');
+    writeFileSync(file, bytes);
+    const offset = Buffer.byteLength(good + 'é');
+    // Line 6; columns count characters: `    description: "é` is 19 of them.
+    const expected = `6:20: error SMC099: the policy is not valid UTF-8 (byte 0x${first.toString(16)} at offset ${offset}); save it as UTF-8\nsecmarkc: 1 error\n`;
+    const r = runCli(['check', file]);
+    t.is(r.status, 2, `${bad.join(' ')}: ${r.stderr}`);
+    t.is(r.stderr, `${file}:${expected}`, bad.join(' '));
+    const stdin = spawnSync(process.execPath, ['--import=tsx', join(ROOT, 'test/helpers/cli-entry.ts'), 'check', '-'], { cwd: ROOT, input: bytes, encoding: 'utf8' });
+    t.is(stdin.stderr, `<stdin>:${expected}`, `stdin: ${bad.join(' ')}`);
+  }
+  const at = (bytes: Buffer) => {
+    writeFileSync(join(dir, 'p.yaml'), bytes);
+    return runCli(['check', join(dir, 'p.yaml')]).stderr.split(' error')[0];
+  };
+  t.is(at(Buffer.from([0xff])), `${join(dir, 'p.yaml')}:1:1:`, 'the first byte');
+  t.is(at(Buffer.from([0x23, 0x0a, 0xf0, 0x9f, 0x98])), `${join(dir, 'p.yaml')}:2:1:`, 'cut short at the end');
+  t.is(at(Buffer.concat([Buffer.from('# 😀'), Buffer.from([0xff])])), `${join(dir, 'p.yaml')}:1:5:`, 'columns count UTF-16 units, as the YAML parser\'s do');
+  const apply = runCli(['apply', '--dry-run', '--on-invalid', 'lockdown', '--state-dir', dir, join(dir, 'policy.yaml')]);
+  t.is(apply.status, 2, apply.stderr);
+  t.regex(apply.stdout, /^would lock down table inet secmarkc/m, '--on-invalid acts');
+
+  const ports = join(dir, 'ports.json');
+  const head = '{"format": "secmarkc-ports/1", "labels": [], "skipped": [{"portType": "';
+  writeFileSync(ports, Buffer.concat([Buffer.from(head), Buffer.from([0xfe]), Buffer.from('"}]}\n')]));
+  const r = runCli(['check', join(ROOT, 'test/fixtures/valid/ports-policy/policy.yaml'), '--ports-from', ports]);
+  t.is(r.status, 2, r.stderr);
+  t.is(r.stderr, `${ports}:1:${head.length + 1}: error SMC099: the port table (--ports-from) is not valid UTF-8 (byte 0xfe at offset ${head.length}); save it as UTF-8\nsecmarkc: 1 error\n`);
+});
+
+test('the first bad byte is where a strict decoder stops: the bytes before it decode, the sequence there does not', (t) => {
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  const valid = (bytes: Uint8Array): boolean => {
+    try {
+      strict.decode(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Mostly text, with bytes of every kind mixed in.
+  const byte = fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constantFrom(0xe0, 0xed, 0xf0, 0xf4, 0xc2));
+  const text = fc.oneof(fc.string({ unit: 'grapheme' }).map((s) => [...Buffer.from(s)]), fc.array(byte, { maxLength: 12 }));
+  fc.assert(
+    fc.property(fc.array(text, { maxLength: 6 }), (parts) => {
+      const bytes = Uint8Array.from(parts.flat());
+      const at = firstInvalidUtf8(bytes);
+      if (at === bytes.length) return valid(bytes);
+      // Valid up to there, and no valid character starts there.
+      return valid(bytes.subarray(0, at)) && ![1, 2, 3, 4].some((n) => at + n <= bytes.length && valid(bytes.subarray(at, at + n)));
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass();
 });
 
 test(`problems: at most ${LIMITS.diagnostics} are printed, the rest counted (SMC094) and in the total`, (t) => {

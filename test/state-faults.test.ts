@@ -2,11 +2,11 @@
 // and forged records, symlinks in the state directory, temporaries left by killed writers.
 
 import test from 'ava';
-import fs, { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import fs, { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendHistory, makeRecord, readRecord, recordApplied, StateError } from '../src/apply/state.js';
+import { appendHistory, makeRecord, readRecord, recordApplied, recordFile, StateError } from '../src/apply/state.js';
 import { compilePolicy } from '../src/compile/compile.js';
 import { ROOT } from './helpers/cli.js';
 
@@ -113,4 +113,42 @@ test('temporaries left by a killed writer are swept by the next one; only ours (
   const left = readdirSync(dir);
   for (const f of ours) t.false(left.includes(f), `${f} swept`);
   for (const f of theirs) t.true(left.includes(f), `${f} left alone`);
+});
+
+test('a history line is fsynced, as the records are (and the directory when the history is new)', (t) => {
+  const dir = stateDir();
+  const synced: string[] = [];
+  const original = fs.fsyncSync;
+  fs.fsyncSync = (fd: number) => {
+    synced.push(readlinkSync(`/proc/self/fd/${fd}`));
+    original(fd);
+  };
+  syncBuiltinESMExports();
+  try {
+    appendHistory(dir, 'secmarkc', 'apply', { n: 1 });
+    appendHistory(dir, 'secmarkc', 'apply', { n: 2 });
+  } finally {
+    fs.fsyncSync = original;
+    syncBuiltinESMExports();
+  }
+  const history = join(dir, 'secmarkc.history');
+  t.deepEqual(synced, [history, dir, history]);
+  t.is(readFileSync(history, 'utf8').split('\n').length, 3);
+});
+
+test('copies of damaged records are bounded: the newest 3 are kept, nobody else\'s files are touched', (t) => {
+  const dir = stateDir();
+  const theirs = ['other.record.1.json.damaged', 'secmarkc.notes.damaged', 'secmarkc.record.x.json.damaged'];
+  for (const f of theirs) writeFileSync(join(dir, f), 'x');
+  const policies = [EXAMPLE, P2, P3];
+  recordApplied(dir, record(EXAMPLE));
+  for (let round = 1; round <= 6; round++) {
+    const current = recordFile(dir, 'secmarkc', 'current')!;
+    writeFileSync(current, readFileSync(current).subarray(0, 3000));
+    recordApplied(dir, record(policies[round % 3]!));
+  }
+  const damaged = readdirSync(dir).filter((f) => /^secmarkc\.record\.\d+\.json\.damaged$/.test(f)).sort();
+  // Records 1..6 were damaged in turn (record 7 is current): 4, 5 and 6 are kept.
+  t.deepEqual(damaged, ['secmarkc.record.4.json.damaged', 'secmarkc.record.5.json.damaged', 'secmarkc.record.6.json.damaged']);
+  for (const f of theirs) t.true(readdirSync(dir).includes(f), `${f} left alone`);
 });

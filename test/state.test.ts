@@ -16,6 +16,7 @@ import {
   makeRecord,
   openRecords,
   readIndex,
+  readIntent,
   readRecord,
   recordApplied,
   recordFile,
@@ -25,6 +26,8 @@ import {
   statePaths,
 } from '../src/apply/state.js';
 import { ROOT } from './helpers/cli.js';
+import { intentInputs, rebuildFromIntent } from '../src/cli/intent.js';
+import { parsePortTableJson } from '../src/ports/port-table-json.js';
 
 const EXAMPLE = readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8');
 const OTHER = EXAMPLE.replace('tcp/3128', 'tcp/8080');
@@ -118,6 +121,57 @@ test('a pending load is in the index before anything is sent; commit names the s
   const lockdown = commitLoad(dir, beginLoad(dir, readIndex(dir, 'secmarkc'), 'lockdown', { kind: 'lockdown' })).index;
   t.like(lockdown, { live: 'lockdown', current: { digest: record(OTHER).digest } }, 'a lockdown keeps the last good record');
   t.like(commitLoad(dir, beginLoad(dir, lockdown, 'remove', { kind: 'none' })).index, { live: 'none' });
+});
+
+test("an apply's intent keeps its policy text and port labels: compiled again, it is the record the apply would have written", (t) => {
+  const dir = stateDir();
+  recordApplied(dir, record(EXAMPLE));
+  const fixture = join(ROOT, 'test/fixtures/valid/ports-policy');
+  const text = readFileSync(join(fixture, 'policy.yaml'), 'utf8');
+  const portTable = parsePortTableJson(readFileSync(join(fixture, 'ports.json'), 'utf8'), 'ports.json');
+  const r = compilePolicy(text, 'policy.yaml', { portTable });
+  if (!r.ok) return t.fail('fixture does not compile');
+  const source = { path: '/etc/secmarkc/ports.yaml', text };
+  const begun = beginLoad(dir, readIndex(dir, 'secmarkc'), 'apply', { kind: 'new-record', lsm: true, source, inputs: intentInputs('policy.yaml', portTable) });
+  t.like(begun.pending?.load, { kind: 'record', file: 'secmarkc.record.2.json', intent: { file: 'secmarkc.intent.2.json' } });
+  t.deepEqual(readdirSync(dir).sort(), ['secmarkc.intent.2.json', 'secmarkc.record.1.json', 'secmarkc.state.json'], 'written before the index names it, never a temporary left');
+  t.is(readIntent(dir, 'secmarkc', begun.pending!.load)?.text, text);
+
+  const rebuilt = rebuildFromIntent(dir, 'secmarkc', begun.pending!);
+  if (!('record' in rebuilt)) return t.fail(rebuilt.why);
+  t.is(rebuilt.record.digest, makeRecord(r.compiled, source).digest, 'the same compiled policy, port labels included');
+  t.is(rebuilt.record.appliedAt, begun.pending!.since);
+  t.deepEqual(encodeRuleset(rebuilt.record.ruleset, { mode: 'replace' }).bytes, encodeRuleset(r.compiled.ruleset, { mode: 'replace' }).bytes);
+
+  commitLoad(dir, begun, stageRecord(dir, begun, rebuilt.record));
+  t.deepEqual(readdirSync(dir).sort(), ['secmarkc.record.1.json', 'secmarkc.record.2.json', 'secmarkc.state.json'], 'the commit removes the intent');
+  const again = beginLoad(dir, readIndex(dir, 'secmarkc'), 'apply', { kind: 'new-record', lsm: true, source, inputs: intentInputs('policy.yaml', portTable) });
+  abandonLoad(dir, again);
+  t.false(readdirSync(dir).some((f) => f.includes('intent')), 'so does abandoning the load');
+});
+
+test('an intent that changed, or was written by another version, is not compiled again', (t) => {
+  const dir = stateDir();
+  const source = { path: '/etc/secmarkc/policy.yaml', text: EXAMPLE };
+  const begun = beginLoad(dir, readIndex(dir, 'secmarkc'), 'apply', { kind: 'new-record', lsm: true, source, inputs: intentInputs('policy.yaml', undefined) });
+  const file = join(dir, 'secmarkc.intent.1.json');
+  const bytes = readFileSync(file);
+  writeFileSync(file, bytes.subarray(0, bytes.length - 40));
+  t.throws(() => rebuildFromIntent(dir, 'secmarkc', begun.pending!), { instanceOf: StateError, message: /intent file .*secmarkc\.intent\.1\.json is corrupt \(its content changed since it was written/ });
+  writeFileSync(file, bytes);
+  t.true('record' in rebuildFromIntent(dir, 'secmarkc', begun.pending!));
+  const other = beginLoad(dir, readIndex(dir, 'secmarkc'), 'apply', { kind: 'new-record', lsm: true, source, inputs: { ...intentInputs('policy.yaml', undefined), version: '0.0.1' } });
+  const refused = rebuildFromIntent(dir, 'secmarkc', other.pending!);
+  t.regex('why' in refused ? refused.why : 'compiled', /compiled by secmarkc 0\.0\.1, this is /);
+  // Apps by program path were compiled with the SELinux policy and the host's files: not kept, not compiled again.
+  const programs = readFileSync(join(ROOT, 'examples/curl-api.yaml'), 'utf8');
+  const withPrograms = beginLoad(dir, readIndex(dir, 'secmarkc'), 'apply', { kind: 'new-record', lsm: true, source: { path: '/p.yaml', text: programs }, inputs: intentInputs('p.yaml', undefined) });
+  const notKept = rebuildFromIntent(dir, 'secmarkc', withPrograms.pending!);
+  t.regex('why' in notKept ? notKept.why : 'compiled', /apps by program path were compiled with the SELinux policy and the files of the moment/);
+  const orphan = readdirSync(dir).filter((f) => f.includes('intent'));
+  t.deepEqual(orphan.sort(), ['secmarkc.intent.1.json', 'secmarkc.intent.2.json', 'secmarkc.intent.3.json']);
+  recordApplied(dir, record(EXAMPLE));
+  t.false(readdirSync(dir).some((f) => f.includes('intent')), 'intents no index names are removed by the next commit');
 });
 
 test('a missing record is undefined; damaged ones are refused with the path and what is wrong', (t) => {

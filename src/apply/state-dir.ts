@@ -114,10 +114,10 @@ export function sha256(bytes: Buffer | string): string {
 const TEMP = /\.[0-9a-f]{12}\.tmp$/;
 
 /**
- * Write a temporary file beside `path` (O_EXCL, O_NOFOLLOW) and fsync it; returns its name, for a
- * rename into place, and the sha256 of what was written.
+ * Write a temporary file beside `path` (O_EXCL, O_NOFOLLOW) and fsync it (unless `sync` is false);
+ * returns its name, for a rename into place, and the sha256 of what was written.
  */
-export function writeTemp(path: string, pieces: readonly Buffer[]): { temp: string; sha256: string } {
+export function writeTemp(path: string, pieces: readonly Buffer[], sync = true): { temp: string; sha256: string } {
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const hash = createHash('sha256');
   try {
@@ -127,7 +127,7 @@ export function writeTemp(path: string, pieces: readonly Buffer[]): { temp: stri
         hash.update(piece);
         for (let done = 0; done < piece.length; ) done += writeSync(fd, piece, done);
       }
-      fsyncSync(fd);
+      if (sync) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -160,16 +160,36 @@ export function writeFileDurably(path: string, pieces: readonly Buffer[], dir: s
   return { sha256 };
 }
 
-/** Append one line to a trusted file (created 0600), never through a symlink. */
+/**
+ * Write beside the target and rename, without fsync: whole or absent under its name if the process
+ * is killed, but not across a power loss (for what only has to outlive the process; readers check
+ * its sha256).
+ */
+export function writeFileOnce(path: string, pieces: readonly Buffer[]): { sha256: string } {
+  const { temp, sha256 } = writeTemp(path, pieces, false);
+  try {
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  return { sha256 };
+}
+
+/** Append one line to a trusted file (created 0600), never through a symlink; fsynced, with its directory when it is new. */
 export function appendTrusted(path: string, line: string): void {
   const fd = openTrusted(path, O_WRONLY | O_CREAT | O_APPEND);
   if (fd === undefined) throw new StateError(`cannot open ${path}`);
+  let created: boolean;
   try {
+    created = fstatSync(fd).size === 0;
     const bytes = Buffer.from(line);
     for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+  if (created) fsyncDir(dirname(path));
 }
 
 /**

@@ -11,7 +11,7 @@ import type { CilModule, CompiledPolicy, ObjectMap, Ruleset } from '../compile/i
 import { emitCil } from '../emit/cil.js';
 import { EscapedRows, KeyRows, mapToRowBytes, RowError, rowsToElements, type MapRowBytes, type MapRows } from './element-rows.js';
 import { stringifySpliced } from './json-splice.js';
-import { appendTrusted, checkStateDir, readTrusted, sha256, StateError, sweepTemporaries, writeFileDurably, writeTemp } from './state-dir.js';
+import { appendTrusted, checkStateDir, readTrusted, sha256, StateError, sweepTemporaries, writeFileDurably, writeFileOnce, writeTemp } from './state-dir.js';
 
 export { StateError } from './state-dir.js';
 
@@ -105,11 +105,11 @@ function legacyDigest(compiled: CompiledPolicy): string {
   return createHash('sha256').update(JSON.stringify({ ruleset: compiled.ruleset, module: compiled.module }, strip)).digest('hex');
 }
 
-export function makeRecord(compiled: CompiledPolicy, source: { path: string; text: string }, via: AppliedRecord['via'] = 'apply'): AppliedRecord {
+export function makeRecord(compiled: CompiledPolicy, source: { path: string; text: string }, via: AppliedRecord['via'] = 'apply', appliedAt = new Date().toISOString()): AppliedRecord {
   return {
     format: STATE_FORMAT,
     table: compiled.ruleset.table,
-    appliedAt: new Date().toISOString(),
+    appliedAt,
     via,
     source: { path: source.path, sha256: createHash('sha256').update(source.text).digest('hex') },
     digest: compiledDigest(compiled),
@@ -184,6 +184,12 @@ function withPrograms(module: CilModule): CilModule {
 // old one, so at every instant the index names records that exist, whole. The index keeps the
 // sha256 of each record file: a record that changed since it was written (truncated, edited) is
 // refused, and never rotated into `previous`. Writers hold the table's lock (lock.ts).
+//
+// An apply's record file is written while the kernel processes the batch; so that a writer killed
+// before it exists leaves something to recompile, its intent names `<table>.intent.N.json`: the
+// policy text as compiled and the compile's other inputs, written once before the index names it.
+// Not fsynced: the kernel's table does not outlive the machine, so it only has to outlive the
+// process (a copy lost to a power loss fails its sha256 and is not used). A commit removes it.
 
 /** The index format. Record files keep format 2 (STATE_FORMAT). */
 export const INDEX_FORMAT = 3;
@@ -215,6 +221,8 @@ export type Load =
        * the batch, so a writer killed then leaves a live table with no record; this names it.
        */
       readonly source?: { readonly path: string; readonly sha256: string };
+      /** The intent file holding that policy's text and the compile's other inputs (readIntent). */
+      readonly intent?: { readonly file: string; readonly sha256: string };
     }
   | { readonly kind: 'lockdown' }
   | { readonly kind: 'none' };
@@ -226,7 +234,18 @@ export interface NewRecord {
   readonly kind: 'new-record';
   readonly lsm: boolean;
   readonly source?: { readonly path: string; readonly text: string };
+  /** With `source`: what else the compile depended on (opaque here), kept with the text in the intent file. */
+  readonly inputs?: Readonly<Record<string, unknown>>;
 }
+
+/** An intent file as read back: an apply's policy text as compiled, and its other inputs. */
+export interface Intent {
+  readonly source: { readonly path: string; readonly sha256: string };
+  readonly text: string;
+  readonly inputs: Readonly<Record<string, unknown>>;
+}
+
+export const INTENT_FORMAT = 1;
 
 /** A load in progress (or interrupted): written to the index before the batch is sent. */
 export interface Pending {
@@ -265,6 +284,7 @@ export function statePaths(stateDir: string, table: string) {
 }
 
 const RECORD_FILE = (table: string) => new RegExp(`^${table}\\.record\\.\\d+\\.json$`);
+const INTENT_FILE = (table: string) => new RegExp(`^${table}\\.intent\\.\\d+\\.json$`);
 
 function emptyIndex(table: string): StateIndex {
   return { format: INDEX_FORMAT, table, current: null, previous: null, live: 'none', pending: null, next: 1 };
@@ -310,6 +330,9 @@ export function readIndex(stateDir: string, table: string): StateIndex {
   const load = value.pending?.load;
   if (load?.kind === 'record' && !RECORD_FILE(table).test(load.file) && load.file !== value.current?.file && load.file !== value.previous?.file) {
     throw corruptIndex(paths.index, 'bad pending entry');
+  }
+  if (load?.kind === 'record' && load.intent !== undefined && !(INTENT_FILE(table).test(load.intent.file) && typeof load.intent.sha256 === 'string')) {
+    throw corruptIndex(paths.index, 'bad pending intent');
   }
   return value;
 }
@@ -400,13 +423,45 @@ export function openRecords(stateDir: string, table: string): { index: StateInde
  */
 export function beginLoad(stateDir: string, index: StateIndex, command: LoadCommand, load: Load | NewRecord): StateIndex {
   let next = index.next;
-  const resolved: Load =
-    load.kind === 'new-record'
-      ? { kind: 'record', file: `${index.table}.record.${next++}.json`, lsm: load.lsm, ...(load.source ? { source: { path: load.source.path, sha256: sha256(load.source.text) } } : {}) }
-      : load;
+  let resolved: Load;
+  if (load.kind === 'new-record') {
+    const n = next++;
+    const source = load.source && { path: load.source.path, sha256: sha256(load.source.text) };
+    const intent = load.source && source && writeIntent(stateDir, `${index.table}.intent.${n}.json`, index.table, source, load.source.text, load.inputs ?? {});
+    resolved = { kind: 'record', file: `${index.table}.record.${n}.json`, lsm: load.lsm, ...(source ? { source } : {}), ...(intent ? { intent } : {}) };
+  } else resolved = load;
   const begun: StateIndex = { ...index, next, pending: { command, pid: process.pid, since: new Date().toISOString(), load: resolved } };
   writeIndex(stateDir, begun);
   return begun;
+}
+
+/** The intent file: written once, before the index names it; not fsynced (see "files" above). */
+function writeIntent(stateDir: string, file: string, table: string, source: Intent['source'], text: string, inputs: Intent['inputs']): { file: string; sha256: string } {
+  const json = JSON.stringify({ format: INTENT_FORMAT, table, source, inputs, text }) + '\n';
+  return { file, sha256: writeFileOnce(join(stateDir, file), [Buffer.from(json)]).sha256 };
+}
+
+/**
+ * The intent file of a pending apply: undefined when it names none, or when it is not there
+ * (removed by a commit meanwhile); StateError when it is not as written.
+ */
+export function readIntent(stateDir: string, table: string, load: Load): Intent | undefined {
+  if (load.kind !== 'record' || !load.intent || !load.source) return undefined;
+  const path = join(stateDir, load.intent.file);
+  const bytes = readTrusted(path);
+  if (bytes === undefined) return undefined;
+  const corrupt = (why: string) => new StateError(`intent file ${path} is corrupt (${why})`);
+  if (sha256(bytes) !== load.intent.sha256) throw corrupt(`its content changed since it was written: ${bytes.length} bytes, sha256 ${sha256(bytes).slice(0, 12)}, expected ${load.intent.sha256.slice(0, 12)}`);
+  let value: Partial<Intent> & { format?: unknown; table?: unknown };
+  try {
+    value = JSON.parse(bytes.toString('utf8')) as typeof value;
+  } catch (error) {
+    throw corrupt(`not JSON: ${(error as Error).message}`);
+  }
+  if (value.format !== INTENT_FORMAT || value.table !== table) throw corrupt(`format ${JSON.stringify(value.format)} for table ${JSON.stringify(value.table)}`);
+  if (typeof value.text !== 'string' || !value.inputs || typeof value.inputs !== 'object') throw corrupt('fields missing');
+  if (sha256(value.text) !== load.source.sha256 || value.source?.path !== load.source.path) throw corrupt('it holds another policy than the index names');
+  return { source: load.source, text: value.text, inputs: value.inputs };
 }
 
 /** A record's file written, fsynced and under its own name (stageRecord); the index does not name it as current yet. */
@@ -465,7 +520,23 @@ export function commitLoad(stateDir: string, index: StateIndex, staged?: StagedR
   if (committed.damaged && index.current) renameSync(join(stateDir, index.current.file), join(stateDir, committed.damaged));
   writeIndex(stateDir, committed.index);
   removeUnnamed(stateDir, index, committed.index);
+  if (committed.damaged) pruneDamaged(stateDir, index.table);
   return committed;
+}
+
+/** How many `.damaged` copies of a table's records are kept (the newest: a repeated fault must not fill the disk). */
+export const DAMAGED_KEPT = 3;
+
+/** Remove all but the newest DAMAGED_KEPT copies of damaged records, known by name (only ours); records written before the index count as oldest. */
+function pruneDamaged(stateDir: string, table: string): void {
+  const pattern = new RegExp(`^${table}\\.(?:record\\.(\\d+)|applied|previous)\\.json\\.damaged$`);
+  const damaged = readdirSync(stateDir)
+    .flatMap((name) => {
+      const match = pattern.exec(name);
+      return match ? [{ name, n: match[1] === undefined ? -1 : Number(match[1]) }] : [];
+    })
+    .sort((a, b) => b.n - a.n);
+  for (const { name } of damaged.slice(DAMAGED_KEPT)) rmSync(join(stateDir, name), { force: true });
 }
 
 /** The index commitLoad writes, without writing it (a repair on a read-only state directory goes on with it in memory). */
@@ -507,12 +578,14 @@ export function abandonLoad(stateDir: string, index: StateIndex): StateIndex {
   return next;
 }
 
-/** Record files the new index no longer names (and staged files of killed writers), removed. */
+/** Record and intent files the new index no longer names (and staged files of killed writers), removed. */
 function removeUnnamed(stateDir: string, before: StateIndex, after: StateIndex): void {
-  const named = new Set([after.current?.file, after.previous?.file, after.pending?.load.kind === 'record' ? after.pending.load.file : undefined]);
-  const candidates = new Set([before.current?.file, before.previous?.file, before.pending?.load.kind === 'record' ? before.pending.load.file : undefined]);
-  const pattern = RECORD_FILE(before.table);
-  for (const name of readdirSync(stateDir)) if (pattern.test(name)) candidates.add(name);
+  const pendingFiles = (index: StateIndex) => (index.pending?.load.kind === 'record' ? [index.pending.load.file, index.pending.load.intent?.file] : []);
+  const named = new Set([after.current?.file, after.previous?.file, ...pendingFiles(after)]);
+  const candidates = new Set([before.current?.file, before.previous?.file, ...pendingFiles(before)]);
+  const records = RECORD_FILE(before.table);
+  const intents = INTENT_FILE(before.table);
+  for (const name of readdirSync(stateDir)) if (records.test(name) || intents.test(name)) candidates.add(name);
   for (const name of candidates) if (name !== undefined && !named.has(name)) rmSync(join(stateDir, name), { force: true });
 }
 

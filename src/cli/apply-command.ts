@@ -22,6 +22,8 @@ import { EXIT } from './exit-codes.js';
 import { NotExclusiveError, runAudit } from './exclusivity.js';
 import { addKernelOptions, rulesetFor, withNetns } from './kernel-options.js';
 import { addPortsFromOption, loadPolicyWithSource, type PortsFromOption } from './load-policy.js';
+import { faultPoint } from './fault-point.js';
+import { intentInputs } from './intent.js';
 import { describeError, failRuntime, printDiagnostics } from './report.js';
 import { DEFAULT_WAIT_SECONDS, describeClaim, describeLive, describeRecord, matchLive, readLiveTable, waitSeconds, WriterSession, type StateOptions } from './state-session.js';
 
@@ -56,7 +58,8 @@ export function registerApply(program: Command): void {
         'TABLE.history). One writer at a time: apply, --rollback, the fallbacks and remove take TABLE.lock ' +
         '(flock) and wait up to --wait seconds for it. The state directory must be owned by root and ' +
         'writable by nobody else, and must be writable: that is checked before anything is sent. An apply ' +
-        'killed half way is recorded by the next one as the kernel shows it. --rollback loads the ' +
+        'killed half way is recorded by the next one as the kernel shows it (even before its record was ' +
+        'written: its intent keeps a copy of the policy, TABLE.intent.N.json, to compile again). --rollback loads the ' +
         'previous record (module first if it differs, then one batch) and swaps the two, so a second ' +
         '--rollback returns to where you were. With nothing to roll back to, or when the previous policy ' +
         'is already live, it fails and changes nothing.\n\n' +
@@ -104,7 +107,10 @@ export function registerApply(program: Command): void {
     try {
       // Records name the policy by its absolute path: rollback, keep and status may run from elsewhere.
       const source = { path: policyPath === '-' ? '-' : resolve(policyPath), text: loaded.text };
-      if (!(await begin(session, 'apply', { kind: 'new-record', lsm: options.lsm, source }))) return;
+      // The intent keeps a copy of the text and the compile's other inputs: killed before its record
+      // file exists, this apply can still be compiled again, compared with the kernel and recorded.
+      const inputs = intentInputs(loaded.file, loaded.result.portTable);
+      if (!(await begin(session, 'apply', { kind: 'new-record', lsm: options.lsm, source, inputs }))) return;
       // The record is built and written under its own name while the kernel processes the batch
       // (it does not depend on the outcome); the index names it once the batch was applied.
       let staged: StagedRecord | undefined;
@@ -116,10 +122,25 @@ export function registerApply(program: Command): void {
           stagingError = error;
         }
       };
+      // Programs were compiled with what the loaded SELinux policy and this host's files said, which
+      // the intent does not keep: such a record is written before the batch, so there is no window.
+      const recordFirst = compiled.module.programs.length > 0;
+      if (recordFirst) {
+        stage();
+        if (!staged) {
+          session.abandon();
+          failRuntime(`cannot write the record to the state directory ${options.stateDir}: ${describeError(stagingError)}. Nothing was sent to the kernel.`);
+          return;
+        }
+      }
       let applied: ApplyResult;
       try {
         const audit = options.audit ? (module: CilModule) => auditLoaded(loaded.result.policy, module, options) : undefined;
-        applied = await load(compiled.ruleset, compiled.module, options, stage, audit);
+        const meanwhile = () => {
+          faultPoint('sent');
+          if (!recordFirst) stage();
+        };
+        applied = await load(compiled.ruleset, compiled.module, options, meanwhile, audit);
       } catch (error) {
         session.failed(error);
         if (error instanceof NotExclusiveError) {
@@ -353,7 +374,7 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
       }
     }
     const current = session?.index.current ?? null;
-    const lastGood = mode === 'keep' && session ? lastGoodOf(() => (current ? readEntry(stateDir, table, current) : undefined)) : undefined;
+    const lastGood = mode === 'keep' && session ? lastGoodOf(() => (current ? session!.readEntry(current) : undefined)) : undefined;
     const recorded =
       session !== undefined &&
       (await begin(session, lastGood ? 'keep' : 'lockdown', lastGood && current ? { kind: 'record', file: current.file, lsm: options.lsm } : { kind: 'lockdown' }));

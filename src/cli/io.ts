@@ -1,11 +1,12 @@
-// File edges of the CLI: read a policy (or stdin for "-") within LIMITS, write an output atomically.
+// File edges of the CLI: read a policy (or stdin for "-") or a --ports-from file within LIMITS,
+// write an output atomically.
 
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Diagnostic, DiagnosticCode } from '../policy/diagnostics.js';
 import { LIMITS } from '../policy/limits.js';
-import { fileSpan } from '../policy/span.js';
+import { fileSpan, type Span } from '../policy/span.js';
 import { describeError, failRuntime } from './report.js';
 
 export interface PolicySource {
@@ -15,20 +16,26 @@ export interface PolicySource {
 }
 
 /**
- * A policy input refused before it is read: not a regular file, or too large. A diagnostic like
- * any other problem of the policy (exit 2, so `apply --on-invalid` acts), unlike an I/O error.
+ * A policy input (the policy, or the port table of --ports-from) refused: not a regular file, too
+ * large. A diagnostic like any other problem of the policy (exit 2, so `apply --on-invalid`
+ * acts), unlike an I/O error.
  */
 export class PolicyInputError extends Error {
   readonly diagnostic: Diagnostic;
 
-  constructor(code: DiagnosticCode, file: string, message: string) {
+  constructor(code: DiagnosticCode, file: string, message: string, span: Span = fileSpan(file)) {
     super(message);
     this.name = 'PolicyInputError';
-    this.diagnostic = { code, severity: 'error', message, span: fileSpan(file) };
+    this.diagnostic = { code, severity: 'error', message, span };
   }
 }
 
 const CHUNK = 64 * 1024;
+
+/** What is read: the policy, or the port table of --ports-from (which is not read from stdin). */
+export type InputKind = 'policy' | 'port table';
+
+const NAMED: Record<InputKind, string> = { policy: 'the policy', 'port table': 'the port table (--ports-from)' };
 
 /**
  * The policy's text. A path must name a regular file: it is looked at before it is opened, since
@@ -37,22 +44,27 @@ const CHUNK = 64 * 1024;
  * may be anything; like a file it is read up to LIMITS.policyBytes and refused beyond.
  */
 export function readPolicySource(path: string): PolicySource {
-  if (path === '-') return { text: readBounded(0, '<stdin>'), file: '<stdin>' };
-  refuseUnlessRegular(statSync(path), path);
+  if (path === '-') return { text: readBounded(0, '<stdin>', 'policy'), file: '<stdin>' };
+  return readInputFile(path, 'policy');
+}
+
+/** A regular file read up to LIMITS.policyBytes (readPolicySource). */
+export function readInputFile(path: string, kind: InputKind): PolicySource {
+  refuseUnlessRegular(statSync(path), path, kind);
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
     const stats = fstatSync(fd);
-    refuseUnlessRegular(stats, path);
-    if (stats.size > LIMITS.policyBytes) throw tooLarge(path, `${stats.size} bytes`);
-    return { text: readBounded(fd, path), file: path };
+    refuseUnlessRegular(stats, path, kind);
+    if (stats.size > LIMITS.policyBytes) throw tooLarge(path, `${stats.size} bytes`, kind);
+    return { text: readBounded(fd, path, kind), file: path };
   } finally {
     closeSync(fd);
   }
 }
 
-function refuseUnlessRegular(stats: Stats, path: string): void {
+function refuseUnlessRegular(stats: Stats, path: string, kind: InputKind): void {
   if (stats.isFile()) return;
-  const kind = stats.isDirectory()
+  const what = stats.isDirectory()
     ? 'a directory'
     : stats.isFIFO()
       ? 'a FIFO'
@@ -63,15 +75,16 @@ function refuseUnlessRegular(stats: Stats, path: string): void {
           : stats.isSocket()
             ? 'a socket'
             : 'not a regular file';
-  throw new PolicyInputError('SMC090', path, `the policy is ${kind}, not a regular file (use "-" to read it from stdin)`);
+  const stdin = kind === 'policy' ? ' (use "-" to read it from stdin)' : '';
+  throw new PolicyInputError('SMC090', path, `${NAMED[kind]} is ${what}, not a regular file${stdin}`);
 }
 
-function tooLarge(file: string, size: string): PolicyInputError {
-  return new PolicyInputError('SMC091', file, `the policy has ${size}; at most ${LIMITS.policyBytes} bytes (16 MiB) are read`);
+function tooLarge(file: string, size: string, kind: InputKind): PolicyInputError {
+  return new PolicyInputError('SMC091', file, `${NAMED[kind]} has ${size}; at most ${LIMITS.policyBytes} bytes (16 MiB) are read`);
 }
 
 /** Everything up to end of file, or a refusal as soon as it passes the limit (a file may grow while read). */
-function readBounded(fd: number, file: string): string {
+function readBounded(fd: number, file: string, kind: InputKind): string {
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
@@ -79,10 +92,57 @@ function readBounded(fd: number, file: string): string {
     const n = readSync(fd, chunk, 0, CHUNK, null);
     if (n === 0) break;
     total += n;
-    if (total > LIMITS.policyBytes) throw tooLarge(file, `more than ${LIMITS.policyBytes} bytes`);
+    if (total > LIMITS.policyBytes) throw tooLarge(file, `more than ${LIMITS.policyBytes} bytes`, kind);
     chunks.push(n === CHUNK ? chunk : chunk.subarray(0, n));
   }
-  return Buffer.concat(chunks, total).toString('utf8');
+  return decodeUtf8(Buffer.concat(chunks, total), file, kind);
+}
+
+/** Strict: a byte that is not UTF-8 is an error, not U+FFFD. A BOM is kept, as Buffer.toString kept it. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text, or SMC099 at the line and column (UTF-16 units, as the YAML parser counts) of the first bad byte. */
+function decodeUtf8(bytes: Buffer, file: string, kind: InputKind): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    let line = 1;
+    let lineStart = 0;
+    for (let i = 0; i < at; i++) {
+      if (bytes[i] === 0x0a) {
+        line++;
+        lineStart = i + 1;
+      }
+    }
+    const col = UTF8.decode(bytes.subarray(lineStart, at)).length + 1;
+    const message = `${NAMED[kind]} is not valid UTF-8 (byte 0x${bytes[at]!.toString(16).padStart(2, '0')} at offset ${at}); save it as UTF-8`;
+    throw new PolicyInputError('SMC099', file, message, { file, line, col, endLine: line, endCol: col + 1 });
+  }
+}
+
+/**
+ * Where the first ill-formed sequence starts (Unicode table 3-7: no overlong forms, no
+ * surrogates, nothing above U+10FFFF, nothing cut short); bytes.length if there is none.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  const inRange = (i: number, lo: number, hi: number): boolean => i < bytes.length && bytes[i]! >= lo && bytes[i]! <= hi;
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    let length = 0;
+    if (b <= 0x7f) length = 1;
+    else if (b >= 0xc2 && b <= 0xdf) length = inRange(i + 1, 0x80, 0xbf) ? 2 : 0;
+    else if (b >= 0xe0 && b <= 0xef) {
+      const [lo, hi] = b === 0xe0 ? [0xa0, 0xbf] : b === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
+      length = inRange(i + 1, lo, hi) && inRange(i + 2, 0x80, 0xbf) ? 3 : 0;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      const [lo, hi] = b === 0xf0 ? [0x90, 0xbf] : b === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+      length = inRange(i + 1, lo, hi) && inRange(i + 2, 0x80, 0xbf) && inRange(i + 3, 0x80, 0xbf) ? 4 : 0;
+    }
+    if (length === 0) return i;
+    i += length;
+  }
+  return bytes.length;
 }
 
 /** Write to a temporary file beside the target and rename: readers never see a partial file. */

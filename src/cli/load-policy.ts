@@ -1,7 +1,7 @@
 // Shared by the commands that take a POLICY argument: read + compile, or report and stop.
 // A `ports: policy` policy also needs the port labels: from --ports-from FILE, else from seinfo.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { lowerParsed, type CompileResult } from '../compile/compile.js';
 import { parsePolicy } from '../policy/parse.js';
@@ -13,7 +13,7 @@ import { readProgramRights } from '../programs/rights.js';
 import { LOADED_POLICY } from '../selinux/packet-users.js';
 import { loadedPortTable } from '../selinux/seinfo.js';
 import { describeError, failInvalid, failRuntime, printDiagnostics } from './report.js';
-import { PolicyInputError, readPolicySource } from './io.js';
+import { PolicyInputError, readInputFile, readPolicySource } from './io.js';
 
 export interface PortsFromOption {
   portsFrom?: string;
@@ -29,20 +29,24 @@ export interface LoadOptions {
 export function addPortsFromOption(command: Command): Command {
   return command.option(
     '--ports-from <file>',
-    'port labels for `ports: policy` from FILE (saved with `secmarkc ports --json`) instead of asking the loaded policy with seinfo',
+    'port labels for `ports: policy` from FILE (saved with `secmarkc ports --json`; a regular file of at most 16 MiB) instead of asking the loaded policy with seinfo',
   );
 }
 
-/** The port table: from the saved file, or the loaded policy. Throws with a message to print. */
+/**
+ * The port table: from the saved file (within the limits of a policy file), or the loaded policy.
+ * Throws PolicyInputError (a diagnostic: exit 2) or an error with a message to print.
+ */
 export function portTableFor(options: PortsFromOption): PortTable {
   if (options.portsFrom === undefined) return loadedPortTable();
-  return parsePortTableJson(readFileSync(options.portsFrom, 'utf8'), options.portsFrom);
+  const { text, file } = readInputFile(options.portsFrom, 'port table');
+  return parsePortTableJson(text, file);
 }
 
 export type Compiled = Extract<CompileResult, { ok: true }> & { readonly portTable?: PortTable };
 
 export type LoadedPolicy =
-  | { readonly ok: true; readonly result: Compiled; readonly text: string }
+  | { readonly ok: true; readonly result: Compiled; readonly text: string; /** The name diagnostics and spans use. */ readonly file: string }
   | { readonly ok: false; readonly reason: 'unreadable' | 'invalid' };
 
 /** Read and compile; on failure the problem is already printed and the exit code set. */
@@ -68,6 +72,10 @@ export function loadPolicyWithSource(path: string, options: PortsFromOption = {}
     try {
       portTable = portTableFor(options);
     } catch (error) {
+      if (error instanceof PolicyInputError) {
+        failInvalid([error.diagnostic]);
+        return { ok: false, reason: 'invalid' };
+      }
       // Without its port labels the policy cannot be compiled: like an unreadable policy.
       failRuntime(`${source.file}: "ports: policy": ${describeError(error)}`);
       return { ok: false, reason: 'unreadable' };
@@ -93,7 +101,7 @@ export function loadPolicyWithSource(path: string, options: PortsFromOption = {}
     return { ok: false, reason: 'invalid' };
   }
   printDiagnostics(result.diagnostics); // warnings
-  return { ok: true, result: portTable ? { ...result, portTable } : result, text: source.text };
+  return { ok: true, result: portTable ? { ...result, portTable } : result, text: source.text, file: source.file };
 }
 
 /** Thrown out of the compiler when reading the SELinux policy for `programs` failed. */

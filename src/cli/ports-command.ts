@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { portTableJson } from '../ports/port-table-json.js';
 import type { PortTable } from '../ports/port-table.js';
 import { addPortsFromOption, portTableFor, type PortsFromOption } from './load-policy.js';
-import { describeError, failRuntime } from './report.js';
+import { PolicyInputError } from './io.js';
+import { describeError, failInvalid, failRuntime } from './report.js';
 
 export function registerPorts(program: Command): void {
   const command = program
@@ -22,7 +23,8 @@ export function registerPorts(program: Command): void {
     try {
       table = portTableFor(options);
     } catch (error) {
-      failRuntime(describeError(error));
+      if (error instanceof PolicyInputError) failInvalid([error.diagnostic]);
+      else failRuntime(describeError(error));
       return;
     }
     const source = options.portsFrom ?? 'seinfo (loaded policy)';

@@ -36,6 +36,7 @@ import { withCounterObjects } from '../compile/substitute.js';
 import { ModuleError } from '../selinux/semodule.js';
 import { NotExclusiveError } from './exclusivity.js';
 import { faultPoint } from './fault-point.js';
+import { rebuildFromIntent } from './intent.js';
 import { NetnsError, withNetns, type KernelOptions } from './kernel-options.js';
 import { describeError } from './report.js';
 
@@ -96,18 +97,24 @@ export interface LiveMatch {
   readonly what: LiveWhat;
   /** For current, previous, pending: the record. */
   readonly record?: AppliedRecord;
+  /** pending: its record file was never written; `record` was compiled again from the intent's copy of the policy. */
+  readonly rebuilt?: true;
   /** Records that could not be read while looking (damaged, untrusted): their errors. */
   readonly unreadable: readonly string[];
 }
 
 /**
  * Which of the index's candidates the live table is: what the index says is live first, then
- * the pending load, current, previous, the lockdown ruleset, no table.
+ * the pending load, current, previous, the lockdown ruleset, no table. A pending apply whose
+ * record file was never written is compiled again from its intent. `known`: records a writer holds
+ * in memory only (repaired on a read-only state directory), by file name.
  */
-export function matchLive(stateDir: string, index: StateIndex, live: LiveTable | undefined): LiveMatch {
+export function matchLive(stateDir: string, index: StateIndex, live: LiveTable | undefined, known?: ReadonlyMap<string, AppliedRecord>): LiveMatch {
   const unreadable: string[] = [];
   const read = (entry: RecordEntry | null): AppliedRecord | undefined => {
     if (!entry) return undefined;
+    const held = known?.get(entry.file);
+    if (held) return held;
     try {
       return readEntry(stateDir, index.table, entry);
     } catch (error) {
@@ -134,17 +141,34 @@ export function matchLive(stateDir: string, index: StateIndex, live: LiveTable |
         const entry = [index.current, index.previous].find((e) => e?.file === pending.file);
         if (entry) recordCandidate('pending', entry, pending.lsm);
         else {
-          let staged: StagedRecord | undefined | null = null;
-          const get = () => (staged === null ? (staged = readStaged(stateDir, index.table, pending.file)) : staged);
-          candidates.push({ what, record: () => get()?.record, ruleset: () => (get() ? sent(get()!.record, pending.lsm) : null) });
+          let staged: AppliedRecord | undefined | null = null;
+          const get = () => (staged === null ? (staged = readStaged(stateDir, index.table, pending.file)?.record ?? rebuild()) : staged);
+          candidates.push({ what, record: get, ruleset: () => (get() ? sent(get()!, pending.lsm) : null) });
         }
       } else candidates.push({ what, ruleset: () => (pending.kind === 'lockdown' ? lockdownRuleset(index.table) : undefined) });
     }
   }
+  let rebuilt = false;
+  const rebuild = (): AppliedRecord | undefined => {
+    try {
+      const result = rebuildFromIntent(stateDir, index.table, index.pending!);
+      if ('record' in result) {
+        rebuilt = true;
+        return result.record;
+      }
+      unreadable.push(`the interrupted apply's record was never written, and it cannot be compiled again: ${result.why}`);
+    } catch (error) {
+      unreadable.push(describeError(error));
+    }
+    return undefined;
+  };
   for (const c of candidates) {
     const ruleset = c.ruleset();
     if (ruleset === null) continue;
-    if (sameTable(ruleset, live)) return { what: c.what, ...(c.record?.() ? { record: c.record()! } : {}), unreadable };
+    if (sameTable(ruleset, live)) {
+      const record = c.record?.();
+      return { what: c.what, ...(record ? { record } : {}), ...(c.what === 'pending' && rebuilt ? { rebuilt: true as const } : {}), unreadable };
+    }
   }
   return { what: 'unknown', unreadable };
 }
@@ -156,7 +180,7 @@ export function describeLive(m: LiveMatch, table: string): string {
     case 'previous':
       return `the ${m.what} record (${describeRecord(m.record!)})`;
     case 'pending':
-      return `the policy the interrupted writer was loading${m.record ? ` (${describeRecord(m.record)})` : ''}`;
+      return `the policy the interrupted writer was loading${m.record ? ` (${describeRecord(m.record)}${m.rebuilt ? '; its record was never written: compiled again from the copy its intent kept' : ''})` : ''}`;
     case 'lockdown':
       return 'the LOCKDOWN ruleset';
     case 'none':
@@ -179,6 +203,8 @@ export function describeClaim(stateDir: string, index: StateIndex): string {
 
 export class WriterSession {
   private staged: StagedRecord | undefined;
+  /** Records repaired but not written (a read-only state directory), by file name: the index in memory names them. */
+  private readonly unwritten = new Map<string, AppliedRecord>();
 
   private constructor(
     readonly options: StateOptions,
@@ -217,7 +243,12 @@ export class WriterSession {
 
   async live(): Promise<LiveMatch> {
     const { live } = await readLiveTable(this.options, this.table);
-    return matchLive(this.options.stateDir, this.index, live);
+    return matchLive(this.options.stateDir, this.index, live, this.unwritten);
+  }
+
+  /** The record an entry of this session's index names (readEntry, or one repaired in memory only). */
+  readEntry(entry: RecordEntry): AppliedRecord {
+    return this.unwritten.get(entry.file) ?? readEntry(this.options.stateDir, this.table, entry);
   }
 
   /**
@@ -238,24 +269,34 @@ export class WriterSession {
     const match = await this.live();
     const { stateDir } = this.options;
     const loaded = match.what === 'pending';
-    const staged = loaded && pending.load.kind === 'record' && pending.command === 'apply' ? readStaged(stateDir, this.table, pending.load.file) : undefined;
+    const newRecord = loaded && pending.load.kind === 'record' && pending.command === 'apply';
+    let staged = newRecord && !match.rebuilt ? readStaged(stateDir, this.table, pending.load.file) : undefined;
     let recorded = true;
     try {
+      // Killed before its record file was written: the record compiled again from its intent is written now.
+      if (newRecord && match.rebuilt) staged = stageRecord(stateDir, this.index, match.record!);
       this.index = loaded ? commitLoad(stateDir, this.index, staged).index : abandonLoad(stateDir, this.index);
     } catch (error) {
       recorded = false;
+      if (newRecord && match.rebuilt && !staged && pending.load.kind === 'record') {
+        staged = { file: pending.load.file, sha256: '', record: match.record! };
+        this.unwritten.set(staged.file, staged.record);
+      }
       this.index = loaded ? committedIndex(stateDir, this.index, staged).index : { ...this.index, pending: null };
       note(`cannot record what ${who} left: ${describeError(error)}`);
     }
     if (loaded) {
       const what = match.record ? `the policy ${describeRecord(match.record)}` : pending.load.kind === 'lockdown' ? 'the LOCKDOWN ruleset' : 'no table';
-      note(`${who} had loaded ${what} but not recorded it${recorded ? ': recorded now' : ''}`);
+      const rebuilt = match.rebuilt ? ' (it was killed before it wrote its record: compiled again from the copy its intent kept)' : '';
+      note(`${who} had loaded ${what} but not recorded it${rebuilt}${recorded ? ': recorded now' : ''}`);
     } else if (match.what === 'unknown') {
-      note(`${who} left ${describeLive(match, this.table)} (it was killed before it wrote its record)`);
+      note(`${who} left ${describeLive(match, this.table)}${match.unreadable.length > 0 ? ` (${match.unreadable.join('; ')})` : ''}`);
     } else {
       note(`${who} did not change the kernel: the live table is ${describeLive(match, this.table)}`);
     }
-    if (recorded) this.history('repair', { interrupted: pending.command, pid: pending.pid, live: match.what, digest: match.record?.digest ?? null });
+    if (recorded) {
+      this.history('repair', { interrupted: pending.command, pid: pending.pid, live: match.what, digest: match.record?.digest ?? null, ...(match.rebuilt ? { rebuilt: 'intent' } : {}) });
+    }
   }
 
   /** Before the batch: the index says what is being loaded (fails here, before anything is sent, when the directory is not writable). */

@@ -12,15 +12,29 @@ export interface ParsedRange {
 
 export type AddressResult =
   | { readonly ok: true; readonly range: ParsedRange }
-  | { readonly ok: false; readonly code: 'SMC020' | 'SMC022'; readonly message: string };
+  | { readonly ok: false; readonly code: 'SMC020' | 'SMC022' | 'SMC097'; readonly message: string };
 
 export function familyBits(family: 'ipv4' | 'ipv6'): number {
   return family === 'ipv4' ? 32 : 128;
 }
 
+/** `text` without the ASCII spaces and tabs around it (String.trim would also take U+00A0, U+2028 ...). */
+export function trimAscii(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, '');
+}
+
+/** The first character outside printable ASCII, as `U+XXXX`: an address or port entry has none. */
+export function notAscii(text: string): string | undefined {
+  const c = /[^\x20-\x7e]/u.exec(text)?.[0];
+  return c === undefined ? undefined : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
 /** `192.0.2.1`, `192.0.2.0/24`, `2001:db8::/32`, `192.0.2.1-192.0.2.9`. */
 export function parseAddress(text: string): AddressResult {
-  const trimmed = text.trim();
+  const trimmed = trimAscii(text);
+  // Other white space (U+00A0, U+2028, ...) is not trimmed silently: it is not what the eye reads.
+  const foreign = notAscii(trimmed.replace(/\t/g, ' '));
+  if (foreign) return bad(`"${text}": ${foreign} is not part of an address (only ASCII spaces and tabs may surround one)`);
   if (trimmed.includes('-')) return parseRange(trimmed);
   if (trimmed.includes('/')) return parsePrefix(trimmed);
   const single = parseSingle(trimmed);
@@ -31,8 +45,8 @@ export function parseAddress(text: string): AddressResult {
 
 function parseRange(text: string): AddressResult {
   const [lowText = '', highText = '', ...rest] = text.split('-');
-  const low = parseSingle(lowText.trim());
-  const high = parseSingle(highText.trim());
+  const low = parseSingle(trimAscii(lowText));
+  const high = parseSingle(trimAscii(highText));
   if (rest.length > 0 || !low || !high) return bad(`"${text}" is not an address range (expected FIRST-LAST)`);
   if (low.family !== high.family) return bad(`"${text}" mixes IPv4 and IPv6`);
   if (low.value > high.value) return bad(`"${text}" is reversed: the first address is above the last`);
@@ -47,6 +61,10 @@ function parsePrefix(text: string): AddressResult {
   const bits = familyBits(addr.family);
   if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > bits) {
     return bad(`"${text}": prefix length must be 0 to ${bits}`);
+  }
+  // As in a port (SMC096): `/010` is 10 here, but 8 to a reader that takes a leading zero for octal.
+  if (lenText.length > 1 && lenText.startsWith('0')) {
+    return { ok: false, code: 'SMC097', message: `"${text}": prefix length ${lenText} has a leading zero; write ${Number(lenText)}` };
   }
   const length = Number(lenText);
   const hostMask = (1n << BigInt(bits - length)) - 1n;

@@ -58,13 +58,16 @@ export const DIAGNOSTIC_CODES = {
   SMC077: 'programs without the rules of a loaded SELinux policy',
   SMC078: 'generated name clashes with another',
   SMC079: 'program path is a symbolic link or has several hard links (warning)',
-  SMC090: 'policy is not a regular file',
-  SMC091: 'policy is too large',
+  SMC090: 'policy (or --ports-from file) is not a regular file',
+  SMC091: 'policy (or --ports-from file) is too large',
   SMC092: 'nesting is too deep',
   SMC093: 'value is too long',
   SMC094: 'too many problems: the rest are not reported',
   SMC095: 'number not written as a plain decimal integer',
   SMC096: 'port number with a leading zero',
+  SMC097: 'prefix length with a leading zero',
+  SMC098: 'protocol not in lower case',
+  SMC099: 'policy (or --ports-from file) is not valid UTF-8',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -1,5 +1,6 @@
 // Port entries: `tcp/22`, `udp/1000-2000`, `sctp/5000`, `icmp`, `icmpv6`.
 
+import { notAscii, trimAscii } from './address.js';
 import type { Protocol } from './types.js';
 
 export const PROTOCOL_NUMBERS: Readonly<Record<Protocol, number>> = {
@@ -15,12 +16,19 @@ const PORTLESS = new Set<string>(['icmp', 'icmpv6']);
 
 export type PortResult =
   | { readonly ok: true; readonly protocol: Protocol; readonly from: number; readonly to: number }
-  | { readonly ok: false; readonly code: 'SMC030' | 'SMC031' | 'SMC032' | 'SMC033' | 'SMC034' | 'SMC096'; readonly message: string };
+  | { readonly ok: false; readonly code: 'SMC030' | 'SMC031' | 'SMC032' | 'SMC033' | 'SMC034' | 'SMC096' | 'SMC098'; readonly message: string };
 
 export function parsePortEntry(text: string): PortResult {
+  const foreign = notAscii(text.replace(/\t/g, ' '));
+  if (foreign) return { ok: false, code: 'SMC030', message: `"${text}": ${foreign} is not part of a port entry (only ASCII spaces and tabs may surround one)` };
   const slash = text.indexOf('/');
-  const protocol = (slash < 0 ? text : text.slice(0, slash)).trim().toLowerCase();
-  const portText = slash < 0 ? undefined : text.slice(slash + 1).trim();
+  const protocol = trimAscii(slash < 0 ? text : text.slice(0, slash));
+  const portText = slash < 0 ? undefined : trimAscii(text.slice(slash + 1));
+  // One way to write each: `TCP/22` is refused rather than read as tcp/22 (nft and CIL spell them in lower case).
+  const lower = protocol.toLowerCase();
+  if (lower !== protocol && (PORTED.has(lower) || PORTLESS.has(lower))) {
+    return { ok: false, code: 'SMC098', message: `"${text}": protocol ${protocol} is not in lower case; write ${lower}` };
+  }
 
   if (PORTLESS.has(protocol)) {
     if (portText !== undefined) return { ok: false, code: 'SMC034', message: `"${text}": ${protocol} has no ports; write just "${protocol}"` };
