@@ -3,7 +3,7 @@
 // read from refpolicy in program-domain-refpolicy.test.ts and proven in the VM (17-programs).
 
 import test from 'ava';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, linkSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePolicy } from '../src/compile/compile.js';
@@ -12,6 +12,7 @@ import { emitCil } from '../src/emit/cil.js';
 import { formatDiagnostic } from '../src/policy/diagnostics.js';
 import { fileContextRegex, programPathProblem } from '../src/policy/program-path.js';
 import { checkProgramFile } from '../src/programs/files.js';
+import { runCli } from './helpers/cli.js';
 
 const POLICY = `version: 1
 unlabeled: deny
@@ -167,4 +168,38 @@ test('checkProgramFile: absent, directory, symbolic link and hard links', (t) =>
     `policy.yaml:5:16: warning SMC079: program "${join(dir, 'real')}" has 2 hard links: a label belongs to the file, so every name of it runs in the app's domain`,
   ]);
   if (linked.ok) t.is(linked.compiled.module.programs[0]?.files[0]?.path, join(dir, 'real'));
+});
+
+const REFPOLICY = '/etc/selinux/default/policy/policy.33';
+
+test('compile --selinux-policy: the example program app compiles against Debian refpolicy', (t) => {
+  if (!existsSync(REFPOLICY) || !existsSync('/usr/bin/sesearch')) {
+    t.log(`skipped: needs ${REFPOLICY} and setools (Debian: selinux-policy-default setools)`);
+    t.pass();
+    return;
+  }
+  const r = runCli(['compile', '--format', 'cil', '--selinux-policy', REFPOLICY, 'examples/curl-api.yaml']);
+  t.is(r.status, 0, r.stderr);
+  t.true(r.stdout.includes('(filecon "/usr/local/bin/api-curl" file (system_u object_r secmarkc_api_exec_t ((s0) (s0))))'));
+  for (const domain of ['secmarkc_api_unconfined_t', 'secmarkc_api_initrc_t']) {
+    t.true(r.stdout.includes(`(allow ${domain} secmarkc_api_client_packet_t (packet (send recv)))`), domain);
+    t.true(r.stdout.includes(`(type ${domain})`), domain);
+  }
+  // systemd (init_t) enters initrc_t on exec of a bin_t program: it enters the service's domain.
+  t.true(r.stdout.includes('(typetransition init_t secmarkc_api_exec_t process secmarkc_api_initrc_t)'));
+  t.true(r.stdout.includes('(typetransition unconfined_t secmarkc_api_exec_t process secmarkc_api_unconfined_t)'));
+  // No packet rule for a generated domain but the app's.
+  const packets = r.stdout.split('\n').filter((l) => /^\(allow secmarkc_api_\w+_t \S+ \(packet/.test(l));
+  t.deepEqual(packets.map((l) => l.split(' ')[2]), ['secmarkc_api_client_packet_t', 'secmarkc_api_client_packet_t']);
+});
+
+test('without an SELinux policy to read, a program app is SMC077 at its line (exit 2)', (t) => {
+  if (existsSync('/sys/fs/selinux/policy')) {
+    t.log('skipped: this host has a loaded SELinux policy, which compile reads');
+    t.pass();
+    return;
+  }
+  const r = runCli(['check', '--no-audit', 'examples/curl-api.yaml']);
+  t.is(r.status, 2);
+  t.regex(r.stderr, /^examples\/curl-api\.yaml:8:16: error SMC077: "programs" need the rules of the SELinux policy/m);
 });
