@@ -113,6 +113,14 @@ export async function run(t) {
     mark = t.kmsg.read();
     verdict(t, 'fetch-refused-unlabelled', await runFrom(t, FETCH, 3130), 'refused', mark, deniedPacket('send', DOMAIN_LOGIN, 'unlabeled_t'));
 
+    // The entry keeps the environment the parent gives (noatsecure: no secure-exec mode, in which
+    // the loader would drop LD_LIBRARY_PATH) and the shell's job control (the child's sigchld).
+    const env = await t.inContext(LOGIN, 'LD_LIBRARY_PATH=/smc-kept "$1" -c \'echo "$LD_LIBRARY_PATH"; cat /proc/self/attr/current\' & wait $!; echo "status $?"', [FETCH]).done;
+    t.check('entry-keeps-environment', /^\/smc-kept\n/.test(env.stdout) && env.stdout.includes(DOMAIN_LOGIN) && /status 0\s*$/.test(env.stdout), {
+      expected: `LD_LIBRARY_PATH kept in ${DOMAIN_LOGIN}, background job waited for with status 0`,
+      got: JSON.stringify(env.stdout.slice(0, 200) + env.stderr.slice(0, 200)),
+    });
+
     copyFileSync(FETCH, COPY);
     t.cleanups.push(() => rmSync(COPY, { force: true }));
     t.run(['restorecon', COPY]);
