@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -166,9 +167,14 @@ void SendAll(int fd, const uint8_t* data, size_t len) {
   if (static_cast<size_t>(sent) != len) throw SysError{EMSGSIZE, "sendmsg"};  // datagrams are all or nothing; never seen
 }
 
-// One queued datagram into `out`, whole whatever its size; false when none is queued.
-// Errors the kernel parked on the socket (ENOBUFS after an overrun) are thrown.
-bool ReceiveOne(Channel& ch, std::vector<uint8_t>& out) {
+// What recvmsg is offered, at least: more than the kernel's cap on a dump part
+// (SKB_WITH_OVERHEAD(32768)), so that dump parts are as large as the kernel makes them.
+constexpr size_t kDumpPartBytes = 64 * 1024;
+
+// One queued datagram, whole whatever its size, into the first `length` bytes of `buffer` (grown
+// as needed, never shrunk); false when none is queued. Errors the kernel parked on the socket
+// (ENOBUFS after an overrun) are thrown.
+bool ReceiveOne(Channel& ch, std::vector<uint8_t>& buffer, size_t& length) {
   std::lock_guard<std::mutex> hold(ch.recvLock);
   const int fd = ch.sock.Get();
   for (;;) {
@@ -179,13 +185,18 @@ bool ReceiveOne(Channel& ch, std::vector<uint8_t>& out) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
       Fail("recv");
     }
-    out.resize(static_cast<size_t>(size));
-    ssize_t got = recv(fd, out.data(), out.size(), MSG_TRUNC | MSG_DONTWAIT);
+    // The kernel sizes the next part of a dump by the largest buffer recvmsg was given (up to
+    // ~32 KiB, netlink_recvmsg's max_recvmsg_len): offered only this datagram's size, it keeps
+    // dump parts at one page, and nf_tables walks a set from its start for every part.
+    const size_t offered = std::max(static_cast<size_t>(size), kDumpPartBytes);
+    if (buffer.size() < offered) buffer.resize(offered);
+    ssize_t got = recv(fd, buffer.data(), buffer.size(), MSG_TRUNC | MSG_DONTWAIT);
     if (got < 0) {
       if (errno == EINTR) continue;
       Fail("recv");
     }
-    if (static_cast<size_t>(got) != out.size()) throw SysError{EMSGSIZE, "recv"};  // cannot happen under the lock
+    if (got != size) throw SysError{EMSGSIZE, "recv"};  // cannot happen under the lock
+    length = static_cast<size_t>(got);
     return true;
   }
 }
@@ -219,7 +230,7 @@ class ReceiveWorker : public Napi::AsyncWorker {
     } else if (!received_) {
       deferred_.Resolve(env.Null());
     } else {
-      deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(env, data_.data(), data_.size()));
+      deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(env, data_.data(), length_));
     }
   }
 
@@ -238,7 +249,7 @@ class ReceiveWorker : public Napi::AsyncWorker {
       if (fds[1].revents != 0) return false;  // close() was called
       if (ready == 0) return false;           // timed out
       // POLLERR lands here too: recv then reports the parked error (ENOBUFS).
-      if (ReceiveOne(*ch_, data_)) return true;
+      if (ReceiveOne(*ch_, data_, length_)) return true;
       // Another reader took it first; wait out the rest of the timeout.
     }
   }
@@ -247,6 +258,7 @@ class ReceiveWorker : public Napi::AsyncWorker {
   int timeoutMs_;
   Napi::Promise::Deferred deferred_;
   std::vector<uint8_t> data_;
+  size_t length_ = 0;
   bool received_ = false;
   SysError failure_{0, ""};
 };
@@ -368,14 +380,18 @@ class Socket : public Napi::ObjectWrap<Socket> {
     return promise;
   }
 
+  // drain(max?): at most `max` datagrams. Receiving the part of a dump that is queued makes the
+  // kernel queue the next, so without a limit one call takes a whole dump.
   Napi::Value Drain(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    const int max = info[0].IsUndefined() ? INT_MAX : IntArgument(info, 0, "max", 1);
     Channel& ch = Open(info, "recv");
     Napi::Array datagrams = Napi::Array::New(env);
     std::vector<uint8_t> data;
+    size_t length = 0;
     try {
-      while (ReceiveOne(ch, data)) {
-        datagrams.Set(datagrams.Length(), Napi::Buffer<uint8_t>::Copy(env, data.data(), data.size()));
+      while (static_cast<int>(datagrams.Length()) < max && ReceiveOne(ch, data, length)) {
+        datagrams.Set(datagrams.Length(), Napi::Buffer<uint8_t>::Copy(env, data.data(), length));
       }
     } catch (const SysError& e) {
       // After an overrun the replies are incomplete; the caller must not act on a partial list.

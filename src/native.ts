@@ -34,8 +34,12 @@ export interface NetfilterSocket {
    * not be changed until the promise settles, and nothing else may be sent meanwhile.
    */
   sendAsync(message: Uint8Array): Promise<void>;
-  /** Every datagram already queued, without waiting. Throws ENOBUFS if replies were lost to an overrun. */
-  drain(): Buffer[];
+  /**
+   * Every datagram already queued (at most `max`), without waiting. Throws ENOBUFS if replies were
+   * lost to an overrun. Receiving a queued part of a dump makes the kernel queue the next one, so
+   * without `max` one call returns a whole dump; with it, a dump can be read in bounded memory.
+   */
+  drain(max?: number): Buffer[];
   /** One datagram, waiting up to timeoutMs off the event loop; null on timeout or when closed meanwhile. */
   receive(timeoutMs: number): Promise<Buffer | null>;
   /** Idempotent. Later calls fail with EBADF. */
