@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { collectDump, readReplies } from '../../src/netlink/decode/replies.js';
+import { collectDump, DumpCollector, readReplies } from '../../src/netlink/decode/replies.js';
 import { decodeMessage, type DecodedMessage } from '../../src/netlink/decode/message.js';
 import { encodeRuleset } from '../../src/netlink/encode-ruleset.js';
 import type { Expr } from '../../src/netlink/nft/expr/types.js';
@@ -20,7 +20,7 @@ import {
   encodeDumpTables,
   encodeGetGen,
 } from '../../src/netlink/requests.js';
-import { NFPROTO_INET, NFPROTO_UNSPEC, NLM_F_ACK } from '../../src/netlink/wire/constants.js';
+import { NFPROTO_INET, NFPROTO_UNSPEC, NLM_F_ACK, NLMSG_DONE, NLMSG_ERROR } from '../../src/netlink/wire/constants.js';
 import { parseAttributes } from '../../src/netlink/wire/attributes.js';
 import { nfAttrRange, parseMessages } from '../../src/netlink/wire/message.js';
 import { DUMP_IR } from './golden-cases.js';
@@ -143,6 +143,21 @@ test('dump: collectDump gathers one dump up to NLMSG_DONE', (t) => {
   t.false(all.interrupted);
   t.is(all.error, undefined);
   t.true(all.items.some((m) => m.kind === 'rule'));
+});
+
+test('dump: a DumpCollector with a sink hands over each answering message as its datagram is added, and keeps none', (t) => {
+  const recv = fixture().filter((d) => d.direction === 'recv').map((d) => d.bytes);
+  const decoded: DecodedMessage[] = [];
+  const sinking = new DumpCollector(0, false, (m) => decoded.push(decodeMessage(m)));
+  for (const d of recv) {
+    const before = decoded.length;
+    sinking.add(d);
+    // Passed on at once, not when the dump is done.
+    t.is(decoded.length - before, parseMessages(d).filter((m) => m.seq === 0 && m.type !== NLMSG_DONE && m.type !== NLMSG_ERROR).length);
+  }
+  t.true(sinking.done);
+  t.deepEqual(sinking.items, []);
+  t.deepEqual(decoded, collectDump(recv, 0).items);
 });
 
 /** nft leaves its stack garbage in the padding after a request's last attribute; zero it. */

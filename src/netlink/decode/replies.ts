@@ -3,9 +3,9 @@
 
 import type { Span } from '../../policy/span.js';
 import { locateError, type MessageRecord } from '../locate-error.js';
-import { NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_MULTI } from '../wire/constants.js';
-import { errnoText, type NetlinkError } from '../wire/error.js';
-import { parseMessages } from '../wire/message.js';
+import { NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR } from '../wire/constants.js';
+import { decodeNlmsgerr, errnoText, type NetlinkError } from '../wire/error.js';
+import { parseMessages, type NetlinkMessage } from '../wire/message.js';
 import { decodeMessage, type DecodedMessage } from './message.js';
 
 /** Every message in the datagrams, in order. */
@@ -26,7 +26,9 @@ export interface DumpResult {
 /**
  * Collects the answer to one request datagram by datagram, as they arrive: add() each, stop
  * when `done`. A dump ends with NLMSG_DONE, a request flagged NLM_F_ACK with its ACK, any
- * request with an error; a plain GET (GETGEN) with its one reply.
+ * request with an error; a plain GET (GETGEN) with its one reply. With a `sink`, each answering
+ * message goes to it as it is read, undecoded, and none is kept (`items` stays empty): a dump of
+ * 100,000s of set elements is folded as it arrives (see ElementSet), never held whole.
  */
 export class DumpCollector {
   readonly items: DecodedMessage[] = [];
@@ -38,26 +40,28 @@ export class DumpCollector {
   constructor(
     readonly seq: number,
     readonly expectAck = false,
+    private readonly sink?: (message: NetlinkMessage) => void,
   ) {}
 
   /** A collector for the request in `request` (its seq and flags). */
-  static for(request: Uint8Array): DumpCollector {
+  static for(request: Uint8Array, sink?: (message: NetlinkMessage) => void): DumpCollector {
     const [m] = parseMessages(request);
     if (!m) throw new Error('empty request');
-    return new DumpCollector(m.seq, (m.flags & NLM_F_ACK) !== 0);
+    return new DumpCollector(m.seq, (m.flags & NLM_F_ACK) !== 0, sink);
   }
 
   add(datagram: Uint8Array): void {
     for (const m of parseMessages(datagram)) {
       if (m.seq !== this.seq) continue;
       if ((m.flags & NLM_F_DUMP_INTR) !== 0) this.interrupted = true;
-      const d = decodeMessage(m);
-      if (d.kind === 'done') this.done = true;
-      else if (d.kind === 'error') {
-        if (d.error.errno !== 0) this.error = d.error;
+      if (m.type === NLMSG_DONE) this.done = true;
+      else if (m.type === NLMSG_ERROR) {
+        const error = decodeNlmsgerr(m);
+        if (error.errno !== 0) this.error = error;
         this.done = true;
       } else {
-        this.items.push(d);
+        if (this.sink) this.sink(m);
+        else this.items.push(decodeMessage(m));
         if ((m.flags & NLM_F_MULTI) === 0 && !this.expectAck) this.done = true;
       }
     }
