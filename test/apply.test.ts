@@ -123,6 +123,45 @@ nsTest(nsTitle('100,000 map elements apply in one batch and read back complete')
   t.deepEqual(status.drift, []);
 });
 
+nsTest(nsTitle('status of 100,000 elements: the current record is live; then one element deleted, one changed and one added behind our back are named'), (t) => {
+  const policy = tempPolicy(generatePolicy(100_000));
+  const state = privateState();
+  const status = (args: string) => `${CLI} status ${args} --no-lsm --state-dir ${state} --json; echo "rc=$?"; echo ---`;
+  const element = `inet secmarkc_bench connect4_exact`;
+  const run = inFreshNamespace(
+    [
+      `${CLI} apply ${policy} --no-lsm --state-dir ${state} >&2 || exit 9`,
+      status('-t secmarkc_bench'),
+      // In the generated policy 192.0.2.0-9 . tcp . 1-10 are app0's; no entry is udp.
+      `${NFT} delete element ${element} '{ 192.0.2.0 . tcp . 1 }' && ${NFT} delete element ${element} '{ 192.0.2.1 . tcp . 2 }' || exit 9`,
+      `${NFT} add element ${element} '{ 192.0.2.1 . tcp . 2 : "app1_client", 192.0.2.250 . udp . 9 : "app2_client" }' || exit 9`,
+      status('-t secmarkc_bench'),
+      status(policy),
+    ].join('\n'),
+  );
+  t.is(run.status, 0, run.stderr.slice(-2000));
+  type Status = { maps: { name: string; elements: number }[]; record: { live: string; consistent?: boolean; text: string }; drift?: { kind: string; what: string }[] };
+  const [clean, changed, drifted] = run.stdout.split('---\n').filter(Boolean).map((part) => {
+    const rc = /rc=(\d+)\n$/.exec(part)?.[1];
+    return { rc: Number(rc), status: JSON.parse(part.slice(0, part.lastIndexOf('rc='))) as Status };
+  });
+  t.is(clean?.rc, 0);
+  t.deepEqual(clean?.status.maps, [{ name: 'connect4_exact', elements: 100_000 }]);
+  t.like(clean?.status.record, { live: 'current', consistent: true });
+  // Without POLICY: the records no longer tell the truth.
+  t.is(changed?.rc, 3);
+  t.deepEqual(changed?.status.maps, [{ name: 'connect4_exact', elements: 100_000 }]);
+  t.like(changed?.status.record, { live: 'unknown', consistent: false });
+  t.regex(changed?.status.record.text ?? '', /^MISMATCH: the records say the live table is the current record .* but the live table is a table inet secmarkc_bench that matches no record$/);
+  // With POLICY: exactly what changed, by name, missing and different in the policy's order, then extra.
+  t.is(drifted?.rc, 3);
+  t.deepEqual(drifted?.status.drift, [
+    { kind: 'missing', what: 'map connect4_exact element 192.0.2.0 . 6 . 1' },
+    { kind: 'different', what: 'map connect4_exact element 192.0.2.1 . 6 . 2: expected "app0_client", found "app1_client"' },
+    { kind: 'extra', what: 'map connect4_exact element 192.0.2.250 . 17 . 9' },
+  ]);
+});
+
 /** A fresh state directory, so that tests neither share records nor write the host's /var/lib/secmarkc. */
 function privateState(): string {
   return mkdtempSync(join(tmpdir(), 'secmarkc-apply-state-'));

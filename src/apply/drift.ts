@@ -1,16 +1,19 @@
 // Drift between the live table and what a policy compiles to. The expected side is our own
 // encoded batch decoded again, so both sides are compared in the kernel's terms; what only the
 // kernel knows (handles, use counts, counter values, set ids) is left out of the comparison.
+// Map elements are compared as ElementSets, by hash lookups; their text is made only for what
+// is reported.
 
-import ipaddr from 'ipaddr.js';
 import type { Ruleset } from '../compile/ir.js';
-import { readReplies } from '../netlink/decode/replies.js';
+import { decodeMessage, isSetElemMessage } from '../netlink/decode/message.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
 import type { NftChain } from '../netlink/nft/chain.js';
 import type { NftObj } from '../netlink/nft/obj.js';
 import type { NftRule } from '../netlink/nft/rule.js';
 import type { NftSet } from '../netlink/nft/set.js';
-import type { NftSetElem } from '../netlink/nft/set-elem.js';
+import { decodeSetElemListHeader } from '../netlink/nft/set-elem.js';
+import { parseMessages } from '../netlink/wire/message.js';
+import { ElementSet } from './element-set.js';
 import type { LiveTable } from './read-table.js';
 
 export interface Drift {
@@ -22,13 +25,18 @@ export interface Drift {
 export function expectedTable(ruleset: Ruleset): LiveTable {
   const { bytes } = encodeRuleset(ruleset, { mode: 'replace' });
   const objects: NftObj[] = [];
-  const sets = new Map<string, { set: NftSet; elements: NftSetElem[] }>();
+  const sets = new Map<string, { set: NftSet; elements: ElementSet }>();
   const chains: NftChain[] = [];
   const rules: NftRule[] = [];
-  for (const m of readReplies([bytes])) {
+  for (const msg of parseMessages(bytes)) {
+    if (isSetElemMessage(msg)) {
+      const header = decodeSetElemListHeader(msg);
+      sets.get(header.set)?.elements.addMessage(msg, header);
+      continue;
+    }
+    const m = decodeMessage(msg);
     if (m.kind === 'obj') objects.push(m.obj);
-    else if (m.kind === 'set') sets.set(m.set.name, { set: m.set, elements: [] });
-    else if (m.kind === 'setelem') sets.get(m.elements.set)?.elements.push(...m.elements.elements);
+    else if (m.kind === 'set') sets.set(m.set.name, { set: m.set, elements: new ElementSet() });
     else if (m.kind === 'chain') chains.push(m.chain);
     else if (m.kind === 'rule') rules.push(m.rule);
   }
@@ -51,43 +59,29 @@ function json(value: unknown): string {
   });
 }
 
-/**
- * `192.0.2.10 . 6 . 3128` for our address . inet_proto . inet_service keys, `6 . 80` for the
- * port maps' inet_proto . inet_service (each field padded to 4 bytes).
- */
-function elementKeyText(e: NftSetElem): string {
-  const start = e.key;
-  const end = e.keyEnd ?? e.key;
-  if (!start || !end || (start.length !== 8 && start.length !== 12 && start.length !== 24)) return `${hex(start)}-${hex(end)}`;
-  const addrLen = start.length - 8;
-  const addr = (b: Uint8Array): string =>
-    addrLen === 4 ? Array.from(b.subarray(0, 4)).join('.') : (ipaddr.fromByteArray(Array.from(b.subarray(0, 16))) as ipaddr.IPv6).toRFC5952String();
-  const port = (b: Uint8Array): number => (b[addrLen + 4]! << 8) | b[addrLen + 5]!;
-  const range = (a: string | number, b: string | number): string => (a === b ? String(a) : `${a}-${b}`);
-  const protoPort = `${start[addrLen]} . ${range(port(start), port(end))}`;
-  return addrLen === 0 ? protoPort : `${range(addr(start), addr(end))} . ${protoPort}`;
-}
-
 function objectKey(o: NftObj): [string, string] {
   const value = o.data.kind === 'secmark' ? `secmark "${o.data.context}"` : o.data.kind;
   return [`object ${o.name}`, value];
 }
 
-function compareMaps(expected: Map<string, string>, live: Map<string, string>, out: Drift[]): void {
-  for (const [what, value] of expected) {
-    const actual = live.get(what);
-    if (actual === undefined) out.push({ kind: 'missing', what });
-    else if (actual !== value) out.push({ kind: 'different', what: `${what}: expected ${value}, found ${actual}` });
-  }
-  for (const what of live.keys()) if (!expected.has(what)) out.push({ kind: 'extra', what });
+/**
+ * A table as entries `what` → value, in order: objects, maps, chains, rules. A map's elements
+ * are its ElementSet, under the map's own `what`: they come right after it in the order drift is
+ * listed (`map m`, then `map m element ...` for each element).
+ */
+interface Described {
+  readonly entries: Map<string, string>;
+  readonly elements: Map<string, ElementSet>;
 }
 
-function describeTable(t: LiveTable): Map<string, string> {
+function describeTable(t: LiveTable): Described {
   const entries = new Map<string, string>();
+  const elements = new Map<string, ElementSet>();
   for (const o of t.objects) entries.set(...objectKey(o));
-  for (const { set, elements } of t.sets) {
-    entries.set(`map ${set.name}`, json({ flags: set.flags, keyType: set.keyType, keyLen: set.keyLen, objType: set.objType }));
-    for (const e of elements) entries.set(`map ${set.name} element ${elementKeyText(e)}`, `"${e.objref ?? json(e.data)}"`);
+  for (const { set, elements: setElements } of t.sets) {
+    const what = `map ${set.name}`;
+    entries.set(what, json({ flags: set.flags, keyType: set.keyType, keyLen: set.keyLen, objType: set.objType }));
+    elements.set(what, setElements);
   }
   for (const c of t.chains) entries.set(`chain ${c.name}`, json({ type: c.type, hook: c.hook, policy: c.policy }));
   const perChain = new Map<string, number>();
@@ -96,19 +90,55 @@ function describeTable(t: LiveTable): Map<string, string> {
     perChain.set(r.chain, index + 1);
     entries.set(`chain ${r.chain} rule ${index + 1}${r.comment ? ` (${r.comment})` : ''}`, json(r.expressions));
   }
-  return entries;
+  return { entries, elements };
+}
+
+/**
+ * Missing and different entries in the expected order, then extra ones in the live order; at
+ * most `limit` (sameTable needs one).
+ */
+function compareDescribed(expected: Described, live: Described, limit: number): Drift[] {
+  const out: Drift[] = [];
+  // Per map, which live elements the expected ones found: the others are extra.
+  const found = new Map<string, { found: Uint8Array; foundCount: number }>();
+  for (const [what, value] of expected.entries) {
+    const actual = live.entries.get(what);
+    if (actual === undefined) out.push({ kind: 'missing', what });
+    else if (actual !== value) out.push({ kind: 'different', what: `${what}: expected ${value}, found ${actual}` });
+    const mine = expected.elements.get(what);
+    const theirs = live.elements.get(what);
+    if (mine && theirs) {
+      const looked = theirs.lookUp(mine, limit - out.length);
+      for (const { expected: i, live: j } of looked.differences) {
+        if (j < 0) out.push({ kind: 'missing', what: `${what} element ${mine.keyText(i)}` });
+        else out.push({ kind: 'different', what: `${what} element ${mine.keyText(i)}: expected "${mine.value(i)}", found "${theirs.value(j)}"` });
+      }
+      found.set(what, looked);
+    } else if (mine) {
+      for (let i = 0; i < mine.size && out.length < limit; i++) out.push({ kind: 'missing', what: `${what} element ${mine.keyText(i)}` });
+    }
+    if (out.length >= limit) return out.slice(0, limit);
+  }
+  for (const what of live.entries.keys()) {
+    if (!expected.entries.has(what)) out.push({ kind: 'extra', what });
+    const theirs = live.elements.get(what);
+    const seen = found.get(what);
+    if (theirs && seen?.foundCount !== theirs.size) {
+      for (let j = 0; j < theirs.size && out.length < limit; j++) if (!seen?.found[j]) out.push({ kind: 'extra', what: `${what} element ${theirs.keyText(j)}` });
+    }
+    if (out.length >= limit) return out.slice(0, limit);
+  }
+  return out;
 }
 
 /** Every difference, as a list a person can read; empty when the live table matches. */
-export function compareTables(expected: LiveTable, live: LiveTable | undefined): Drift[] {
+export function compareTables(expected: LiveTable, live: LiveTable | undefined, limit = Infinity): Drift[] {
   if (!live) return [{ kind: 'missing', what: `table inet ${expected.name}` }];
-  const out: Drift[] = [];
-  compareMaps(describeTable(expected), describeTable(live), out);
-  return out;
+  return compareDescribed(describeTable(expected), describeTable(live), limit);
 }
 
 /** Is `live` exactly what loading `ruleset` leaves (no table at all for undefined)? */
 export function sameTable(ruleset: Ruleset | undefined, live: LiveTable | undefined): boolean {
   if (ruleset === undefined || live === undefined) return ruleset === undefined && live === undefined;
-  return compareTables(expectedTable(ruleset), live).length === 0;
+  return compareTables(expectedTable(ruleset), live, 1).length === 0;
 }

@@ -1,18 +1,20 @@
 // Reading our table back from the kernel: objects (with counters), maps and their elements,
-// chains and rules (with their counters and comments). Used by `status` and by tests.
+// chains and rules (with their counters and comments). Used by `status` and by tests. Map
+// elements are folded into an ElementSet as the dump's datagrams arrive (see element-set.ts).
 
 import type { NftChain } from '../netlink/nft/chain.js';
 import type { NftObj } from '../netlink/nft/obj.js';
 import type { NftRule } from '../netlink/nft/rule.js';
 import type { NftSet } from '../netlink/nft/set.js';
-import type { NftSetElem } from '../netlink/nft/set-elem.js';
+import { isSetElemMessage } from '../netlink/decode/message.js';
 import { encodeDumpChains, encodeDumpObjects, encodeDumpRules, encodeDumpSetElements, encodeDumpSets, encodeDumpTables } from '../netlink/requests.js';
+import { ElementSet } from './element-set.js';
 import type { NetfilterSession } from './session.js';
 
 export interface LiveTable {
   readonly name: string;
   readonly objects: readonly NftObj[];
-  readonly sets: readonly { readonly set: NftSet; readonly elements: readonly NftSetElem[] }[];
+  readonly sets: readonly { readonly set: NftSet; readonly elements: ElementSet }[];
   readonly chains: readonly NftChain[];
   readonly rules: readonly NftRule[];
 }
@@ -30,8 +32,11 @@ export async function readTable(session: NetfilterSession, table: string): Promi
   );
   const sets = [];
   for (const set of setList) {
-    const replies = await session.request(encodeDumpSetElements({ seq: session.nextSeq(), table, set: set.name }), `listing map ${set.name}`);
-    sets.push({ set, elements: replies.flatMap((m) => (m.kind === 'setelem' ? m.elements.elements : [])) });
+    const elements = new ElementSet();
+    await session.dump(encodeDumpSetElements({ seq: session.nextSeq(), table, set: set.name }), `listing map ${set.name}`, (m) => {
+      if (isSetElemMessage(m)) elements.addMessage(m);
+    });
+    sets.push({ set, elements });
   }
   const chains = (await session.request(encodeDumpChains({ seq: session.nextSeq() }), 'listing chains')).flatMap((m) =>
     m.kind === 'chain' && m.chain.table === table ? [m.chain] : [],

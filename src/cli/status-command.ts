@@ -186,7 +186,7 @@ function statusJson(table: string, live: LiveTable | undefined, drift: Drift[] |
       ...(o.data.kind === 'secmark' ? { context: o.data.context } : {}),
       ...(o.data.kind === 'counter' ? { packets: Number(o.data.packets), bytes: Number(o.data.bytes) } : {}),
     })),
-    maps: live?.sets.map(({ set, elements }) => ({ name: set.name, elements: elements.length })),
+    maps: live?.sets.map(({ set, elements }) => ({ name: set.name, elements: elements.size })),
     chains: live?.chains.map((c) => ({
       name: c.name,
       hook: c.hook ? HOOK_NAMES[c.hook.hooknum] : undefined,
@@ -208,7 +208,7 @@ function statusText(table: string, live: LiveTable | undefined, drift: Drift[] |
       const detail = o.data.kind === 'secmark' ? o.data.context : o.data.kind === 'counter' ? `${o.data.packets} packets, ${o.data.bytes} bytes` : '';
       out.push(`  ${o.data.kind} ${o.name}  ${detail}`);
     }
-    for (const { set, elements } of live.sets) out.push(`  map ${set.name}  ${elements.length} element${elements.length === 1 ? '' : 's'}`);
+    for (const { set, elements } of live.sets) out.push(`  map ${set.name}  ${elements.size} element${elements.size === 1 ? '' : 's'}`);
     for (const c of live.chains) {
       out.push(`  chain ${c.name}  (hook ${c.hook ? HOOK_NAMES[c.hook.hooknum] : '?'}, priority ${c.hook?.priority ?? '?'})`);
       for (const r of live.rules.filter((rule) => rule.chain === c.name)) {

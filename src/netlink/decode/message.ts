@@ -71,3 +71,10 @@ export function decodeMessage(msg: NetlinkMessage): DecodedMessage {
       return { ...common, kind: 'other', type: msg.type };
   }
 }
+
+/** NEWSETELEM or DELSETELEM: a set element list, what dumps of large maps are made of (read in place by ElementSet). */
+export function isSetElemMessage(msg: NetlinkMessage): boolean {
+  if (NFNL_SUBSYS_ID(msg.type) !== NFNL_SUBSYS_NFTABLES) return false;
+  const type = NFNL_MSG_TYPE(msg.type);
+  return type === NFT_MSG_NEWSETELEM || type === NFT_MSG_DELSETELEM;
+}
