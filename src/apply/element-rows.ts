@@ -225,6 +225,9 @@ export function rowsToElements(rows: MapRows, file: string): MapElement[] {
   if (keys.length !== spans.length) throw new RowError(`${keys.length} key rows but ${spans.length} span rows`);
   const parts = new Map<string, KeyPart>();
   const out = new Array<MapElement>(keys.length);
+  // The elements of one policy entry share a span row (see mapToRowBytes): one object for them all.
+  let lastSpanText: string | undefined;
+  let lastSpan: Span | undefined;
   for (let i = 0; i < keys.length; i++) {
     const row = keys[i]!;
     const space = row.lastIndexOf(' ');
@@ -238,7 +241,12 @@ export function rowsToElements(rows: MapRows, file: string): MapElement[] {
         if (!part) parts.set(text, (part = decodePart(text, i)));
         return part;
       });
-    out[i] = { parts: elementParts, object, span: decodeSpan(spans[i]!, file, i) };
+    const spanText = spans[i]!;
+    if (spanText !== lastSpanText || !lastSpan) {
+      lastSpan = decodeSpan(spanText, file, i);
+      lastSpanText = spanText;
+    }
+    out[i] = { parts: elementParts, object, span: lastSpan };
   }
   return out;
 }
