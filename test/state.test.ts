@@ -15,6 +15,8 @@ import {
   commitLoad,
   makeRecord,
   openRecords,
+  readEntry,
+  readEntryRows,
   readIndex,
   readIntent,
   readRecord,
@@ -24,7 +26,11 @@ import {
   stageRecord,
   StateError,
   statePaths,
+  type RecordMap,
 } from '../src/apply/state.js';
+import { compareTables, expectedTable } from '../src/apply/drift.js';
+import { RowError } from '../src/apply/element-rows.js';
+import { withCounterObjects } from '../src/compile/substitute.js';
 import { ROOT } from './helpers/cli.js';
 import { intentInputs, rebuildFromIntent } from '../src/cli/intent.js';
 import { parsePortTableJson } from '../src/ports/port-table-json.js';
@@ -51,6 +57,31 @@ test('a record reads back to the same compiled policy: the batch encodes to the 
   t.deepEqual(back.module, JSON.parse(JSON.stringify(original.module)));
   t.regex(back.cil, /\(allow mozilla_t secmarkc_browser_client_packet_t \(packet \(send recv\)\)\)/);
 });
+
+test('a record read with its elements as rows compares with the kernel as the decoded record does', (t) => {
+  const dir = stateDir();
+  const policy = `${EXAMPLE}\n${generatedApps(3000)}`;
+  recordApplied(dir, record(policy));
+  const index = readIndex(dir, 'secmarkc');
+  const rows = readEntryRows(dir, 'secmarkc', index.current!);
+  const decoded = readEntry(dir, 'secmarkc', index.current!);
+  t.true(rows.ruleset.maps.length >= 2 && rows.ruleset.maps.every((m) => 'rows' in m), 'every map as rows');
+  const fromRows = expectedTable(withCounterObjects(rows.ruleset));
+  const fromElements = expectedTable(withCounterObjects(decoded.ruleset));
+  t.deepEqual(compareTables(fromElements, fromRows), []);
+  t.deepEqual(fromRows.sets.map((s) => [s.set.name, s.elements.size]), decoded.ruleset.maps.map((m) => [m.name, m.elements.length]));
+  t.true(fromRows.sets.some((s) => s.elements.size >= 3000));
+  // A row it cannot read is a RowError, for the caller to name the record (matchLive: unreadable).
+  const [first] = rows.ruleset.maps as Extract<RecordMap, { rows: unknown }>[];
+  const broken = { ...rows.ruleset, maps: [{ ...first!, rows: { ...first!.rows, keys: first!.rows.keys.replace(/^a[0-9a-f]+/, 'azz') } }] };
+  t.throws(() => expectedTable(broken), { instanceOf: RowError, message: /row 1: "azz/ });
+});
+
+/** Apps with `n` distinct IPv4 connect entries, as YAML under `apps:` (appended to the example). */
+function generatedApps(n: number): string {
+  const to = Array.from({ length: n / 10 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
+  return `  filler:\n    domain: filler_t\n    connect:\n      - to: [${to.join(', ')}]\n        ports: [${Array.from({ length: 10 }, (_, i) => `tcp/${2000 + i}`).join(', ')}]\n`;
+}
 
 test('a different policy moves the current record to previous; the same policy again does not', (t) => {
   const dir = stateDir();

@@ -4,7 +4,7 @@
 // Map elements are compared as ElementSets, by hash lookups; their text is made only for what
 // is reported.
 
-import type { Ruleset } from '../compile/ir.js';
+import type { ObjectMap, Ruleset } from '../compile/ir.js';
 import { decodeMessage, isSetElemMessage } from '../netlink/decode/message.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
 import type { NftChain } from '../netlink/nft/chain.js';
@@ -12,8 +12,12 @@ import type { NftObj } from '../netlink/nft/obj.js';
 import type { NftRule } from '../netlink/nft/rule.js';
 import type { NftSet } from '../netlink/nft/set.js';
 import { decodeSetElemListHeader } from '../netlink/nft/set-elem.js';
+import { ElementWriter } from '../netlink/map-layout.js';
 import { parseMessages } from '../netlink/wire/message.js';
+import { NetlinkWriter } from '../netlink/wire/writer.js';
+import { forEachRowElement, RowError, type MapRows } from './element-rows.js';
 import { ElementSet } from './element-set.js';
+import type { RecordMap } from './state.js';
 import type { LiveTable } from './read-table.js';
 
 export interface Drift {
@@ -21,9 +25,17 @@ export interface Drift {
   readonly what: string;
 }
 
-/** The table as the kernel would hold it after applying `ruleset`. */
-export function expectedTable(ruleset: Ruleset): LiveTable {
-  const { bytes } = encodeRuleset(ruleset, { mode: 'replace' });
+/** What expectedTable takes: a ruleset, whose maps may hold a record's rows instead of elements. */
+export type ComparedRuleset = Omit<Ruleset, 'maps'> & { readonly maps: readonly RecordMap[] };
+
+/**
+ * The table as the kernel would hold it after applying `ruleset`. Maps given as rows have their
+ * elements encoded a few hundred at a time, straight from the rows, and folded into their
+ * ElementSet: no object per element is kept, nor the batch of them. RowError when a row is
+ * malformed (the caller knows which record it came from).
+ */
+export function expectedTable(ruleset: ComparedRuleset): LiveTable {
+  const { bytes } = encodeRuleset({ ...ruleset, maps: ruleset.maps.map((m) => ('rows' in m ? { ...withoutRows(m), elements: [] } : m)) }, { mode: 'replace' });
   const objects: NftObj[] = [];
   const sets = new Map<string, { set: NftSet; elements: ElementSet }>();
   const chains: NftChain[] = [];
@@ -40,7 +52,41 @@ export function expectedTable(ruleset: Ruleset): LiveTable {
     else if (m.kind === 'chain') chains.push(m.chain);
     else if (m.kind === 'rule') rules.push(m.rule);
   }
+  for (const m of ruleset.maps) {
+    const target = sets.get(m.name);
+    if ('rows' in m && target) addRows(target.elements, withoutRows(m), m.rows);
+  }
   return { name: ruleset.table, objects, sets: [...sets.values()], chains, rules };
+}
+
+function withoutRows(m: Extract<RecordMap, { rows: unknown }>): Omit<ObjectMap, 'elements'> {
+  const rest: Record<string, unknown> = { ...m };
+  delete rest['rows'];
+  return rest as unknown as Omit<ObjectMap, 'elements'>;
+}
+
+/** Bytes of element nests written before they are scanned into the set and the buffer reused. */
+const ROWS_CHUNK_BYTES = 64 * 1024;
+
+/** A map's elements from a record's rows, encoded as the batch encodes them (ElementWriter) and scanned back. */
+function addRows(target: ElementSet, map: Omit<ObjectMap, 'elements'>, rows: MapRows): void {
+  const writer = new ElementWriter({ ...map, elements: [] });
+  let w = new NetlinkWriter(ROWS_CHUNK_BYTES + 1024);
+  const flush = () => {
+    target.addElements(w.buffer, 0, w.offset);
+    w = new NetlinkWriter(ROWS_CHUNK_BYTES + 1024, w.buffer);
+  };
+  try {
+    forEachRowElement(rows, map.span.file, (element) => {
+      writer.write(w, 1, element);
+      if (w.offset >= ROWS_CHUNK_BYTES) flush();
+    });
+  } catch (error) {
+    // As readEntry reports rows it cannot decode (the record's own fields, not our code, at fault).
+    if (error instanceof TypeError) throw new RowError(error.message);
+    throw error;
+  }
+  flush();
 }
 
 /** Known only to the kernel, or counted by it: not part of what a policy decides. */
@@ -137,8 +183,8 @@ export function compareTables(expected: LiveTable, live: LiveTable | undefined, 
   return compareDescribed(describeTable(expected), describeTable(live), limit);
 }
 
-/** Is `live` exactly what loading `ruleset` leaves (no table at all for undefined)? */
-export function sameTable(ruleset: Ruleset | undefined, live: LiveTable | undefined): boolean {
+/** Is `live` exactly what loading `ruleset` leaves (no table at all for undefined)? RowError as expectedTable. */
+export function sameTable(ruleset: ComparedRuleset | undefined, live: LiveTable | undefined): boolean {
   if (ruleset === undefined || live === undefined) return ruleset === undefined && live === undefined;
   return compareTables(expectedTable(ruleset), live, 1).length === 0;
 }

@@ -220,16 +220,30 @@ export class RowError extends Error {}
 
 /** The elements back from rows; RowError on anything malformed. */
 export function rowsToElements(rows: MapRows, file: string): MapElement[] {
-  const keys = rows.keys === '' ? [] : rows.keys.split('\n');
-  const spans = rows.spans === '' ? [] : rows.spans.split('\n');
-  if (keys.length !== spans.length) throw new RowError(`${keys.length} key rows but ${spans.length} span rows`);
+  const out: MapElement[] = [];
+  forEachRowElement(rows, file, (e) => void out.push(e));
+  return out;
+}
+
+/**
+ * The elements back from rows one at a time, none kept (status compares a record with the kernel
+ * without an object per element held: see drift.ts). RowError on anything malformed, when the
+ * row is reached; the row counts are checked before the first.
+ */
+export function forEachRowElement(rows: MapRows, file: string, visit: (element: MapElement) => void): void {
+  const { keys, spans } = rows;
+  const count = rowCount(keys);
+  if (count !== rowCount(spans)) throw new RowError(`${count} key rows but ${rowCount(spans)} span rows`);
   const parts = new Map<string, KeyPart>();
-  const out = new Array<MapElement>(keys.length);
   // The elements of one policy entry share a span row (see mapToRowBytes): one object for them all.
-  let lastSpanText: string | undefined;
+  let lastSpanText = '';
   let lastSpan: Span | undefined;
-  for (let i = 0; i < keys.length; i++) {
-    const row = keys[i]!;
+  let k = 0;
+  let s = 0;
+  for (let i = 0; i < count; i++) {
+    const keyEnd = i + 1 < count ? keys.indexOf('\n', k) : keys.length;
+    const spanEnd = i + 1 < count ? spans.indexOf('\n', s) : spans.length;
+    const row = keys.slice(k, keyEnd);
     const space = row.lastIndexOf(' ');
     const object = rows.objects[Number(row.slice(space + 1))];
     if (space < 0 || object === undefined) throw new RowError(`row ${i + 1}: no object`);
@@ -241,14 +255,22 @@ export function rowsToElements(rows: MapRows, file: string): MapElement[] {
         if (!part) parts.set(text, (part = decodePart(text, i)));
         return part;
       });
-    const spanText = spans[i]!;
-    if (spanText !== lastSpanText || !lastSpan) {
-      lastSpan = decodeSpan(spanText, file, i);
-      lastSpanText = spanText;
+    if (!lastSpan || spanEnd - s !== lastSpanText.length || !spans.startsWith(lastSpanText, s)) {
+      lastSpanText = spans.slice(s, spanEnd);
+      lastSpan = decodeSpan(lastSpanText, file, i);
     }
-    out[i] = { parts: elementParts, object, span: lastSpan };
+    visit({ parts: elementParts, object, span: lastSpan });
+    k = keyEnd + 1;
+    s = spanEnd + 1;
   }
-  return out;
+}
+
+/** Rows in `text`, one per line; none in ''. */
+function rowCount(text: string): number {
+  if (text === '') return 0;
+  let n = 1;
+  for (let p = text.indexOf('\n'); p >= 0; p = text.indexOf('\n', p + 1)) n++;
+  return n;
 }
 
 const ADDR = /^a([0-9a-f]{8}|[0-9a-f]{32})(?:-([0-9a-f]{8}|[0-9a-f]{32}))?(?:\/(\d{1,3}))?$/;

@@ -89,7 +89,12 @@ export class ElementSet {
 
   /** The elements of a NEWSETELEM message (a dump's reply, or a batch's message). */
   addMessage(msg: NetlinkMessage, header: SetElemListHeader = decodeSetElemListHeader(msg)): void {
-    scanSetElems(msg.buf, header.elementsStart, header.elementsEnd, (e) => this.addSlices(e));
+    this.addElements(msg.buf, header.elementsStart, header.elementsEnd);
+  }
+
+  /** Element nests back to back in buf[start, end) (the inside of NFTA_SET_ELEM_LIST_ELEMENTS). */
+  addElements(buf: Uint8Array, start: number, end: number): void {
+    scanSetElems(buf, start, end, (e) => this.addSlices(e));
   }
 
   private addSlices(e: SetElemSlices): void {

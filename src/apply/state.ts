@@ -36,6 +36,17 @@ export interface AppliedRecord {
   readonly cil: string;
 }
 
+/** A map as a record holds it: its elements as rows (all of ours), or as objects (format 1, or spans in another file). */
+export type RecordMap = ObjectMap | (Omit<ObjectMap, 'elements'> & { readonly rows: MapRows });
+
+/**
+ * A record with its maps' elements left as rows: all that comparing it with the kernel needs
+ * (drift.ts reads the rows one at a time), without an object per element. Checked as readEntry
+ * checks, except the rows themselves: a malformed row is found when it is read (RowError).
+ */
+export interface RecordRows extends Omit<AppliedRecord, 'ruleset'> {
+  readonly ruleset: Omit<Ruleset, 'maps'> & { readonly maps: readonly RecordMap[] };
+}
 
 // ---------------------------------------------------------------- (de)serialisation
 
@@ -132,6 +143,31 @@ function serialise(record: AppliedRecord): Buffer[] {
 }
 
 function parseRecord(text: string, path: string, table: string): AppliedRecord {
+  return decodeRows(parseRecordRows(text, path, table), path);
+}
+
+/** The record's maps with their elements decoded from rows. */
+function decodeRows(r: RecordRows, path: string): AppliedRecord {
+  let maps: ObjectMap[];
+  try {
+    maps = r.ruleset.maps.map((m) => {
+      if (!('rows' in m)) return m;
+      const { rows, ...rest } = m;
+      return { ...rest, elements: rowsToElements(rows, m.span.file) };
+    });
+  } catch (error) {
+    if (error instanceof RowError || error instanceof TypeError) throw corruptRows(path, error);
+    throw error;
+  }
+  return { ...r, ruleset: { ...r.ruleset, maps } };
+}
+
+/** A record's rows found malformed (by decodeRows, or by whoever reads RecordRows). */
+export function corruptRows(path: string, error: Error): StateError {
+  return new StateError(`state file ${path} is corrupt (map elements: ${error.message})`);
+}
+
+function parseRecordRows(text: string, path: string, table: string): RecordRows {
   const corrupt = (why: string) =>
     new StateError(`state file ${path} is corrupt (${why})`);
   let value: unknown;
@@ -156,18 +192,7 @@ function parseRecord(text: string, path: string, table: string): AppliedRecord {
   }
   // The digest covers everything that would be loaded: a record edited or truncated by hand is refused.
   if (storedDigest(r.ruleset, r.module) !== r.digest) throw corrupt('content does not match its digest');
-  let maps: ObjectMap[];
-  try {
-    maps = (r.ruleset.maps as StoredMap<MapRows>[]).map((m) => {
-      if (!('rows' in m)) return m;
-      const { rows, ...rest } = m;
-      return { ...rest, elements: rowsToElements(rows, m.span.file) };
-    });
-  } catch (error) {
-    if (error instanceof RowError || error instanceof TypeError) throw corrupt(`map elements: ${error.message}`);
-    throw error;
-  }
-  return { ...r, ruleset: { ...r.ruleset, maps }, module: withPrograms(r.module) } as AppliedRecord;
+  return { ...r, module: withPrograms(r.module) } as RecordRows;
 }
 
 /** Records written before apps by program path have no `programs` in their module. */
@@ -371,13 +396,18 @@ function writeIndex(stateDir: string, index: StateIndex): void {
 
 /** The record an entry names, checked against the sha256 the index holds for it. */
 export function readEntry(stateDir: string, table: string, entry: RecordEntry): AppliedRecord {
+  return decodeRows(readEntryRows(stateDir, table, entry), join(stateDir, entry.file));
+}
+
+/** readEntry with the maps' elements left as rows (see RecordRows). */
+export function readEntryRows(stateDir: string, table: string, entry: RecordEntry): RecordRows {
   const path = join(stateDir, entry.file);
   const bytes = readTrusted(path);
   if (bytes === undefined) throw new StateError(`state file ${path} is missing (the index ${statePaths(stateDir, table).index} names it)`);
   if (entry.sha256 !== '' && sha256(bytes) !== entry.sha256) {
     throw new StateError(`state file ${path} is corrupt (its content changed since it was written: ${bytes.length} bytes, sha256 ${sha256(bytes).slice(0, 12)}, expected ${entry.sha256.slice(0, 12)})`);
   }
-  const record = parseRecord(bytes.toString('utf8'), path, table);
+  const record = parseRecordRows(bytes.toString('utf8'), path, table);
   if (record.digest !== entry.digest) throw new StateError(`state file ${path} is corrupt (it holds policy ${record.digest.slice(0, 12)}, the index says ${entry.digest.slice(0, 12)})`);
   return { ...record, appliedAt: entry.appliedAt, via: entry.via };
 }

@@ -4,8 +4,10 @@
 // what readers use to say which record is live (status, error messages).
 
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApplyError } from '../apply/apply.js';
-import { sameTable } from '../apply/drift.js';
+import { sameTable, type ComparedRuleset } from '../apply/drift.js';
+import { RowError } from '../apply/element-rows.js';
 import { describeHolder, lockState, type StateLock } from '../apply/lock.js';
 import { readTable, type LiveTable } from '../apply/read-table.js';
 import { checkStateDir } from '../apply/state-dir.js';
@@ -16,8 +18,10 @@ import {
   beginLoad,
   commitLoad,
   committedIndex,
+  corruptRows,
   openRecords,
   readEntry,
+  readEntryRows,
   readStaged,
   stageRecord,
   type AppliedRecord,
@@ -27,10 +31,10 @@ import {
   type Load,
   type NewRecord,
   type RecordEntry,
+  type RecordRows,
   type StagedRecord,
   type StateIndex,
 } from '../apply/state.js';
-import type { Ruleset } from '../compile/ir.js';
 import { lockdownRuleset } from '../compile/lockdown.js';
 import { withCounterObjects } from '../compile/substitute.js';
 import { ModuleError } from '../selinux/semodule.js';
@@ -61,7 +65,7 @@ export function describeRecord(r: Pick<AppliedRecord, 'source' | 'appliedAt'>): 
 }
 
 /** What a record entry loads into the kernel, as it was sent. */
-function sent(record: AppliedRecord, lsm: boolean): Ruleset {
+function sent(record: AppliedRecord | RecordRows, lsm: boolean): ComparedRuleset {
   return lsm ? record.ruleset : withCounterObjects(record.ruleset);
 }
 
@@ -95,9 +99,9 @@ export type LiveWhat = 'current' | 'previous' | 'pending' | 'lockdown' | 'none' 
 
 export interface LiveMatch {
   readonly what: LiveWhat;
-  /** For current, previous, pending: the record. */
-  readonly record?: AppliedRecord;
-  /** pending: its record file was never written; `record` was compiled again from the intent's copy of the policy. */
+  /** For current, previous, pending: the record (its elements as rows, when it was read for this comparison only). */
+  readonly record?: AppliedRecord | RecordRows;
+  /** pending: its record file was never written; `record` was compiled again (whole) from the intent's copy of the policy. */
   readonly rebuilt?: true;
   /** Records that could not be read while looking (damaged, untrusted): their errors. */
   readonly unreadable: readonly string[];
@@ -111,22 +115,23 @@ export interface LiveMatch {
  */
 export function matchLive(stateDir: string, index: StateIndex, live: LiveTable | undefined, known?: ReadonlyMap<string, AppliedRecord>): LiveMatch {
   const unreadable: string[] = [];
-  const read = (entry: RecordEntry | null): AppliedRecord | undefined => {
+  // Records are read with their elements as rows: the comparison reads the rows one at a time.
+  const read = (entry: RecordEntry | null): RecordRows | undefined => {
     if (!entry) return undefined;
     const held = known?.get(entry.file);
     if (held) return held;
     try {
-      return readEntry(stateDir, index.table, entry);
+      return readEntryRows(stateDir, index.table, entry);
     } catch (error) {
       unreadable.push(describeError(error));
       return undefined;
     }
   };
-  const candidates: { what: LiveWhat; ruleset: () => Ruleset | undefined | null; record?: () => AppliedRecord | undefined }[] = [];
+  const candidates: { what: LiveWhat; ruleset: () => ComparedRuleset | undefined | null; record?: () => AppliedRecord | RecordRows | undefined; file?: string }[] = [];
   const recordCandidate = (what: LiveWhat, entry: RecordEntry | null, lsm?: boolean) => {
-    let record: AppliedRecord | undefined | null = null;
+    let record: RecordRows | undefined | null = null;
     const get = () => (record === null ? (record = read(entry)) : record);
-    candidates.push({ what, record: get, ruleset: () => (get() ? sent(get()!, lsm ?? entry!.lsm) : null) });
+    candidates.push({ what, record: get, ruleset: () => (get() ? sent(get()!, lsm ?? entry!.lsm) : null), ...(entry ? { file: entry.file } : {}) });
   };
   const pending = index.pending?.load;
   const claim: LiveWhat = index.live === 'current' ? 'current' : index.live;
@@ -165,12 +170,27 @@ export function matchLive(stateDir: string, index: StateIndex, live: LiveTable |
   for (const c of candidates) {
     const ruleset = c.ruleset();
     if (ruleset === null) continue;
-    if (sameTable(ruleset, live)) {
+    let same: boolean;
+    try {
+      same = sameTable(ruleset, live);
+    } catch (error) {
+      // A record's row found malformed as it was read: unreadable, as readEntry would have said.
+      if (!(error instanceof RowError) || c.file === undefined) throw error;
+      unreadable.push(describeError(corruptRows(join(stateDir, c.file), error)));
+      continue;
+    }
+    if (same) {
       const record = c.record?.();
       return { what: c.what, ...(record ? { record } : {}), ...(c.what === 'pending' && rebuilt ? { rebuilt: true as const } : {}), unreadable };
     }
   }
   return { what: 'unknown', unreadable };
+}
+
+/** The record of a `rebuilt` match: compiled again from the intent, so whole (never rows). */
+function rebuiltRecord(match: LiveMatch): AppliedRecord {
+  if (!match.rebuilt || !match.record) throw new Error('internal error: no record was compiled again');
+  return match.record as AppliedRecord;
 }
 
 /** "the current record (compiled from ...)", "the LOCKDOWN ruleset", "no table" ... */
@@ -195,7 +215,7 @@ export function describeClaim(stateDir: string, index: StateIndex): string {
   if (index.live === 'lockdown') return 'the LOCKDOWN ruleset';
   if (index.live === 'none' || !index.current) return `no table (inet ${index.table} is not loaded)`;
   try {
-    return `the current record (${describeRecord(readEntry(stateDir, index.table, index.current))})`;
+    return `the current record (${describeRecord(readEntryRows(stateDir, index.table, index.current))})`;
   } catch {
     return `the current record (${describeRecord(index.current)})`;
   }
@@ -274,12 +294,12 @@ export class WriterSession {
     let recorded = true;
     try {
       // Killed before its record file was written: the record compiled again from its intent is written now.
-      if (newRecord && match.rebuilt) staged = stageRecord(stateDir, this.index, match.record!);
+      if (newRecord && match.rebuilt) staged = stageRecord(stateDir, this.index, rebuiltRecord(match));
       this.index = loaded ? commitLoad(stateDir, this.index, staged).index : abandonLoad(stateDir, this.index);
     } catch (error) {
       recorded = false;
       if (newRecord && match.rebuilt && !staged && pending.load.kind === 'record') {
-        staged = { file: pending.load.file, sha256: '', record: match.record! };
+        staged = { file: pending.load.file, sha256: '', record: rebuiltRecord(match) };
         this.unwritten.set(staged.file, staged.record);
       }
       this.index = loaded ? committedIndex(stateDir, this.index, staged).index : { ...this.index, pending: null };

@@ -2,9 +2,12 @@
 // LSM refuses secmark objects (ENOENT), but accepts this structurally identical ruleset: same
 // maps, same lookups, same objref expressions. Host tests and benchmarks load it.
 
-import type { Ruleset, Statement } from './ir.js';
+import type { ObjectMap, Ruleset, Statement } from './ir.js';
 
-export function withCounterObjects(ruleset: Ruleset): Ruleset {
+/** Maps of any form that names its object type (a record's maps may hold rows instead of elements). */
+type Maps<M> = Omit<Ruleset, 'maps'> & { readonly maps: readonly M[] };
+
+export function withCounterObjects<M extends Pick<ObjectMap, 'data'> = ObjectMap>(ruleset: Maps<M>): Maps<M> {
   return {
     ...ruleset,
     objects: ruleset.objects.map((o) => ({ kind: 'counter', name: o.name, span: o.span })),
