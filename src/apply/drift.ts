@@ -30,9 +30,9 @@ export type ComparedRuleset = Omit<Ruleset, 'maps'> & { readonly maps: readonly 
 
 /**
  * The table as the kernel would hold it after applying `ruleset`. Maps given as rows have their
- * elements encoded a few hundred at a time, straight from the rows, and folded into their
- * ElementSet: no object per element is kept, nor the batch of them. RowError when a row is
- * malformed (the caller knows which record it came from).
+ * elements encoded 64 KiB at a time, straight from the rows, and folded into their ElementSet:
+ * no object per element is kept, nor a batch of them all. RowError when a row is malformed (the
+ * caller knows which record it came from).
  */
 export function expectedTable(ruleset: ComparedRuleset): LiveTable {
   const { bytes } = encodeRuleset({ ...ruleset, maps: ruleset.maps.map((m) => ('rows' in m ? { ...withoutRows(m), elements: [] } : m)) }, { mode: 'replace' });
@@ -82,7 +82,7 @@ function addRows(target: ElementSet, map: Omit<ObjectMap, 'elements'>, rows: Map
       if (w.offset >= ROWS_CHUNK_BYTES) flush();
     });
   } catch (error) {
-    // As readEntry reports rows it cannot decode (the record's own fields, not our code, at fault).
+    // As readEntry's decoding reports a record whose rows or span are not what we write.
     if (error instanceof TypeError) throw new RowError(error.message);
     throw error;
   }

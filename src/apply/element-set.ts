@@ -2,8 +2,8 @@
 // or policy loads: each element's key (and key end, for a range) as the kernel holds it, and what
 // it maps to. Folded straight from NEWSETELEM messages, as a dump's datagrams arrive, into typed
 // arrays with a hash index: no object or string per element. An IPv4 element of an exact map
-// takes ~34 bytes (identity 14, offset, value and hash 4 each, index slots 8), so 500,000 take
-// ~17 MB where decoded objects and their text took over a gigabyte.
+// takes 34 bytes (identity 14, offset, value and hash 4 each, two index slots 8), arrays grown
+// by doubling: 500,000 take ~18 MB, where decoded objects and their text took over a gigabyte.
 
 import ipaddr from 'ipaddr.js';
 import { randomBytes } from 'node:crypto';
@@ -78,7 +78,7 @@ export class ElementSet {
   private slots = new Int32Array(128);
   private readonly values: string[] = [];
   private readonly valueIds = new Map<string, number>();
-  /** Object names by the hash of their bytes (verified against valueBytes): no string per element. */
+  /** Object names by the hash of their bytes (checked against objrefBytes): no string per element. */
   private readonly objrefIds = new Map<number, number>();
   private readonly objrefBytes: (Uint8Array | undefined)[] = [];
   private count = 0;
