@@ -355,6 +355,22 @@ export class Context {
   }
 }
 
+/**
+ * One check from a client's outcome ({outcome, code, ms, domain?}) and, when asked, the AVC
+ * line since `mark` that must explain it.
+ */
+export function verdict(t, id, got, expected, mark, avc) {
+  const kernel = t.kernelSince(mark);
+  const detail = { expected, got: `${got.outcome} (${got.code}) in ${got.ms} ms${got.domain === undefined ? '' : `, domain ${got.domain}`}` };
+  let ok = got.outcome === expected;
+  if (avc) {
+    const hit = kernel.find((l) => avc.test(l));
+    detail.avc = hit ? hit.replace(/^.*avc:/, 'avc:').slice(0, 300) : `none matching ${avc}`;
+    ok &&= hit !== undefined;
+  }
+  return t.check(id, ok, detail);
+}
+
 /** `avc:  denied  { PERM } ... scontext=...:DOMAIN:... tcontext=...:TYPE:... tclass=packet` */
 export const deniedPacket = (perm, domain, type = '\\w+') =>
   new RegExp(`avc:\\s+denied\\s+\\{ ${perm} \\}.*scontext=\\S*:${domain}:\\S* tcontext=\\S*:${type}:\\S* tclass=packet`);

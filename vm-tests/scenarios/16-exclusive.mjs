@@ -5,7 +5,7 @@
 // own replies on a labelled connection still leave; the audit names exactly the app's domains;
 // and a module that leaks a label is named by `check`, refused by `apply`, and really leaks.
 import { setTimeout } from 'node:timers';
-import { deniedPacket } from '../guest/lib.mjs';
+import { deniedPacket, verdict } from '../guest/lib.mjs';
 import { HOST4, PEER4, PEER6, allowLowPorts, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
 
 export const meta = { boot: 'exclusive', budgetSec: 900, needs: ['apply', 'check'], title: 'real refpolicy domains cannot use an app label; audit names leaks' };
@@ -28,18 +28,6 @@ const deniedFor = (perm, context, type) => {
   return new RegExp(`avc:\\s+denied\\s+\\{ ${perm} \\}.*scontext=${user}:${role}:${domain}:\\S* tcontext=\\S*:${type}:\\S* tclass=packet`);
 };
 
-/** One check from an outcome and, when asked, the AVC line that must explain it. */
-function verdict(t, id, got, expected, mark, avc) {
-  const kernel = t.kernelSince(mark);
-  const detail = { expected, got: `${got.outcome} (${got.code}) in ${got.ms} ms` };
-  let ok = got.outcome === expected;
-  if (avc) {
-    const hit = kernel.find((l) => avc.test(l));
-    detail.avc = hit ? hit.replace(/^.*avc:/, 'avc:').slice(0, 300) : `none matching ${avc}`;
-    ok &&= hit !== undefined;
-  }
-  return t.check(id, ok, detail);
-}
 
 export async function run(t) {
   peerNetwork(t);

@@ -10,7 +10,7 @@
 // changes nothing; remove --module gives the file its label back.
 import { copyFileSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { URL, fileURLToPath } from 'node:url';
-import { deniedPacket } from '../guest/lib.mjs';
+import { deniedPacket, verdict } from '../guest/lib.mjs';
 import { PEER4, listeners, peerNetwork } from '../guest/fixtures.mjs';
 
 export const meta = {
@@ -75,17 +75,6 @@ async function runFrom(t, program, port) {
   return { outcome, domain, code: `exit ${r.code}${r.stderr ? `: ${r.stderr.trim().slice(0, 160)}` : ''}`, ms: Date.now() - t0 };
 }
 
-function verdict(t, id, got, expected, mark, avc) {
-  const kernel = t.kernelSince(mark);
-  const detail = { expected, got: `${got.outcome} (${got.code}) in ${got.ms} ms, domain ${got.domain ?? '?'}` };
-  let ok = got.outcome === expected;
-  if (avc) {
-    const hit = kernel.find((l) => avc.test(l));
-    detail.avc = hit ? hit.replace(/^.*avc:/, 'avc:').slice(0, 300) : `none matching ${avc}`;
-    ok &&= hit !== undefined;
-  }
-  return t.check(id, ok, detail);
-}
 
 const typeOf = (t, path) => t.run(['stat', '-c', '%C', path]).stdout.trim().split(':')[2];
 
