@@ -105,15 +105,21 @@ export function decodeSetElem(a: AttrSet): NftSetElem {
 }
 
 export function decodeSetElemList(msg: NetlinkMessage): NftSetElemList {
+  const { a, header } = listHeader(msg);
+  const list = a.nested(NFTA_SET_ELEM_LIST_ELEMENTS);
+  const elements = list ? list.list.map((e) => decodeSetElem(AttrSet.of(msg.buf, e))) : [];
+  return { ...header, elements };
+}
+
+/** The list's table, set and set id (shared by the whole and the in-place decoders). */
+function listHeader(msg: NetlinkMessage): { a: AttrSet; header: Pick<SetElemListHeader, 'family' | 'table' | 'set' | 'setId'> } {
   const { start, end } = nfAttrRange(msg);
   const a = new AttrSet(msg.buf, start, end);
   const table = a.str(NFTA_SET_ELEM_LIST_TABLE);
   const set = a.str(NFTA_SET_ELEM_LIST_SET);
   if (table === undefined || set === undefined) throw new Error('set element list without table or set name');
   const setId = a.u32(NFTA_SET_ELEM_LIST_SET_ID);
-  const list = a.nested(NFTA_SET_ELEM_LIST_ELEMENTS);
-  const elements = list ? list.list.map((e) => decodeSetElem(AttrSet.of(msg.buf, e))) : [];
-  return { family: nfgenmsg(msg).family, table, set, ...(setId !== undefined ? { setId } : {}), elements };
+  return { a, header: { family: nfgenmsg(msg).family, table, set, ...(setId !== undefined ? { setId } : {}) } };
 }
 
 // Reading dumps of 100,000s of elements: the list header once per message, then each element
@@ -131,14 +137,9 @@ export interface SetElemListHeader {
 }
 
 export function decodeSetElemListHeader(msg: NetlinkMessage): SetElemListHeader {
-  const { start, end } = nfAttrRange(msg);
-  const a = new AttrSet(msg.buf, start, end);
-  const table = a.str(NFTA_SET_ELEM_LIST_TABLE);
-  const set = a.str(NFTA_SET_ELEM_LIST_SET);
-  if (table === undefined || set === undefined) throw new Error('set element list without table or set name');
-  const setId = a.u32(NFTA_SET_ELEM_LIST_SET_ID);
+  const { a, header } = listHeader(msg);
   const list = a.get(NFTA_SET_ELEM_LIST_ELEMENTS);
-  return { family: nfgenmsg(msg).family, table, set, ...(setId !== undefined ? { setId } : {}), elementsStart: list?.start ?? 0, elementsEnd: list?.end ?? 0 };
+  return { ...header, elementsStart: list?.start ?? 0, elementsEnd: list?.end ?? 0 };
 }
 
 /**
