@@ -55,7 +55,7 @@ nsTest(nsTitle('ports: policy with --ports-from: apply, then status reads the po
   const [clean, drifted] = run.stdout.split(/\n(?=\{)/).map((s) => JSON.parse(s) as { drift: { kind: string; what: string }[]; maps: { name: string; elements: number }[] });
   t.deepEqual(clean?.drift, []);
   t.deepEqual(clean?.maps.filter((m) => m.name.startsWith('port_')), [{ name: 'port_client', elements: 5 }, { name: 'port_server', elements: 5 }]);
-  t.deepEqual(drifted?.drift, [{ kind: 'different', what: 'map port_client element 6 . 80: expected "http_client_packet_t", found "client_packet_t"' }]);
+  t.deepEqual(drifted?.drift, [{ kind: 'different', what: 'map port_client element tcp . 80: expected "http_client_packet_t", found "client_packet_t"' }]);
 });
 
 nsTest(nsTitle('status reports elements added behind our back, to the exact and to an interval map, as drift, exit 3'), (t) => {
@@ -68,8 +68,8 @@ nsTest(nsTitle('status reports elements added behind our back, to the exact and 
   t.deepEqual(
     [...status.drift].sort((a, b) => a.what.localeCompare(b.what)),
     [
-      { kind: 'extra', what: 'map connect4_exact element 203.0.113.1 . 6 . 80' },
-      { kind: 'extra', what: 'map serve4 element 203.0.113.0-203.0.113.15 . 17 . 1000-1999' },
+      { kind: 'extra', what: 'map connect4_exact element 203.0.113.1 . tcp . 80' },
+      { kind: 'extra', what: 'map serve4 element 203.0.113.0/28 . udp . 1000-1999' },
     ],
   );
 });
@@ -156,9 +156,9 @@ nsTest(nsTitle('status of 100,000 elements: the current record is live; then one
   // With POLICY: exactly what changed, by name, missing and different in the policy's order, then extra.
   t.is(drifted?.rc, 3);
   t.deepEqual(drifted?.status.drift, [
-    { kind: 'missing', what: 'map connect4_exact element 192.0.2.0 . 6 . 1' },
-    { kind: 'different', what: 'map connect4_exact element 192.0.2.1 . 6 . 2: expected "app0_client", found "app1_client"' },
-    { kind: 'extra', what: 'map connect4_exact element 192.0.2.250 . 17 . 9' },
+    { kind: 'missing', what: 'map connect4_exact element 192.0.2.0 . tcp . 1' },
+    { kind: 'different', what: 'map connect4_exact element 192.0.2.1 . tcp . 2: expected "app0_client", found "app1_client"' },
+    { kind: 'extra', what: 'map connect4_exact element 192.0.2.250 . udp . 9' },
   ]);
 });
 
