@@ -169,11 +169,3 @@ export class DiagnosticSink {
     return out;
   }
 }
-
-/** Thrown by the CLI layer only; the compiler returns diagnostics, it never throws them. */
-export class PolicyError extends Error {
-  constructor(readonly diagnostics: readonly Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
-    this.name = 'PolicyError';
-  }
-}

@@ -1,7 +1,7 @@
 // Questions to the loaded SELinux policy through setools' seinfo (a child process edge).
 
 import { derivePortTable, type PortTable } from '../ports/port-table.js';
-import { parseAttributeMembers, parsePortcons, parseTypeAttributes } from './seinfo-parse.js';
+import { parseAttributeMembers, parsePortcons } from './seinfo-parse.js';
 import { runTool } from './tools.js';
 
 export class SeinfoError extends Error {
@@ -20,11 +20,6 @@ function seinfo(args: readonly string[]): string {
 /** Member types of an attribute, or undefined if ATTRIBUTE is not an attribute (loaded policy, or POLICY file). */
 export function attributeMembers(attribute: string, policyFile?: string): string[] | undefined {
   return parseAttributeMembers(seinfo(['-a', attribute, '-x', ...(policyFile === undefined ? [] : [policyFile])]));
-}
-
-/** Attributes of a type, or undefined if the loaded policy has no such type. */
-export function typeAttributes(type: string): string[] | undefined {
-  return parseTypeAttributes(seinfo(['-t', type, '-x']));
 }
 
 /** The port table of the loaded policy (portcon includes `semanage port` changes: they are compiled in). */
