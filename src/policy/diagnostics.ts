@@ -16,7 +16,7 @@ export interface Diagnostic {
   readonly omitted?: number;
 }
 
-/** Every code we emit, with a one-line summary (the README's table is written from this). */
+/** Every code we emit, with a one-line summary (the README's Diagnostics table lists exactly these: test/diagnostic-format.test.ts). */
 export const DIAGNOSTIC_CODES = {
   SMC001: 'YAML syntax error',
   SMC002: 'unknown key',
