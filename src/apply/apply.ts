@@ -61,7 +61,7 @@ export function deleteTable(table: string, options: ApplyOptions = {}): Promise<
 /**
  * The buffer of the last batch, kept for the next: a process that applies again and again (a
  * daemon, the library runs of bench/apply.ts) would otherwise write every batch into fresh pages,
- * a page fault per 4 KiB (4 MB at 100,000 elements; ~21 us a fault on the VMs we measure on).
+ * a page fault per 4 KiB of batch (bench/RESULTS.md, "Measurements behind the code").
  * One transaction at a time takes it; a larger buffer than SPARE_LIMIT is let go instead.
  */
 let spare: Uint8Array | undefined;

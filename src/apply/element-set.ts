@@ -3,7 +3,7 @@
 // it maps to. Folded straight from NEWSETELEM messages, as a dump's datagrams arrive, into typed
 // arrays with a hash index: no object or string per element. An IPv4 element of an exact map
 // takes 34 bytes (identity 14, offset, value and hash 4 each, two index slots 8), arrays grown
-// by doubling: 500,000 take ~18 MB, where decoded objects and their text took over a gigabyte.
+// by doubling; decoded objects and their text took ~60 times that (bench/RESULTS.md, "Measurements behind the code").
 
 import { randomBytes } from 'node:crypto';
 import { AttrSet } from '../netlink/wire/attributes.js';

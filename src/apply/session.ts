@@ -113,7 +113,7 @@ export class NetfilterSession {
   /**
    * Datagrams are read DRAIN_AT_ONCE at a time and each is handed to the collector once, as it
    * arrives: reading a queued part of a dump makes the kernel queue the next, so a dump is never
-   * held whole (20 MB at 500,000 elements).
+   * held whole.
    */
   private async collect(bytes: Uint8Array, what: string, collector: DumpCollector, single = false): Promise<void> {
     this.socket.send(bytes);
