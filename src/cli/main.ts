@@ -72,7 +72,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   },
   ports: {
     term: 'ports [options]',
-    summary: 'the port → packet type labels of the loaded SELinux policy',
+    summary: 'the port → packet type labels of the loaded SELinux policy (or a policy file)',
     load: async () => ({ register: (await import('./ports-command.js')).registerPorts }),
   },
   explain: {
