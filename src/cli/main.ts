@@ -80,6 +80,11 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'which packet types a domain may use, or who may use an app\'s; would a connection pass',
     load: async () => ({ register: (await import('./explain-command.js')).registerExplain }),
   },
+  completion: {
+    term: 'completion <shell>',
+    summary: 'print a bash or zsh completion script',
+    load: async () => ({ register: (await import('./completion-command.js')).registerCompletion }),
+  },
 };
 
 /** The program without commands: shared by main and the test that checks the listing. */
