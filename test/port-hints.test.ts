@@ -39,6 +39,18 @@ test('property: no hint ever catches a valid entry', (t) => {
   t.pass();
 });
 
+test('property: any text gets a result, never an exception; a hint is a diagnostic like the others', (t) => {
+  const word = fc.constantFrom('tcp', 'udp', 'https', 'constructor', '__proto__', 'toString', '443', '1-2', '/', ':', ',', ' ', '*', 'icmp6', 'TCP');
+  const text = fc.oneof(fc.string(), fc.array(word, { maxLength: 5 }).map((w) => w.join('')));
+  fc.assert(
+    fc.property(text, (e) => {
+      const r = parsePortEntry(e);
+      return r.ok || (/^SMC0\d\d$/.test(r.code) && r.message.startsWith(`"${e}": `) && !r.message.includes('undefined'));
+    }),
+  );
+  t.pass();
+});
+
 test('check prints the hint as FILE:LINE:COL: error SMCnnn at the entry', (t) => {
   const policy = 'version: 1\nunlabeled: allow\napps:\n  proxy:\n    domain: proxy_t\n    connect:\n      - ports: [tcp/80, 3128/tcp]\n';
   const r = runCli(['check', '-'], policy);

@@ -78,6 +78,10 @@ const PROTOCOL_ALIASES: Readonly<Record<string, { readonly write: string; readon
   ping: { write: 'icmp', why: 'echo requests; icmpv6 for IPv6' },
 };
 
+function aliasOf(protocol: string): { readonly write: string; readonly why: string } | undefined {
+  return Object.hasOwn(PROTOCOL_ALIASES, protocol) ? PROTOCOL_ALIASES[protocol] : undefined;
+}
+
 const PORTS_PART = String.raw`(\d{1,6}(?:-\d{1,6})?)`;
 
 /**
@@ -89,8 +93,8 @@ function nearMiss(entry: string, text: string): PortError | undefined {
   const write = (spelling: string, why: string): PortError => ({ ok: false, code: 'SMC030', message: `"${text}": ${why}; write ${spelling}` });
   // `3128/tcp`, `1000-2000/udp`: the order of `ss`, /etc/services and `explain --connect`.
   let m = new RegExp(`^${PORTS_PART}\\s*/\\s*([a-z][a-z0-9-]*)$`).exec(lower);
-  if (m && (PORTED.has(m[2]!) || PROTOCOL_ALIASES[m[2]!])) {
-    const protocol = PORTED.has(m[2]!) ? m[2]! : PROTOCOL_ALIASES[m[2]!]!.write;
+  if (m && (PORTED.has(m[2]!) || aliasOf(m[2]!))) {
+    const protocol = PORTED.has(m[2]!) ? m[2]! : aliasOf(m[2]!)!.write;
     return write(`${protocol}/${m[1]}`, 'the protocol comes first in a port entry');
   }
   // `tcp:443`, `tcp 443`, `tcp-443`, `443:tcp`, `443 tcp`.
@@ -100,8 +104,8 @@ function nearMiss(entry: string, text: string): PortError | undefined {
   const slash = lower.indexOf('/');
   const protocol = slash < 0 ? lower : trimAscii(lower.slice(0, slash));
   const port = slash < 0 ? undefined : trimAscii(lower.slice(slash + 1));
-  const alias = PROTOCOL_ALIASES[protocol];
-  if (alias && Object.hasOwn(PROTOCOL_ALIASES, protocol)) {
+  const alias = aliasOf(protocol);
+  if (alias) {
     const spelling = port === undefined || alias.write.startsWith('icmp') ? alias.write : `${alias.write}/${port}`;
     return { ok: false, code: 'SMC033', message: `"${text}": unknown protocol "${entry.slice(0, slash < 0 ? undefined : slash).trim()}"; write ${spelling} (${alias.why})` };
   }
