@@ -16,7 +16,8 @@ export function registerCompletion(program: Command): void {
         'options, the choices of options such as compile --format, and files where a file is expected.\n\n' +
         'bash: secmarkc completion bash > /etc/bash_completion.d/secmarkc (or source <(secmarkc completion bash) ' +
         'in ~/.bashrc).\n' +
-        'zsh: secmarkc completion zsh > "${fpath[1]}/_secmarkc" (a folder on $fpath), then compinit.',
+        'zsh: secmarkc completion zsh > /usr/local/share/zsh/site-functions/_secmarkc (any folder on $fpath), ' +
+        'then compinit.',
     )
     .addArgument(new Argument('<shell>', 'bash or zsh').choices(SHELLS))
     .action(async (shell: Shell) => {
@@ -148,7 +149,7 @@ export function zshCompletion(spec: ProgramSpec): string {
   const commands = spec.commands.map((c) => `    '${zshField(c.name)}:${zshText(c.summary, /(?!)/g)}'`);
   return `#compdef ${spec.name}
 # zsh completion for ${spec.name}: written by \`${spec.name} completion zsh\` from its command definitions.
-# Install: ${spec.name} completion zsh > "\${fpath[1]}/_${spec.name}" (any folder on $fpath), then compinit.
+# Install: ${spec.name} completion zsh > /usr/local/share/zsh/site-functions/_${spec.name} (any folder on $fpath), then compinit.
 ${fn}() {
   local curcontext=$curcontext state line ret=1
   local -a commands
