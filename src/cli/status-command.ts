@@ -17,6 +17,7 @@ import { DEFAULT_STATE_DIR } from '../selinux/semodule.js';
 import { EXIT } from './exit-codes.js';
 import { addKernelOptions, rulesetFor, type KernelOptions } from './kernel-options.js';
 import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
+import { parseTableName } from './option-parsers.js';
 import { describeError, failRuntime } from './report.js';
 import { describeClaim, describeLive, matchLive, netnsId, readLiveTable, type LiveWhat } from './state-session.js';
 
@@ -70,7 +71,7 @@ export function registerStatus(program: Command): void {
         'the records say (unless an apply is running now). It never waits for the writers\' lock.',
     )
     .argument('[policy]', 'policy file to compare with')
-    .option('-t, --table <name>', 'the table to read (default: the policy\'s, else secmarkc)')
+    .option('-t, --table <name>', 'the table to read (default: the policy\'s, else secmarkc)', parseTableName)
     .option('--json', 'print JSON')
     .option('--state-dir <dir>', 'where apply keeps its records', DEFAULT_STATE_DIR);
   addPortsFromOption(addKernelOptions(command)).action(async (policyPath: string | undefined, options: StatusOptions) => {
