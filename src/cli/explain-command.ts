@@ -11,7 +11,8 @@ import { packetRulesOf } from '../selinux/sesearch.js';
 import { EXIT } from './exit-codes.js';
 import { explainUsers } from './explain-users.js';
 import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
-import { describeError, failRuntime } from './report.js';
+import { stdinConflict } from './io.js';
+import { describeError, failRuntime, failUsage } from './report.js';
 
 export const DEFAULT_POLICY = '/etc/secmarkc/policy.yaml';
 
@@ -56,6 +57,8 @@ export function registerExplain(program: Command): void {
     .option('--json', 'print JSON');
   addPortsFromOption(command).action((domainOrProgram: string | undefined, options: ExplainOptions) => {
     let domain = domainOrProgram;
+    const conflict = stdinConflict({ '--policy': options.policy, '--ports-from': options.portsFrom });
+    if (conflict) return failUsage(conflict);
     if (options.usersOf !== undefined) {
       if (domain !== undefined || options.connect.length > 0 || options.accept.length > 0) {
         process.stderr.write('secmarkc: --users-of takes no DOMAIN, --connect or --accept\n');

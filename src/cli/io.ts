@@ -166,14 +166,9 @@ export function stdinConflict(inputs: Readonly<Record<string, string | undefined
  * that is not a regular file (/dev/null, a FIFO, /dev/stdout) is written in place, never replaced.
  */
 export function writeFileAtomic(path: string, text: string): void {
-  let target: Stats | undefined;
-  try {
-    target = statSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) {
-      throw new Error(`it is a symlink to ${readlinkSync(path)}, which does not exist: create the file, or give its path`);
-    }
+  const target = statSync(path, { throwIfNoEntry: false });
+  if (!target && lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    throw new Error(`it is a symlink to ${readlinkSync(path)}, which does not exist: create the file, or give its path`);
   }
   if (target?.isDirectory()) throw new Error('it is a directory');
   if (target && !target.isFile()) {

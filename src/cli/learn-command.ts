@@ -8,10 +8,10 @@ import { emitSnippet } from '../learn/emit-snippet.js';
 import { DEFAULT_LEARN_OPTIONS, suggestPolicy, type LearnOptions, type PortProtocol } from '../learn/suggest.js';
 import { parsePacketAvcs, type MalformedLine } from '../selinux/packet-avc.js';
 import { runTool } from '../selinux/tools.js';
-import { writeOutput } from './io.js';
+import { stdinConflict, writeOutput } from './io.js';
 import { loadPolicy } from './load-policy.js';
 import { parsePortRange, type PortRange } from './option-parsers.js';
-import { describeError, failRuntime } from './report.js';
+import { describeError, failRuntime, failUsage } from './report.js';
 
 export const AUDIT_LOG = '/var/log/audit/audit.log';
 const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp', 'sctp'];
@@ -47,6 +47,8 @@ export function registerLearn(program: Command): void {
     .option('-o, --output <file>', 'write to FILE (atomically) instead of stdout')
     .action((options: LearnCommandOptions) => {
       const ephemeral = options.ephemeral;
+      const conflict = stdinConflict({ '--audit-log': options.auditLog, '--policy': options.policy });
+      if (conflict) return failUsage(conflict);
       const loaded = options.policy === undefined ? undefined : loadPolicy(options.policy);
       if (options.policy !== undefined && !loaded) return;
 
@@ -62,7 +64,7 @@ export function registerLearn(program: Command): void {
       const learnOptions: LearnOptions = { ...DEFAULT_LEARN_OPTIONS, protocol: options.proto, ephemeral };
       const suggestion = suggestPolicy(parsed.avcs, loaded?.policy, learnOptions);
       const text = options.json
-        ? JSON.stringify({ source: input.name, ...suggestion, malformed: parsed.malformed, ignoredLines: parsed.ignored }, null, 2) + '\n'
+        ? JSON.stringify({ source: input.name, ...suggestion, first: suggestion.first ?? null, last: suggestion.last ?? null, malformed: parsed.malformed, ignoredLines: parsed.ignored }, null, 2) + '\n'
         : emitSnippet(suggestion, loaded?.policy.file);
       writeOutput(options.output, text);
     });
