@@ -132,7 +132,9 @@ export function registerApply(program: Command): void {
         'Between the module and the batch, the exclusivity audit asks the loaded SELinux policy who may use ' +
         'each packet type (as `secmarkc check` does). If a rule lets a domain outside the app use one (SMC060), ' +
         'apply puts the previous module back, changes nothing in nftables and exits 2, unless ' +
-        '--allow-shared-labels is given. Without setools it warns and goes on; --no-audit skips it.',
+        '--allow-shared-labels is given. Without setools it warns and goes on; --no-audit skips it.\n\n' +
+        'What was done (module, batch, rollback, labels) is printed on stdout, with --json as one JSON object; ' +
+        'errors, warnings, progress and the notes of a fallback on stderr.',
     )
     .argument('[policy]', 'policy file, or - for stdin')
     .option('--no-module', 'do not install the CIL module (it is already loaded, or managed elsewhere)')

@@ -49,7 +49,7 @@ export function registerCheck(program: Command): void {
       }
       const summary = { file: result.policy.file, apps: result.policy.apps.length, packetTypes: module.types.length, elements };
       if (options.json) {
-        process.stdout.write(JSON.stringify({ ...summary, ok: !audit?.diagnostics.some((d) => d.severity === 'error'), audit: audit ?? null }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ ...summary, ok: !audit?.diagnostics.some((d) => d.severity === 'error'), audit: audit ? { ...audit, enforcing: audit.enforcing ?? null } : null }, null, 2) + '\n');
       } else {
         process.stdout.write(`${summary.file}: ok — ${summary.apps} apps, ${summary.packetTypes} packet types, ${elements} map elements\n`);
         if (audit) process.stdout.write(auditReport(result.policy, audit));

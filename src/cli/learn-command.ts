@@ -40,11 +40,11 @@ export function registerLearn(program: Command): void {
     )
     .addOption(new Option('--audit-log <file>', 'read this log (auditd, dmesg or journal format); - for stdin').conflicts('dmesg'))
     .option('--dmesg', 'read the kernel ring buffer (dmesg)')
-    .option('--policy <file>', 'merge with this policy: reuse its app names, skip what it already allows')
+    .option('--policy <file>', 'merge with this policy (- for stdin): reuse its app names, skip what it already allows')
     .addOption(new Option('--proto <protocol>', 'protocol assumed for port entries').choices(PROTOCOLS).default('tcp'))
     .option('--ephemeral <from-to>', 'local port range clients use (net.ipv4.ip_local_port_range)', parsePortRange, parsePortRange('32768-60999'))
     .option('--json', 'print the suggestion as JSON')
-    .option('-o, --output <file>', 'write to FILE (atomically) instead of stdout')
+    .option('-o, --output <file>', 'write to FILE (atomically; - for stdout) instead of stdout')
     .action((options: LearnCommandOptions) => {
       const ephemeral = options.ephemeral;
       const conflict = stdinConflict({ '--audit-log': options.auditLog, '--policy': options.policy });

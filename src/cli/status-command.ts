@@ -215,7 +215,7 @@ function statusJson(table: string, live: LiveTable | undefined, drift: Drift[] |
       unreadable: record.unreadable ?? [],
     },
     drift: drift ?? null,
-    programs: programs ?? null,
+    programs: programs?.map((p) => ({ path: p.path, app: p.app, expected: p.expected, label: p.label ?? null, ok: p.ok, problem: p.problem ?? null })) ?? null,
   };
 }
 
