@@ -239,17 +239,18 @@ const keysOf = (text: string): string[] => Object.keys(JSON.parse(text) as objec
 
 nsTest(nsTitle('apply --json and remove --json: one object each, every documented key, reports on stdout'), (t) => {
   const script = [
-    'state=$(mktemp -d); bad=$(mktemp)',
+    'state=$(mktemp -d); bad=$(mktemp); other=$(mktemp)',
     'printf "version: 1\\nunlabeled: allow\\napps: [\\n" > "$bad"',
+    `sed 's/3128/3129/' ${EXAMPLE} > "$other"`,
     `c="${process.execPath} ${cli.file}"`,
-    `echo "==text"; $c apply --no-lsm --state-dir "$state" ${EXAMPLE} 2>/dev/null`,
+    `echo "==text"; $c apply --no-lsm --state-dir "$state" "$other" 2>/dev/null`,
     `echo "==apply"; $c apply --json --no-lsm --state-dir "$state" ${EXAMPLE}`,
     `echo "==dry"; $c apply --json --dry-run --no-lsm --state-dir "$state" ${EXAMPLE}`,
     `echo "==rollback"; $c apply --json --rollback --no-lsm --state-dir "$state"`,
     `echo "==lockdown"; $c apply --json --no-lsm --state-dir "$state" --on-invalid lockdown "$bad" 2>/dev/null; echo "rc=$?"`,
     `echo "==remove"; $c remove --json --no-lsm --state-dir "$state"`,
     `echo "==absent"; $c remove --json --no-lsm --state-dir "$state"`,
-    'echo "==end"; rm -rf "$state" "$bad"',
+    'echo "==end"; rm -rf "$state" "$bad" "$other"',
   ].join('\n');
   const r = inFreshNamespace(script);
   t.is(r.status, 0, r.stderr);
