@@ -29,7 +29,7 @@ export interface LoadOptions {
 export function addPortsFromOption(command: Command): Command {
   return command.option(
     '--ports-from <file>',
-    'port labels for `ports: policy` from FILE (saved with `secmarkc ports --json`; a regular file of at most 16 MiB) instead of asking the loaded policy with seinfo',
+    'port labels for `ports: policy` from FILE (saved with `secmarkc ports --json`; a regular file of at most 16 MiB, or - for stdin) instead of asking the loaded policy with seinfo',
   );
 }
 

@@ -94,6 +94,8 @@ export async function createProgram(): Promise<Command> {
     .description('Per-application network filtering with nftables secmark and SELinux.')
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    // Commander's usage errors in our form: `secmarkc: ...`, as every other error (exit 2 in main).
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'secmarkc: ')) })
     .addHelpText('after', EPILOG)
     .exitOverride();
 }
