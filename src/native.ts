@@ -76,6 +76,11 @@ function packageRoot(): string {
 
 let binding: NativeBinding | undefined;
 
+/** The addon could not be loaded: nothing was sent to the kernel. */
+export class AddonLoadError extends Error {
+  override name = 'AddonLoadError';
+}
+
 /**
  * The addon through node-gyp-build, from the package root: a source build in build/Release (a
  * clone's `npm run build:native`, or the install's fallback build) if there is one, else the
@@ -89,8 +94,8 @@ function loadBinding(): NativeBinding {
     binding = (require('node-gyp-build') as Loader)(root) as NativeBinding;
     return binding;
   } catch (error) {
-    throw new Error(
-      `secmarkc native addon not found or not loadable (needed to talk to the kernel): ${(error as Error).message.trim().split('\n')[0]}\n` +
+    throw new AddonLoadError(
+      `native addon not found or not loadable (needed to talk to the kernel): ${(error as Error).message.trim().split('\n')[0]}\n` +
         `  build it from source (python3, make and a C++ compiler): 'npm rebuild secmarkc' (-g for a global install), or 'npm run build:native' in a clone`,
       { cause: error },
     );
