@@ -74,8 +74,11 @@ rootTest(`the packed tarball installs and runs on a PATH without a compiler, mak
   for (const tool of COMPILERS) t.not(run('sh', ['-c', `command -v ${tool}`], { env }).status, 0, `${tool} is not on the test's PATH`);
 
   const prefix = join(dir, 'prefix');
-  const install = run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', join(dir, filename)], { cwd: dir, env });
+  // As the README says: npm 11 matches --allow-scripts against a tarball's absolute path.
+  const tarball = join(dir, filename);
+  const install = run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', `--allow-scripts=${tarball}`, tarball], { cwd: dir, env });
   t.is(install.status, 0, install.stderr);
+  t.notRegex(install.stderr, /install-scripts/, 'no install script is left unreviewed');
   t.notRegex(install.stderr + install.stdout, /source build|no prebuilt addon/, 'no source build was tried');
   const installed = join(prefix, 'lib/node_modules/secmarkc');
   t.false(existsSync(join(installed, 'build')), 'nothing was built');
