@@ -13,7 +13,8 @@ import { ROOT } from './helpers/cli.js';
 const STRACE = ['/usr/bin/strace', '/bin/strace'].find((p) => existsSync(p));
 const built = existsSync(join(ROOT, 'dist/bundle/secmarkc.cjs'));
 const skip = !STRACE ? 'needs strace' : !built ? 'dist/bundle not built; run npm run build:ts' : process.getuid?.() !== 0 ? 'needs root (the control runs in a private network namespace)' : undefined;
-const straceTest = skip ? test.skip : test;
+// One traced CLI at a time: each is a whole node start under strace.
+const straceTest = skip ? test.skip : test.serial;
 const skipped = skip ? ` [skipped: ${skip}]` : '';
 const EXAMPLE = join(ROOT, 'examples/browser-proxy.yaml');
 
