@@ -1,5 +1,6 @@
-# node-gyp build (npm run build:gyp) of the same source as native/CMakeLists.txt, with the
-# same defines and flags; output: build/Release/secmarkc_native.node. Change both together.
+# The addon's one build file, for node-gyp: prebuildify makes the shipped prebuilds/ with it
+# (npm run build:prebuilds), and native/install.mjs builds from it where no prebuild loads
+# (npm run build:native: build/Release/secmarkc_native.node).
 {
   'targets': [
     {
@@ -16,7 +17,7 @@
       'ldflags': ['-Wl,-z,relro,-z,now', '-Wl,-z,noexecstack'],
       'configurations': {
         'Release': {
-          # Node's common.gypi builds addons with -O3; keep the optimisation level of the cmake build.
+          # Node's common.gypi builds addons with -O3; -O2 is plenty for a byte pipe.
           'cflags!': ['-O3'],
           'cflags': ['-O2'],
         },

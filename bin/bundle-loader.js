@@ -7,7 +7,9 @@
 // length); a cache that does not match, or that V8 refuses (another Node version, other V8
 // flags), is ignored and the bundle compiles as it would without one. The cache is code: it is
 // trusted exactly as far as the bundle beside it (same directory, same owner, written by the
-// same build), never read from anywhere else.
+// same build), never read from anywhere else. V8 takes a cache only from a process with the V8
+// flags it was made under, so there is one per flag set the build knows (none, and the systemd
+// unit's `--jitless --no-expose-wasm`), and the loader picks the one for this process's flags.
 'use strict';
 
 const { createHash } = require('node:crypto');
@@ -34,13 +36,27 @@ const DIGEST_BYTES = 32;
 // Measured with Node 20's V8 (11.x) only; another V8 may have renamed them (and says so on stderr).
 const V8_FLAGS = /^11\./.test(process.versions.v8) ? ['--interrupt-budget=4000000', '--semi-space-growth-factor=1'] : [];
 
+/**
+ * The code cache for a process started with these node options: of them, the plain `--name`
+ * switches (V8's flags are such; `-e CODE`, `--import=X` are not) name the cache:
+ * secmarkc.cjs.cache with none, secmarkc.cjs.jitless+no-expose-wasm.cache for the unit's
+ * `--jitless --no-expose-wasm` (in any order). A switch that does not change V8's flags (say
+ * `--trace-warnings`) only finds no cache; one that does, from NODE_OPTIONS too, makes V8 refuse
+ * the cache: either way the bundle compiles as it would without one.
+ */
+function codeCacheFor(execArgv = process.execArgv) {
+  const switches = execArgv.filter((arg) => /^--[a-z][a-z0-9-]*$/.test(arg));
+  if (switches.length === 0) return CODE_CACHE;
+  return `${BUNDLE}.${switches.map((arg) => arg.slice(2)).sort().join('+')}.cache`;
+}
+
 /** The same wrapper as Node's CommonJS loader: line numbers in stack traces stay right. */
 const wrap = (source) => `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
 
 function readCache(sourceDigest) {
   let cache;
   try {
-    cache = readFileSync(CODE_CACHE);
+    cache = readFileSync(codeCacheFor());
   } catch {
     return undefined;
   }
@@ -67,4 +83,4 @@ function loadBundle({ useCache = true } = {}) {
   };
 }
 
-module.exports = { BUNDLE, CODE_CACHE, V8_FLAGS, loadBundle };
+module.exports = { BUNDLE, CODE_CACHE, V8_FLAGS, codeCacheFor, loadBundle };

@@ -1,12 +1,14 @@
 // The only module that loads the native addon (native/secmarkc_native.cc), and the one place its
 // surface is typed. The addon is a byte pipe to a NETLINK_NETFILTER socket: netlink encoding and
 // decoding stay in src/netlink/. Loaded on first use, so commands that never talk to the kernel
-// work without a built addon.
+// never load it (and work where it is missing).
 //
 // Errors thrown (or rejected) by the socket are Node-style errno errors: `errno` (positive, as in
 // os.constants.errno), `code` ('EPERM'), `syscall` ('sendmsg'), message 'sendmsg: Operation not permitted'.
 
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface OpenOptions {
@@ -54,28 +56,50 @@ interface NativeBinding {
   NetfilterSocket: new (netnsFd: number, receiveBufferBytes: number) => NetfilterSocket;
 }
 
+/** node-gyp-build's loader (the package's dependency; types kept to what is used here). */
+type Loader = (packageRoot: string) => unknown;
+
 /**
- * cmake-js output first (npm install builds it), then node-gyp's; relative to src/ and dist/
- * (one level below the project), then to dist/bundle/ (two levels, the bundled CLI).
+ * The package's root: the first directory above this file with secmarkc's package.json (one
+ * level up from src/, two from dist/bundle/, where the bundled CLI runs).
  */
-const CANDIDATES = ['../build/native/Release/secmarkc_native.node', '../build/Release/secmarkc_native.node'].flatMap((path) => [path, `../${path}`]);
+function packageRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === 'secmarkc') return dir;
+    } catch {
+      // No (readable) package.json here: keep looking.
+    }
+    if (dirname(dir) === dir) throw new Error(`no package.json of secmarkc above ${fileURLToPath(import.meta.url)}`);
+  }
+}
 
 let binding: NativeBinding | undefined;
 
+/** The addon could not be loaded: nothing was sent to the kernel. */
+export class AddonLoadError extends Error {
+  override name = 'AddonLoadError';
+}
+
+/**
+ * The addon through node-gyp-build, from the package root: a source build in build/Release (a
+ * clone's `npm run build:native`, or the install's fallback build) if there is one, else the
+ * prebuilt prebuilds/<platform>-<arch>/secmarkc.glibc.node that matches this machine.
+ */
 function loadBinding(): NativeBinding {
   if (binding) return binding;
-  const require = createRequire(import.meta.url);
-  const failures: string[] = [];
-  for (const candidate of CANDIDATES) {
-    const file = fileURLToPath(new URL(candidate, import.meta.url));
-    try {
-      binding = require(file) as NativeBinding;
-      return binding;
-    } catch (error) {
-      failures.push(`${file}: ${(error as Error).message.split('\n')[0]}`);
-    }
+  const root = packageRoot();
+  const require = createRequire(join(root, 'package.json'));
+  try {
+    binding = (require('node-gyp-build') as Loader)(root) as NativeBinding;
+    return binding;
+  } catch (error) {
+    throw new AddonLoadError(
+      `native addon not found or not loadable (needed to talk to the kernel): ${(error as Error).message.trim().split('\n')[0]}\n` +
+        `  build it from source (python3, make and a C++ compiler): 'npm rebuild secmarkc' (-g for a global install), or 'npm run build:native' in a clone`,
+      { cause: error },
+    );
   }
-  throw new Error(`secmarkc native addon not found; build it with 'npm run build:native'.\n  ${failures.join('\n  ')}`);
 }
 
 /** Open a NETLINK_NETFILTER socket (bound, NETLINK_EXT_ACK and NETLINK_CAP_ACK on). */

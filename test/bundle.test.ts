@@ -17,8 +17,8 @@ const notBuilt = built ? '' : ' [skipped: dist/bundle not built; run npm run bui
 const EXAMPLE = join(ROOT, 'examples/browser-proxy.yaml');
 
 const node = (args: readonly string[], cwd = ROOT) => spawnSync(process.execPath, args, { cwd, encoding: 'utf8' });
-const cacheUsed = (root: string) =>
-  node(['-e', `process.stdout.write(String(require(${JSON.stringify(join(root, 'bin/bundle-loader.js'))}).loadBundle().cacheUsed))`]);
+const cacheUsed = (root: string, flags: readonly string[] = []) =>
+  node([...flags, '-e', `process.stdout.write(String(require(${JSON.stringify(join(root, 'bin/bundle-loader.js'))}).loadBundle().cacheUsed))`]);
 
 /** A copy of the installed layout (bin/, dist/bundle/, package.json) to change without touching the build. */
 function installedCopy(t: { teardown(fn: () => void): void }): string {
@@ -41,6 +41,21 @@ builtTest(`the build leaves a code cache that V8 takes${notBuilt}`, (t) => {
   const r = cacheUsed(ROOT);
   t.is(r.status, 0, r.stderr);
   t.is(r.stdout, 'true');
+});
+
+builtTest(`the systemd unit's node flags get a code cache of their own that V8 takes${notBuilt}`, async (t) => {
+  const { unitNodeFlags } = await import('../scripts/code-cache.mjs');
+  const flags = unitNodeFlags();
+  t.true(flags.includes('--jitless'), flags.join(' '));
+  t.true(existsSync(join(ROOT, `dist/bundle/secmarkc.cjs.${flags.map((f) => f.slice(2)).sort().join('+')}.cache`)));
+  const r = cacheUsed(ROOT, flags);
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout, 'true');
+  // Without it, the unit's process runs without a cache (V8 takes no other); a plain node keeps its own.
+  const root = installedCopy(t);
+  rmSync(join(root, `dist/bundle/secmarkc.cjs.${flags.map((f) => f.slice(2)).sort().join('+')}.cache`));
+  t.is(cacheUsed(root, flags).stdout, 'false');
+  t.is(cacheUsed(root).stdout, 'true');
 });
 
 builtTest(`a cache made for other bytes of the same length is refused, and the new bytes run${notBuilt}`, (t) => {

@@ -12,6 +12,7 @@ import { describeHolder, lockState, type StateLock } from '../apply/lock.js';
 import { readTable, type LiveTable } from '../apply/read-table.js';
 import { checkStateDir } from '../apply/state-dir.js';
 import { NetfilterSession } from '../apply/session.js';
+import { AddonLoadError } from '../native.js';
 import {
   abandonLoad,
   appendHistory,
@@ -364,7 +365,9 @@ export class WriterSession {
    */
   failed(error: unknown): void {
     // Refused before or by the kernel: nothing of this load is live.
-    if (error instanceof ApplyError || error instanceof ModuleError || error instanceof NotExclusiveError || error instanceof NetnsError) this.abandon();
+    if (error instanceof ApplyError || error instanceof ModuleError || error instanceof NotExclusiveError || error instanceof NetnsError || error instanceof AddonLoadError) {
+      this.abandon();
+    }
     else note('the outcome of the batch is unknown: the next writer records what is live (secmarkc status shows it)');
   }
 }

@@ -4,7 +4,7 @@
 // sources look for package.json and the addon, as dist/bundle/ does), removed afterwards.
 
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './cli.js';
 
@@ -17,6 +17,8 @@ export interface FastCli {
 
 /** Bundles of test runs that died before their teardown (an ava timeout kills the worker). */
 function removeStale(): void {
+  // build/ may not exist: a clone whose addon is a prebuild has no source build there.
+  if (!existsSync(join(ROOT, 'build'))) return;
   for (const name of readdirSync(join(ROOT, 'build'))) {
     const pid = /^test-cli-(\d+)$/.exec(name)?.[1];
     if (pid === undefined) continue;
