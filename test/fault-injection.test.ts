@@ -232,7 +232,7 @@ nsTest(nsTitle('one writer at a time: --wait 0 fails at once, status does not bl
   t.is(truth(join(w.dir, 'k')), 'p2');
 });
 
-nsTest(nsTitle('a damaged current record with --on-invalid keep: says so, and does not claim that nothing changed (defect 5)'), async (t) => {
+nsTest(nsTitle('a damaged current record with --on-invalid keep: says so, loads nothing and leaves the live table (defect 5)'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
   const run = await inNamespace(
@@ -245,9 +245,10 @@ nsTest(nsTitle('a damaged current record with --on-invalid keep: says so, and do
   );
   t.regex(run.stdout, /keep rc=2/, run.stderr);
   t.notRegex(run.stderr, /nothing was changed/i);
-  t.regex(run.stderr, /is corrupt \(its content changed since it was written.*: it cannot be loaded, so there is no last good policy: locking down instead/);
-  t.regex(run.stderr, /LOCKDOWN/);
-  t.is(truth(join(w.dir, 'k')), 'lockdown');
+  t.regex(run.stderr, /is corrupt \(its content changed since it was written.*: it cannot be loaded, so there is no last good policy\n/);
+  t.regex(run.stderr, /nothing was loaded \(keep never locks down\); the live table inet secmarkc is left as it is/);
+  t.notRegex(run.stderr, /LOCKDOWN/);
+  t.is(truth(join(w.dir, 'k')), 'p0', 'what was live stays');
 });
 
 nsTest(nsTitle('records forged by another user in a world-writable state directory are refused (defect 4)'), async (t) => {
@@ -264,8 +265,9 @@ nsTest(nsTitle('records forged by another user in a world-writable state directo
     ].join('\n'),
   );
   t.regex(run.stdout, /keep rc=2/, run.stderr);
-  t.regex(run.stderr, /the state directory .* is writable by others \(mode 0777\): refusing to trust it.*: locking down without recording it/);
-  t.is(truth(join(w.dir, 'k')), 'lockdown', 'the forged policy was not loaded');
+  t.regex(run.stderr, /the state directory .* is writable by others \(mode 0777\): refusing to trust it.*: no last good policy can be read there/);
+  t.regex(run.stderr, /nothing was loaded \(keep never locks down\); the live table inet secmarkc is left as it is/);
+  t.is(truth(join(w.dir, 'k')), 'p0', 'the forged policy was not loaded; what was live stays');
 });
 
 nsTest(nsTitle('concurrent appliers and a third-party nft writer: the last one wins and the record says so (defect 3)'), async (t) => {
