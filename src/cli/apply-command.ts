@@ -80,7 +80,7 @@ export function registerApply(program: Command): void {
     .option('--no-module', 'do not install the CIL module (it is already loaded, or managed elsewhere)')
     .option('--dry-run', 'print the messages that would be sent, and send nothing')
     .option('--rollback', 'load the previously applied policy from the state directory (no POLICY)')
-    .option('--on-invalid <mode>', `what to load when POLICY is invalid or cannot be applied: ${ON_INVALID.join(' | ')}`, 'fail')
+    .option('--on-invalid <mode>', `what to load when POLICY is invalid, missing or cannot be applied: ${ON_INVALID.join(' | ')}`, 'fail')
     .option('-t, --table <name>', 'the table whose records --rollback and --on-invalid use when POLICY does not say', 'secmarkc')
     .option('--retries <n>', 'retries when the ruleset changes under us', String(DEFAULT_RETRIES))
     .option('--state-dir <dir>', 'where applied policies (and the last installed module text) are kept', DEFAULT_STATE_DIR)

@@ -36,6 +36,8 @@ export async function run(t) {
   const ours = unitProps(t, 'secmarkc.service', ['ActiveState', 'InactiveExitTimestampMonotonic', 'ActiveEnterTimestampMonotonic']);
   const order = { nftablesActiveUs: Number(nft.ActiveEnterTimestampMonotonic), secmarkcStartUs: Number(ours.InactiveExitTimestampMonotonic) };
   t.log(`boot order (µs): ${JSON.stringify(order)}; current states nftables ${nft.ActiveState}, secmarkc ${ours.ActiveState}`);
+  const boot = t.run(['journalctl', '-b', '-u', 'secmarkc.service', '-u', 'nftables.service', '--no-pager', '-o', 'short-monotonic'], { allowFail: true }).stdout;
+  t.log(`journal at boot: ${boot.trim().split('\n').slice(0, 12).join(' | ').slice(0, 1500)}`);
   // 12-reload and 13-rollback ran before: secmarkc.service was last started at boot.
   t.check('boot-order', nft.ActiveState === 'active' && order.nftablesActiveUs > 0 && order.nftablesActiveUs <= order.secmarkcStartUs, { expected: 'nftables.service active before secmarkc.service started', got: JSON.stringify({ ...order, nft: nft.ActiveState }) });
   const tables = t.run(['nft', 'list', 'tables']).stdout;
