@@ -33,7 +33,7 @@ function tempPolicy(text: string): string {
 }
 
 nsTest(nsTitle('apply loads exactly what nft lists for our JSON; status then reports no drift'), (t) => {
-  const run = inFreshNamespace(`cd ${ROOT} && ${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${privateState()} && ${NFT} -j list ruleset && ${CLI} status ${EXAMPLE} --no-lsm >&2`);
+  const run = inFreshNamespace(`cd ${ROOT} && ${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${privateState()} >&2 && ${NFT} -j list ruleset && ${CLI} status ${EXAMPLE} --no-lsm >&2`);
   t.is(run.status, 0, run.stderr);
   const compiled = compilePolicy(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
   if (!compiled.ok) return t.fail();
@@ -47,7 +47,7 @@ nsTest(nsTitle('ports: policy with --ports-from: apply, then status reads the po
   const policy = join(PORTS_FIXTURE, 'policy.yaml');
   const ports = join(PORTS_FIXTURE, 'ports.json');
   const run = inFreshNamespace(
-    `${CLI} apply ${policy} --no-lsm --ports-from ${ports} --state-dir ${privateState()} && ${CLI} status ${policy} --no-lsm --ports-from ${ports} --json && ` +
+    `${CLI} apply ${policy} --no-lsm --ports-from ${ports} --state-dir ${privateState()} >&2 && ${CLI} status ${policy} --no-lsm --ports-from ${ports} --json && ` +
       `${NFT} delete element inet secmarkc port_client '{ tcp . 80 }' && ${NFT} add element inet secmarkc port_client '{ tcp . 80 : "client_packet_t" }' && ` +
       `${CLI} status ${policy} --no-lsm --ports-from ${ports} --json`,
   );
@@ -55,12 +55,12 @@ nsTest(nsTitle('ports: policy with --ports-from: apply, then status reads the po
   const [clean, drifted] = run.stdout.split(/\n(?=\{)/).map((s) => JSON.parse(s) as { drift: { kind: string; what: string }[]; maps: { name: string; elements: number }[] });
   t.deepEqual(clean?.drift, []);
   t.deepEqual(clean?.maps.filter((m) => m.name.startsWith('port_')), [{ name: 'port_client', elements: 5 }, { name: 'port_server', elements: 5 }]);
-  t.deepEqual(drifted?.drift, [{ kind: 'different', what: 'map port_client element 6 . 80: expected "http_client_packet_t", found "client_packet_t"' }]);
+  t.deepEqual(drifted?.drift, [{ kind: 'different', what: 'map port_client element tcp . 80: expected "http_client_packet_t", found "client_packet_t"' }]);
 });
 
 nsTest(nsTitle('status reports elements added behind our back, to the exact and to an interval map, as drift, exit 3'), (t) => {
   const run = inFreshNamespace(
-    `${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${privateState()} && ${NFT} add element inet secmarkc connect4_exact '{ 203.0.113.1 . tcp . 80 : "browser_client" }' && ` +
+    `${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${privateState()} >&2 && ${NFT} add element inet secmarkc connect4_exact '{ 203.0.113.1 . tcp . 80 : "browser_client" }' && ` +
       `${NFT} add element inet secmarkc serve4 '{ 203.0.113.0/28 . udp . 1000-1999 : "ssh_server" }' && ${CLI} status ${EXAMPLE} --no-lsm --json`,
   );
   t.is(run.status, 3, run.stderr);
@@ -68,8 +68,8 @@ nsTest(nsTitle('status reports elements added behind our back, to the exact and 
   t.deepEqual(
     [...status.drift].sort((a, b) => a.what.localeCompare(b.what)),
     [
-      { kind: 'extra', what: 'map connect4_exact element 203.0.113.1 . 6 . 80' },
-      { kind: 'extra', what: 'map serve4 element 203.0.113.0-203.0.113.15 . 17 . 1000-1999' },
+      { kind: 'extra', what: 'map connect4_exact element 203.0.113.1 . tcp . 80' },
+      { kind: 'extra', what: 'map serve4 element 203.0.113.0/28 . udp . 1000-1999' },
     ],
   );
 });
@@ -79,7 +79,7 @@ nsTest(nsTitle('a refused batch names the policy line and leaves the previous ta
   // Its record is written beside the current one while the kernel works: it must be gone after.
   const state = mkdtempSync(join(tmpdir(), 'secmarkc-apply-state-'));
   const run = inFreshNamespace(
-    `${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${state} && ${NFT} -j list ruleset > /tmp/before.$$ && cp ${state}/secmarkc.record.1.json /tmp/record.$$ && ` +
+    `${CLI} apply ${EXAMPLE} --no-lsm --state-dir ${state} >&2 && ${NFT} -j list ruleset > /tmp/before.$$ && cp ${state}/secmarkc.record.1.json /tmp/record.$$ && ` +
       `{ ${CLI} apply ${EXAMPLE} --no-module --state-dir ${state}; echo "rc=$?" >&2; } ; ${NFT} -j list ruleset | cmp -s - /tmp/before.$$ && echo unchanged; ` +
       `cmp -s ${state}/secmarkc.record.1.json /tmp/record.$$ && echo record unchanged; ls -A ${state}; rm -f /tmp/before.$$ /tmp/record.$$`,
   );
@@ -93,7 +93,7 @@ nsTest(nsTitle('a refused batch names the policy line and leaves the previous ta
 
 nsTest(nsTitle('remove deletes our table only; other tables stay'), (t) => {
   const run = inFreshNamespace(
-    `S=${privateState()}; ${NFT} add table ip other && ${NFT} add chain ip other c && ${CLI} apply ${EXAMPLE} --no-lsm --state-dir $S && ${CLI} remove --no-lsm --state-dir $S && ${CLI} remove --no-lsm --state-dir $S && ${NFT} list ruleset`,
+    `S=${privateState()}; ${NFT} add table ip other && ${NFT} add chain ip other c && ${CLI} apply ${EXAMPLE} --no-lsm --state-dir $S >&2 && ${CLI} remove --no-lsm --state-dir $S >&2 && ${CLI} remove --no-lsm --state-dir $S >&2 && ${NFT} list ruleset`,
   );
   t.is(run.status, 0, run.stderr);
   t.regex(run.stdout, /table ip other/);
@@ -115,7 +115,7 @@ nsTest(nsTitle('apply retries when another writer changes the ruleset, and ends 
 
 nsTest(nsTitle('100,000 map elements apply in one batch and read back complete'), (t) => {
   const policy = tempPolicy(generatePolicy(100_000));
-  const run = inFreshNamespace(`${CLI} apply ${policy} --no-lsm --state-dir ${privateState()} && ${CLI} status ${policy} --no-lsm --json`);
+  const run = inFreshNamespace(`${CLI} apply ${policy} --no-lsm --state-dir ${privateState()} >&2 && ${CLI} status ${policy} --no-lsm --json`);
   t.is(run.status, 0, run.stderr.slice(-2000));
   const status = JSON.parse(run.stdout) as { maps: { name: string; elements: number }[]; drift: unknown[] };
   // Every generated entry is one address and one port: all in the exact (hash) map.
@@ -156,9 +156,9 @@ nsTest(nsTitle('status of 100,000 elements: the current record is live; then one
   // With POLICY: exactly what changed, by name, missing and different in the policy's order, then extra.
   t.is(drifted?.rc, 3);
   t.deepEqual(drifted?.status.drift, [
-    { kind: 'missing', what: 'map connect4_exact element 192.0.2.0 . 6 . 1' },
-    { kind: 'different', what: 'map connect4_exact element 192.0.2.1 . 6 . 2: expected "app0_client", found "app1_client"' },
-    { kind: 'extra', what: 'map connect4_exact element 192.0.2.250 . 17 . 9' },
+    { kind: 'missing', what: 'map connect4_exact element 192.0.2.0 . tcp . 1' },
+    { kind: 'different', what: 'map connect4_exact element 192.0.2.1 . tcp . 2: expected "app0_client", found "app1_client"' },
+    { kind: 'extra', what: 'map connect4_exact element 192.0.2.250 . udp . 9' },
   ]);
 });
 

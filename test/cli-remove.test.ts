@@ -25,8 +25,8 @@ nsTest(nsTitle('remove of an absent table exits 0 and says so; of a present one,
   t.is(run.status, 0, run.stderr);
   t.regex(run.stdout, /absent rc=0/);
   t.regex(run.stdout, /present rc=0/);
-  t.regex(run.stderr, /^table inet secmarkc does not exist: nothing to remove$/m);
-  t.regex(run.stderr, /^removed table inet secmarkc$/m);
+  t.regex(run.stdout, /^table inet secmarkc does not exist: nothing to remove$/m);
+  t.regex(run.stdout, /^removed table inet secmarkc$/m);
   t.regex(run.stdout, /^0$/m);
 });
 

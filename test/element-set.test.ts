@@ -76,8 +76,8 @@ test('an ElementSet of the kernel\'s dump holds each element once, with its key 
     sets.get(header.set)!.addMessage(m, header);
   }
   const listed = (s: ElementSet) => Array.from({ length: s.size }, (_, i) => `${s.keyText(i)} : ${s.value(i)}`).sort();
-  t.deepEqual(listed(sets.get('connect4')!), ['192.0.2.0-192.0.2.255 . 17 . 1000-2000 : browser_client', '192.0.2.10 . 6 . 3128 : browser_client']);
-  t.deepEqual(listed(sets.get('connect6')!), ['2001:db8:1::-2001:db8:1:ffff:ffff:ffff:ffff:ffff . 17 . 53 : ndp', '2001:db8::10 . 6 . 3128 : browser_client']);
+  t.deepEqual(listed(sets.get('connect4')!), ['192.0.2.0/24 . udp . 1000-2000 : browser_client', '192.0.2.10 . tcp . 3128 : browser_client']);
+  t.deepEqual(listed(sets.get('connect6')!), ['2001:db8:1::/48 . udp . 53 : ndp', '2001:db8::10 . tcp . 3128 : browser_client']);
 });
 
 test('an ElementSet gives what drift showed for other maps\' elements: data as JSON, `undefined` for neither object nor data', (t) => {
@@ -154,8 +154,22 @@ function elementKeyText(e: NftSetElem): string {
     addrLen === 4 ? Array.from(b.subarray(0, 4)).join('.') : (ipaddr.fromByteArray(Array.from(b.subarray(0, 16))) as ipaddr.IPv6).toRFC5952String();
   const port = (b: Uint8Array): number => (b[addrLen + 4]! << 8) | b[addrLen + 5]!;
   const range = (a: string | number, b: string | number): string => (a === b ? String(a) : `${a}-${b}`);
-  const protoPort = `${start[addrLen]} . ${range(port(start), port(end))}`;
-  return addrLen === 0 ? protoPort : `${range(addr(start), addr(end))} . ${protoPort}`;
+  const protoPort = `${PROTOCOLS[start[addrLen]!] ?? start[addrLen]} . ${range(port(start), port(end))}`;
+  if (addrLen === 0) return protoPort;
+  const length = prefixLength(start.subarray(0, addrLen), end.subarray(0, addrLen));
+  const addrs = length === addrLen * 8 ? addr(start) : length !== undefined ? `${addr(start)}/${length}` : `${addr(start)}-${addr(end)}`;
+  return `${addrs} . ${protoPort}`;
+}
+
+const PROTOCOLS: Record<number, string> = { 6: 'tcp', 17: 'udp' };
+
+/** L if start and end agree on their first L bits, then start has only 0 bits and end only 1 bits. */
+function prefixLength(start: Uint8Array, end: Uint8Array): number | undefined {
+  const bits = (b: Uint8Array): string => Array.from(b, (x) => x.toString(2).padStart(8, '0')).join('');
+  const [s, e] = [bits(start), bits(end)];
+  let l = 0;
+  while (l < s.length && s[l] === e[l]) l++;
+  return /^0*$/.test(s.slice(l)) && /^1*$/.test(e.slice(l)) ? l : undefined;
 }
 
 /** drift.ts's describeTable and compareMaps as they were, over decoded elements. */
@@ -261,9 +275,9 @@ test('drift at size: one element missing, one with another object, one extra, na
   const live = { ...expected, maps: [{ ...expected.maps[0]!, elements }] };
   const drift = compareTables(expectedTable(expected), expectedTable(live));
   t.deepEqual(drift, [
-    { kind: 'missing', what: 'map big element 10.0.4.210 . 6 . 1002' },
-    { kind: 'different', what: 'map big element 10.0.15.160 . 6 . 1003: expected "a", found "b"' },
-    { kind: 'extra', what: 'map big element 203.0.113.1 . 17 . 9' },
+    { kind: 'missing', what: 'map big element 10.0.4.210 . tcp . 1002' },
+    { kind: 'different', what: 'map big element 10.0.15.160 . tcp . 1003: expected "a", found "b"' },
+    { kind: 'extra', what: 'map big element 203.0.113.1 . udp . 9' },
   ]);
   t.deepEqual(drift, referenceDrift(objectTable(expected), objectTable(live)));
 });

@@ -1,5 +1,5 @@
 // Fuzz: thousands of seeded mutations of every policy fixture, each run through the CLI's own
-// entry in-process (`check`, or `compile --format all`), as a policy file on disk. Whatever the
+// entry in-process (`check`, or `compile --format all -o DIR`), as a policy file on disk. Whatever the
 // input, the answer is ok (exit 0) or invalid (exit 2, numbered diagnostics) — never a runtime
 // failure (exit 1), a stack trace, a control character on the terminal, or a hang.
 // FUZZ_SEED=n reproduces a run; FUZZ_CASES=n sets its length.
@@ -185,7 +185,7 @@ test('fuzz: mutated fixtures through the CLI in-process are ok or invalid (0 or 
       const file = join(dir, `case-${n}.yaml`);
       writeFileSync(file, text);
       // The port labels of `ports: policy` from a file: asking seinfo takes seconds a case.
-      const args = [...(random() < 0.25 ? ['compile', '--format', 'all'] : ['check']), '--ports-from', PORTS_FROM, file];
+      const args = [...(random() < 0.25 ? ['compile', '--format', 'all', '-o', join(dir, 'out')] : ['check']), '--ports-from', PORTS_FROM, file];
       const outcome = await runInProcess(args);
       rmSync(file);
       slowest = Math.max(slowest, outcome.ms);

@@ -223,9 +223,9 @@ test('input: --ports-from FILE has the limits of a policy file: regular, bounded
   ftruncateSync(fd, LIMITS.policyBytes + 1);
   closeSync(fd);
   const expected: [string, string][] = [
-    [fifo, 'SMC090: the port table (--ports-from) is a FIFO, not a regular file'],
-    ['/dev/zero', 'SMC090: the port table (--ports-from) is a character device, not a regular file'],
-    [dir, 'SMC090: the port table (--ports-from) is a directory, not a regular file'],
+    [fifo, 'SMC090: the port table (--ports-from) is a FIFO, not a regular file (use "-" to read it from stdin)'],
+    ['/dev/zero', 'SMC090: the port table (--ports-from) is a character device, not a regular file (use "-" to read it from stdin)'],
+    [dir, 'SMC090: the port table (--ports-from) is a directory, not a regular file (use "-" to read it from stdin)'],
     [big, `SMC091: the port table (--ports-from) has ${LIMITS.policyBytes + 1} bytes; at most ${LIMITS.policyBytes} bytes (16 MiB) are read`],
   ];
   for (const [path, message] of expected) {

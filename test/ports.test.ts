@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { compilePolicy } from '../src/compile/compile.js';
 import { derivePortTable, directionLabels, type PortContext, type PortTable } from '../src/ports/port-table.js';
 import { parsePortTableJson, portTableJson } from '../src/ports/port-table-json.js';
-import { parseAttributeMembers, parsePortcons, parseTypeAttributes, SeinfoParseError } from '../src/selinux/seinfo-parse.js';
+import { parseAttributeMembers, parsePortcons, SeinfoParseError } from '../src/selinux/seinfo-parse.js';
 import { FIXTURES, matchGolden } from './helpers/fixtures.js';
 
 const SELINUX = join(FIXTURES, 'selinux');
@@ -42,12 +42,6 @@ test('seinfo -a ATTR -x: members, and a missing attribute', (t) => {
   t.false(clients?.includes('http_server_packet_t'));
   t.is(parseAttributeMembers(fixture('seinfo-attribute-missing.txt')), undefined);
   t.throws(() => parseAttributeMembers('something else\n'), { instanceOf: SeinfoParseError });
-});
-
-test('seinfo -t TYPE -x: attributes, and a missing type', (t) => {
-  t.deepEqual(parseTypeAttributes(fixture('seinfo-type-http_port_t.txt')), ['defined_port_type', 'port_type', 'reserved_port_type']);
-  t.true(parseTypeAttributes(fixture('seinfo-type-smc_a_t.txt'))?.includes('domain'));
-  t.is(parseTypeAttributes(fixture('seinfo-type-missing.txt')), undefined);
 });
 
 test('the real policy: tcp/80 is http, high ports fall to the defaults, unlabelled port types are listed', (t) => {

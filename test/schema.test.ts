@@ -25,7 +25,7 @@ for (const file of readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith(
 }
 
 /** Problems of shape the schema can see; the others (overlaps, host bits, ...) only the compiler can. */
-const SHAPE_PROBLEMS = ['unknown-key', 'bad-ports', 'injection', 'missing-keys', 'wrong-version-and-types', 'not-a-mapping'];
+const SHAPE_PROBLEMS = ['unknown-key', 'bad-ports', 'port-hints', 'injection', 'missing-keys', 'wrong-version-and-types', 'not-a-mapping'];
 for (const name of SHAPE_PROBLEMS) {
   test(`schema rejects invalid/${name}`, (t) => {
     t.false(validate(parse(readPolicy(join(ROOT, 'test/fixtures/invalid', name)))));

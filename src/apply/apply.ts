@@ -6,11 +6,10 @@ import type { Ruleset } from '../compile/ir.js';
 import type { BatchError } from '../netlink/decode/replies.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
 import { encodeDumpTables } from '../netlink/requests.js';
+import { ERRNO } from '../netlink/wire/error.js';
 import { formatSpan } from '../policy/span.js';
 import { NetfilterSession } from './session.js';
 
-const ERESTART = 85;
-const EPERM = 1;
 export const DEFAULT_RETRIES = 5;
 
 export interface ApplyOptions {
@@ -62,7 +61,7 @@ export function deleteTable(table: string, options: ApplyOptions = {}): Promise<
 /**
  * The buffer of the last batch, kept for the next: a process that applies again and again (a
  * daemon, the library runs of bench/apply.ts) would otherwise write every batch into fresh pages,
- * a page fault per 4 KiB (4 MB at 100,000 elements; ~21 us a fault on the VMs we measure on).
+ * a page fault per 4 KiB of batch (bench/RESULTS.md, "Measurements behind the code").
  * One transaction at a time takes it; a larger buffer than SPARE_LIMIT is let go instead.
  */
 let spare: Uint8Array | undefined;
@@ -88,7 +87,7 @@ async function transact(ruleset: Ruleset, mode: 'replace' | 'delete', options: A
       if (outcome.errors.length === 0) {
         return { generation, attempts: attempt, messages: encoded.messages.length, bytes: encoded.bytes.length, existed };
       }
-      const changedMeanwhile = outcome.errors.some((e) => e.error.errno === ERESTART);
+      const changedMeanwhile = outcome.errors.some((e) => e.error.errno === ERRNO.ERESTART);
       if (changedMeanwhile && attempt <= retries) {
         options.onRetry?.(attempt, generation);
         continue;
@@ -105,11 +104,11 @@ function explain(errors: readonly BatchError[], changedMeanwhile: boolean, attem
   if (changedMeanwhile) {
     return new ApplyError(`the ruleset kept changing under us (${attempts} attempts); nothing was applied, try again`, errors);
   }
-  if (errors.some((e) => e.error.errno === EPERM)) {
+  if (errors.some((e) => e.error.errno === ERRNO.EPERM)) {
     return new ApplyError('permission denied: loading nf_tables rules needs CAP_NET_ADMIN (run as root); nothing was applied', errors);
   }
   const lines = errors.map((e) => (e.span && e.span.file !== '<command line>' ? `${formatSpan(e.span)}: ${e.text}` : e.text));
-  const hint = errors.some((e) => e.error.errno === 2 && /secmark/.test(e.text))
+  const hint = errors.some((e) => e.error.errno === ERRNO.ENOENT && /secmark/.test(e.text))
     ? '\n(a secmark object needs SELinux enabled with the packet type loaded: is the CIL module installed, and may this domain relabelto it? `loader` in the policy)'
     : '';
   return new ApplyError(`${lines.join('\n')}\nthe kernel refused the batch; the previous ruleset is unchanged${hint}`, errors);

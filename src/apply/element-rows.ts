@@ -1,7 +1,7 @@
 // Map elements in applied-policy records, one short text row each instead of a JSON object.
-// A record is written at every apply: as JSON objects 100,000 elements were 28 MB and two
-// JSON.stringify passes (record and digest), seconds of a whole apply; as rows they are a few MB
-// built and hashed in tens of milliseconds. Rows carry what the IR element holds and nothing else,
+// A record is written at every apply: as JSON objects, large tables cost two JSON.stringify
+// passes (record and digest) over a large string, much of a whole apply; as rows they are a
+// fraction of the bytes, built and hashed once (bench/RESULTS.md, "Measurements behind the code"). Rows carry what the IR element holds and nothing else,
 // and read back to an equal element (test/state.test.ts: the batch encodes to the same bytes).
 //
 //   keys:  one row per element: `<part>,<part>,... <object index>`, parts
@@ -28,9 +28,9 @@ export interface MapRowBytes {
   readonly spans: EscapedRows;
 }
 
-// Writing: rows go straight into byte buffers in the form the record file holds them. At 100,000
-// elements, strings per row, their join, a JSON escape of it and UTF-8 copies for the hash and the
-// file touched ~35 MB to write ~4 MB, and on these machines every fresh page costs a fault.
+// Writing: rows go straight into byte buffers in the form the record file holds them. Strings per
+// row, their join, a JSON escape of it and UTF-8 copies for the hash and the file touched several
+// times the bytes written, and every fresh page costs a fault (bench/RESULTS.md, "Measurements behind the code").
 
 /**
  * Every character row text can hold: none of them needs a JSON escape (the newline between rows
@@ -177,7 +177,7 @@ function putDecimal(bytes: Buffer, at: number, n: number): number {
   const end = at + digits;
   let pos = end;
   // (n - digit) / 10 divides exactly: a small integer in every tier, where Math.floor(n / 10)
-  // allocates a heap number per digit in the baseline tiers (~2 MB at 10,000 elements).
+  // allocates a heap number per digit in the baseline tiers.
   do {
     const digit = n % 10;
     bytes[--pos] = DIGIT_0 + digit;

@@ -3,14 +3,16 @@
 // it maps to. Folded straight from NEWSETELEM messages, as a dump's datagrams arrive, into typed
 // arrays with a hash index: no object or string per element. An IPv4 element of an exact map
 // takes 34 bytes (identity 14, offset, value and hash 4 each, two index slots 8), arrays grown
-// by doubling: 500,000 take ~18 MB, where decoded objects and their text took over a gigabyte.
+// by doubling; decoded objects and their text took ~60 times that (bench/RESULTS.md, "Measurements behind the code").
 
-import ipaddr from 'ipaddr.js';
 import { randomBytes } from 'node:crypto';
 import { AttrSet } from '../netlink/wire/attributes.js';
 import type { NetlinkMessage } from '../netlink/wire/message.js';
 import { decodeSetElem, decodeSetElemListHeader, scanSetElems, type SetElemListHeader, type SetElemSlices } from '../netlink/nft/set-elem.js';
 import type { NftData } from '../netlink/nft/expr/types.js';
+import type { AddrPart, KeyPart } from '../compile/ir.js';
+import { keyText as partsText } from '../emit/element-text.js';
+import { bytesToBigint, exactPrefix } from '../policy/address.js';
 
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
@@ -42,18 +44,25 @@ function dataText(data: NftData | undefined): string {
 }
 
 /**
- * `192.0.2.10 . 6 . 3128` for our address . inet_proto . inet_service keys, `6 . 80` for the
- * port maps' inet_proto . inet_service (each field padded to 4 bytes); other keys in hex.
+ * Our keys as nft prints them (emit/element-text.ts): `192.0.2.10 . tcp . 3128` for address .
+ * inet_proto . inet_service, `tcp . 80` for the port maps' inet_proto . inet_service (each field
+ * padded to 4 bytes); other keys in hex.
  */
 function keyText(start: Uint8Array, end: Uint8Array): string {
   if (start.length !== 8 && start.length !== 12 && start.length !== 24) return `${hex(start)}-${hex(end)}`;
   const addrLen = start.length - 8;
-  const addr = (b: Uint8Array): string =>
-    addrLen === 4 ? Array.from(b.subarray(0, 4)).join('.') : (ipaddr.fromByteArray(Array.from(b.subarray(0, 16))) as ipaddr.IPv6).toRFC5952String();
   const port = (b: Uint8Array): number => (b[addrLen + 4]! << 8) | b[addrLen + 5]!;
-  const range = (a: string | number, b: string | number): string => (a === b ? String(a) : `${a}-${b}`);
-  const protoPort = `${start[addrLen]} . ${range(port(start), port(end))}`;
-  return addrLen === 0 ? protoPort : `${range(addr(start), addr(end))} . ${protoPort}`;
+  const parts: KeyPart[] = [
+    { kind: 'proto', value: start[addrLen]! },
+    { kind: 'port', from: port(start), to: port(end) },
+  ];
+  if (addrLen > 0) parts.unshift(addrPart(start.subarray(0, addrLen), end.subarray(0, addrLen)));
+  return partsText(parts);
+}
+
+function addrPart(start: Uint8Array, end: Uint8Array): AddrPart {
+  const family = start.length === 4 ? 'ipv4' : 'ipv6';
+  return { kind: 'addr', family, start, end, prefixLength: exactPrefix(family, bytesToBigint(start), bytesToBigint(end)) };
 }
 
 /** An element of one set (index `expected`) missing from the other (`live` -1) or mapped to another value there. */

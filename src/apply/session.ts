@@ -8,9 +8,7 @@ import type { DecodedMessage } from '../netlink/decode/message.js';
 import type { NetlinkMessage } from '../netlink/wire/message.js';
 import type { EncodedBatch } from '../netlink/encode-ruleset.js';
 import { encodeGetGen } from '../netlink/requests.js';
-import { errnoName, errnoText, type NetlinkError } from '../netlink/wire/error.js';
-
-const EPERM = 1;
+import { ERRNO, errnoName, errnoText, type NetlinkError } from '../netlink/wire/error.js';
 
 /** How long to wait for the kernel's next datagram before calling it unresponsive. */
 const REPLY_TIMEOUT_MS = 5000;
@@ -29,7 +27,7 @@ export class KernelError extends Error {
   }
 
   static from(what: string, error: NetlinkError): KernelError {
-    const hint = error.errno === EPERM ? ': nf_tables needs CAP_NET_ADMIN (run as root)' : '';
+    const hint = error.errno === ERRNO.EPERM ? ': nf_tables needs CAP_NET_ADMIN (run as root)' : '';
     return new KernelError(`${what}: ${errnoText(error.errno)} (${errnoName(error.errno)})${hint}`, error.errno, errnoName(error.errno));
   }
 }
@@ -115,7 +113,7 @@ export class NetfilterSession {
   /**
    * Datagrams are read DRAIN_AT_ONCE at a time and each is handed to the collector once, as it
    * arrives: reading a queued part of a dump makes the kernel queue the next, so a dump is never
-   * held whole (20 MB at 500,000 elements).
+   * held whole.
    */
   private async collect(bytes: Uint8Array, what: string, collector: DumpCollector, single = false): Promise<void> {
     this.socket.send(bytes);
@@ -129,7 +127,7 @@ export class NetfilterSession {
       for (const datagram of datagrams) {
         collector.add(datagram);
         if (collector.error) throw KernelError.from(what, collector.error);
-        if (collector.interrupted) throw new KernelError(`${what}: the ruleset changed during the dump`, 4, 'EINTR');
+        if (collector.interrupted) throw new KernelError(`${what}: the ruleset changed during the dump`, ERRNO.EINTR, 'EINTR');
         if (collector.done || (single && collector.items.length > 0)) return;
       }
     }

@@ -132,7 +132,7 @@ export function makeRecord(compiled: CompiledPolicy, source: { path: string; tex
 
 /**
  * Compact JSON, as Buffers to write one after the other: the element rows are spliced in as the
- * bytes they were built in, never part of one string of the whole record (4 MB at 100,000 elements).
+ * bytes they were built in, never part of one string of the whole record.
  */
 function serialise(record: AppliedRecord): Buffer[] {
   const pieces = stringifySpliced({ ...record, ruleset: storedRuleset(record.ruleset) }, replacer, (value) =>

@@ -3,7 +3,7 @@
 // recorded previous policy instead; `--on-invalid keep|lockdown` says what to load when POLICY
 // is invalid or cannot be applied (the systemd unit uses it at boot and on reload).
 
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApplyError, DEFAULT_RETRIES, replaceTable, type ApplyResult } from '../apply/apply.js';
@@ -18,15 +18,18 @@ import type { Policy } from '../policy/types.js';
 import { LOADED_POLICY } from '../selinux/packet-users.js';
 import { DEFAULT_STATE_DIR, installedModule, installModule, restoreModule } from '../selinux/semodule.js';
 import { MissingToolError } from '../selinux/tools.js';
-import { journalPath, syncProgramLabels } from '../programs/sync-labels.js';
+import { journalPath, syncProgramLabels, type LabelChange } from '../programs/sync-labels.js';
 import { EXIT } from './exit-codes.js';
 import { NotExclusiveError, runAudit } from './exclusivity.js';
 import { addKernelOptions, rulesetFor, withNetns } from './kernel-options.js';
+import { stdinConflict } from './io.js';
 import { addPortsFromOption, loadPolicyWithSource, type PortsFromOption } from './load-policy.js';
 import { faultPoint } from './fault-point.js';
 import { intentInputs } from './intent.js';
+import { parseCount, parseSeconds, parseTableName } from './option-parsers.js';
+import { labelJson } from './remove-command.js';
 import { describeError, failRuntime, printDiagnostics } from './report.js';
-import { DEFAULT_WAIT_SECONDS, describeClaim, describeLive, describeRecord, matchLive, readLiveTable, waitSeconds, WriterSession, type StateOptions } from './state-session.js';
+import { DEFAULT_WAIT_SECONDS, describeClaim, describeLive, describeRecord, matchLive, readLiveTable, WriterSession, type StateOptions } from './state-session.js';
 
 export const ON_INVALID = ['fail', 'keep', 'lockdown'] as const;
 export type OnInvalid = (typeof ON_INVALID)[number];
@@ -35,15 +38,74 @@ interface ApplyOptions extends StateOptions, PortsFromOption {
   module: boolean;
   dryRun?: boolean;
   rollback?: boolean;
-  onInvalid: string;
+  onInvalid: OnInvalid;
   table: string;
-  retries: string;
+  retries: number;
   allowSharedLabels?: boolean;
   /** false with --no-audit. */
   audit: boolean;
+  json?: boolean;
+  /** What this run did: report lines on stdout as it goes, or one JSON object at the end (--json). */
+  report: ApplyReport;
 }
 
-const TABLE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+/** `apply --json` (README, "JSON output"): one object, printed at the end, whatever the outcome. */
+export interface ApplyJson {
+  /** What was asked: apply POLICY, or --rollback. */
+  command: 'apply' | 'rollback';
+  dryRun: boolean;
+  /** Exit status 0. */
+  ok: boolean;
+  table: string;
+  /** POLICY as given ("-": stdin); null with --rollback. */
+  policy: string | null;
+  /** What the kernel runs now because of this run (with --dry-run: would run); null: nothing was loaded. */
+  loaded: 'policy' | 'previous' | 'last-good' | 'lockdown' | null;
+  /** The CIL module: installed (its text changed) or not (unchanged); null when not touched; installed null under --dry-run. */
+  module: { name: string; installed: boolean | null } | null;
+  /** The batch the kernel applied (--dry-run: would be sent; generation and attempts null). */
+  batch: { messages: number; bytes: number; generation: number | null; attempts: number | null } | null;
+  /** The record that is live now: what was applied, rolled back to or kept. */
+  record: { source: string; sha256: string; appliedAt: string } | null;
+  /** Set when POLICY failed and --on-invalid keep|lockdown loaded something else. */
+  fallback: { mode: 'keep' | 'lockdown'; reason: string } | null;
+  /** Program files labelled or given back their labels. */
+  labels: { path: string; from: string | null; to: string | null }[];
+}
+
+class ApplyReport {
+  readonly json: ApplyJson;
+
+  constructor(
+    private readonly asJson: boolean,
+    command: ApplyJson['command'],
+    table: string,
+    policy: string | undefined,
+    dryRun: boolean,
+  ) {
+    this.json = { command, dryRun, ok: false, table, policy: policy ?? null, loaded: null, module: null, batch: null, record: null, fallback: null, labels: [] };
+  }
+
+  /** A line of the report (stdout), unless --json. */
+  say(line: string): void {
+    if (!this.asJson) process.stdout.write(`${line}\n`);
+  }
+
+  recordLive(record: Pick<AppliedRecord, 'source' | 'appliedAt'>): void {
+    this.json.record = { source: record.source.path, sha256: record.source.sha256, appliedAt: record.appliedAt };
+  }
+
+  label(change: LabelChange): void {
+    this.json.labels.push(labelJson(change));
+    this.say(`${change.action} ${change.path}: ${change.from ?? '(no label)'} -> ${change.to ?? '(no label)'}`);
+  }
+
+  print(): void {
+    if (!this.asJson) return;
+    this.json.ok = !process.exitCode;
+    process.stdout.write(JSON.stringify(this.json, null, 2) + '\n');
+  }
+}
 
 export function registerApply(program: Command): void {
   const command = program
@@ -74,24 +136,29 @@ export function registerApply(program: Command): void {
         'Between the module and the batch, the exclusivity audit asks the loaded SELinux policy who may use ' +
         'each packet type (as `secmarkc check` does). If a rule lets a domain outside the app use one (SMC060), ' +
         'apply puts the previous module back, changes nothing in nftables and exits 2, unless ' +
-        '--allow-shared-labels is given. Without setools it warns and goes on; --no-audit skips it.',
+        '--allow-shared-labels is given. Without setools it warns and goes on; --no-audit skips it.\n\n' +
+        'What was done (module, batch, rollback, labels) is printed on stdout, with --json as one JSON object; ' +
+        'errors, warnings, progress and the notes of a fallback on stderr.',
     )
     .argument('[policy]', 'policy file, or - for stdin')
     .option('--no-module', 'do not install the CIL module (it is already loaded, or managed elsewhere)')
     .option('--dry-run', 'print the messages that would be sent, and send nothing')
     .option('--rollback', 'load the previously applied policy from the state directory (no POLICY)')
-    .option('--on-invalid <mode>', `what to load when POLICY is invalid, missing or cannot be applied: ${ON_INVALID.join(' | ')}`, 'fail')
-    .option('-t, --table <name>', 'the table whose records --rollback and --on-invalid use when POLICY does not say', 'secmarkc')
-    .option('--retries <n>', 'retries when the ruleset changes under us', String(DEFAULT_RETRIES))
+    .addOption(new Option('--on-invalid <mode>', 'what to load when POLICY is invalid, missing or cannot be applied').choices(ON_INVALID).default('fail'))
+    .option('-t, --table <name>', 'the table whose records --rollback and --on-invalid use when POLICY does not say', parseTableName, 'secmarkc')
+    .option('--retries <n>', 'retries when the ruleset changes under us', parseCount, DEFAULT_RETRIES)
     .option('--state-dir <dir>', 'where applied policies (and the last installed module text) are kept', DEFAULT_STATE_DIR)
-    .option('--wait <seconds>', 'how long to wait for another secmarkc writing the same table (0: fail at once)', String(DEFAULT_WAIT_SECONDS))
+    .option('--wait <seconds>', 'how long to wait for another secmarkc writing the same table (0: fail at once)', parseSeconds, DEFAULT_WAIT_SECONDS)
     .option('--allow-shared-labels', 'apply even if the audit finds domains outside an app that may use its packet types')
-    .option('--no-audit', 'skip the exclusivity audit (it costs a load of the SELinux policy when that changed)');
+    .option('--no-audit', 'skip the exclusivity audit (it costs a load of the SELinux policy when that changed)')
+    .option('--json', 'print what was done as one JSON object on stdout (whatever the outcome; errors stay on stderr)')
+    // The report of --json, once the action is done (every return path of it).
+    .hook('postAction', (_command, action) => (action.opts() as ApplyOptions).report.print());
   addPortsFromOption(addKernelOptions(command)).action(async (policyPath: string | undefined, options: ApplyOptions) => {
-    const onInvalid = options.onInvalid as OnInvalid;
-    if (!ON_INVALID.includes(onInvalid)) return usage(`--on-invalid must be one of ${ON_INVALID.join(', ')}, not "${options.onInvalid}"`);
-    if (!TABLE_NAME.test(options.table)) return usage(`invalid table name "${options.table}"`);
-    if (waitSeconds(options) === undefined) return usage(`--wait takes a number of seconds >= 0, not "${options.wait}"`);
+    const onInvalid = options.onInvalid;
+    options.report = new ApplyReport(options.json === true, options.rollback ? 'rollback' : 'apply', options.table, policyPath, options.dryRun === true);
+    const conflict = stdinConflict({ POLICY: policyPath, '--ports-from': options.portsFrom });
+    if (conflict) return usage(conflict);
     if (options.rollback) {
       if (policyPath !== undefined) return usage('--rollback takes no POLICY: it loads the previous record from the state directory');
       return rollback(options);
@@ -106,8 +173,9 @@ export function registerApply(program: Command): void {
       return;
     }
     const { compiled } = loaded.result;
-    if (options.dryRun) return dryRun(rulesetFor(compiled.ruleset, options), compiled.module, options);
+    if (options.dryRun) return dryRun(rulesetFor(compiled.ruleset, options), compiled.module, options, 'policy');
     const table = compiled.ruleset.table;
+    options.report.json.table = table;
     const session = await openSession(options, table, 'apply');
     if (!session) return;
     try {
@@ -163,10 +231,12 @@ export function registerApply(program: Command): void {
         if (onInvalid !== 'fail') await fallBack(onInvalid, table, `${policyPath} could not be applied`, options, session);
         return;
       }
+      options.report.json.loaded = 'policy';
       try {
         if (!staged) throw stagingError ?? new Error('internal error: the record was not built during the batch');
         session.commit();
         const { record } = staged;
+        options.report.recordLive(record);
         session.history('apply', { source: record.source.path, digest: record.digest, generation: applied.generation });
       } catch (error) {
         // Loaded, but not recorded: the index still says what is pending, and the next writer
@@ -220,11 +290,17 @@ function usage(message: string): void {
   process.exitCode = EXIT.invalid;
 }
 
-function dryRun(ruleset: Ruleset, module: CilModule, options: ApplyOptions): void {
+function dryRun(ruleset: Ruleset, module: CilModule, options: ApplyOptions, loaded: 'policy' | 'previous'): void {
   const encoded = encodeRuleset(ruleset, { mode: 'replace' });
-  if (options.module && options.lsm) process.stdout.write(`would install CIL module ${module.name} if changed (semodule -i)\n`);
-  process.stdout.write(`would send one batch of ${encoded.messages.length} messages, ${encoded.bytes.length} bytes:\n`);
-  for (const m of encoded.messages) process.stdout.write(`  ${m.seq}\t${m.type}\t${m.what}\n`);
+  const { report } = options;
+  report.json.loaded = loaded;
+  report.json.batch = { messages: encoded.messages.length, bytes: encoded.bytes.length, generation: null, attempts: null };
+  if (options.module && options.lsm) {
+    report.json.module = { name: module.name, installed: null };
+    report.say(`would install CIL module ${module.name} if changed (semodule -i)`);
+  }
+  report.say(`would send one batch of ${encoded.messages.length} messages, ${encoded.bytes.length} bytes:`);
+  for (const m of encoded.messages) report.say(`  ${m.seq}\t${m.type}\t${m.what}`);
 }
 
 /**
@@ -248,19 +324,19 @@ async function load(
       throw error;
     }
   }
-  const retries = Number(options.retries);
   const live = rulesetFor(ruleset, options);
   const applied = await withNetns(options, (netnsFd) =>
     replaceTable(live, {
-      retries: Number.isInteger(retries) && retries >= 0 ? retries : DEFAULT_RETRIES,
+      retries: options.retries,
       ...(netnsFd === undefined ? {} : { netnsFd }),
       ...(meanwhile === undefined ? {} : { meanwhile }),
       onRetry: (attempt, generation) => note(`the ruleset changed under us (generation ${generation}): nothing was applied; trying again (attempt ${attempt + 1})`),
     }),
   );
-  process.stderr.write(
+  options.report.json.batch = { messages: applied.messages, bytes: applied.bytes, generation: applied.generation, attempts: applied.attempts };
+  options.report.say(
     `applied table inet ${live.table}: ${applied.messages} messages, ${applied.bytes} bytes, generation ${applied.generation}` +
-      `${applied.attempts > 1 ? `, after ${applied.attempts} attempts` : ''}\n`,
+      `${applied.attempts > 1 ? `, after ${applied.attempts} attempts` : ''}`,
   );
   return applied;
 }
@@ -269,8 +345,16 @@ async function load(
 function installIfChanged(module: CilModule, options: ApplyOptions): boolean {
   if (!options.lsm || !options.module) return false;
   const installed = installModule(module, options.stateDir);
-  process.stderr.write(installed ? `installed CIL module ${module.name}\n` : `CIL module ${module.name} unchanged\n`);
+  options.report.json.module = { name: module.name, installed };
+  options.report.say(installed ? `installed CIL module ${module.name}` : `CIL module ${module.name} unchanged`);
   return installed;
+}
+
+/** --json: the last good policy is what the kernel runs because of this fallback. */
+function keptReport(options: ApplyOptions, why: string, lastGood: AppliedRecord): void {
+  options.report.json.fallback = { mode: 'keep', reason: why };
+  options.report.json.loaded = 'last-good';
+  options.report.recordLive(lastGood);
 }
 
 /**
@@ -304,7 +388,8 @@ async function rollback(options: ApplyOptions): Promise<void> {
     try {
       const previous = readRecord(stateDir, table, 'previous');
       if (!previous) return nothingToRollBackTo();
-      return dryRun(rulesetFor(previous.ruleset, options), previous.module, options);
+      options.report.recordLive(previous);
+      return dryRun(rulesetFor(previous.ruleset, options), previous.module, options, 'previous');
     } catch (error) {
       return failRuntime(describeError(error));
     }
@@ -345,7 +430,9 @@ async function rollback(options: ApplyOptions): Promise<void> {
     } catch (error) {
       return failRuntime(`the kernel rolled back to the policy ${describeRecord(previous)}, but recording it in ${stateDir} failed: ${describeError(error)}. The next writer records what is live.`);
     }
-    process.stderr.write(`rolled back table inet ${table} to the policy ${describeRecord(previous)}\n`);
+    options.report.json.loaded = 'previous';
+    options.report.recordLive(previous);
+    options.report.say(`rolled back table inet ${table} to the policy ${describeRecord(previous)}`);
     syncLabels(previous.module, options);
   } finally {
     session.close();
@@ -431,18 +518,23 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
       return undefined;
     }
   };
-  const nothingKept = (live: string) =>
+  const nothingKept = (live: string) => {
+    options.report.json.fallback = { mode: 'keep', reason: why };
     note(`${why}, and there is no last good policy to keep: nothing was loaded (keep never locks down); ${live}. Fix the policy, then run: systemctl restart secmarkc.`);
+  };
   let session = given;
   try {
     if (options.dryRun) {
       const lastGood = mode === 'keep' ? lastGoodOf(() => readRecord(stateDir, table, 'current')) : undefined;
-      process.stdout.write(
+      options.report.json.fallback = { mode, reason: why };
+      options.report.json.loaded = lastGood ? 'last-good' : mode === 'lockdown' ? 'lockdown' : null;
+      if (lastGood) options.report.recordLive(lastGood);
+      options.report.say(
         lastGood
-          ? `would load the last good policy, ${describeRecord(lastGood)}, unless it is live already\n`
+          ? `would load the last good policy, ${describeRecord(lastGood)}, unless it is live already`
           : mode === 'keep'
-            ? `would load nothing: no last good policy for table inet ${table} (keep never locks down)\n`
-            : `would lock down table inet ${table} (drop all but loopback)\n`,
+            ? `would load nothing: no last good policy for table inet ${table} (keep never locks down)`
+            : `would lock down table inet ${table} (drop all but loopback)`,
       );
       return;
     }
@@ -465,6 +557,7 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
         installIfChanged(lastGood.module, options);
         if (session.index.live !== 'current' && (await begin(session, 'keep', { kind: 'record', file: current.file, lsm: options.lsm }))) session.commit();
         session.history('keep', { reason: why, digest: lastGood.digest, unchanged: true });
+        keptReport(options, why, lastGood);
         note(`${why}: the last good policy, ${describeRecord(lastGood)}, is live already: left as it is. Fix the policy, then run: systemctl restart secmarkc.`);
         return;
       }
@@ -472,6 +565,7 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
       if (!recorded) note('loading the fallback without recording it');
       const applied = await load(lastGood.ruleset, lastGood.module, options);
       if (recorded) commitFallback(session, 'keep', { reason: why, digest: lastGood.digest, generation: applied.generation });
+      keptReport(options, why, lastGood);
       syncLabels(lastGood.module, options);
       note(`${why}: kept the last good policy, ${describeRecord(lastGood)}. Fix the policy, then run: systemctl restart secmarkc.`);
       return;
@@ -480,6 +574,9 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
     if (session && !recorded) note('loading the fallback without recording it');
     const applied = await load(lockdownRuleset(table), undefined, { ...options, lsm: true });
     if (recorded) commitFallback(session!, 'lockdown', { reason: why, generation: applied.generation });
+    options.report.json.fallback = { mode: 'lockdown', reason: why };
+    options.report.json.loaded = 'lockdown';
+    options.report.json.record = null;
     note(`${why}: LOCKDOWN: table inet ${table} now drops all traffic except loopback. Fix the policy, then run: systemctl restart secmarkc.`);
   } catch (error) {
     session?.failed(error);
@@ -509,9 +606,7 @@ function syncLabels(module: CilModule, options: ApplyOptions): void {
   if (!options.lsm || !options.module) return;
   if (module.programs.length === 0 && !existsSync(journalPath(options.stateDir, module.name))) return;
   try {
-    for (const change of syncProgramLabels(module.programs, options.stateDir, module.name)) {
-      note(`${change.action} ${change.path}: ${change.from ?? '(no label)'} -> ${change.to ?? '(no label)'}`);
-    }
+    for (const change of syncProgramLabels(module.programs, options.stateDir, module.name)) options.report.label(change);
   } catch (error) {
     failRuntime(`the ruleset is loaded, but the program files could not all be labelled: ${describeError(error)}. \`secmarkc status\` lists them; apply again once fixed.`);
   }

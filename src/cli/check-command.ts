@@ -7,7 +7,8 @@ import { DEFAULT_STATE_DIR } from '../selinux/semodule.js';
 import { EXIT } from './exit-codes.js';
 import { addAuditOptions, auditReport, auditTarget, runAudit, type AuditOptions } from './exclusivity.js';
 import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
-import { describeError, failRuntime, printDiagnostics } from './report.js';
+import { stdinConflict } from './io.js';
+import { describeError, failRuntime, failUsage, printDiagnostics } from './report.js';
 
 interface CheckOptions extends PortsFromOption, AuditOptions {
   json?: boolean;
@@ -29,6 +30,8 @@ export function registerCheck(program: Command): void {
     .option('--json', 'print the result (counts and the audit) as JSON on stdout');
   addAuditOptions(addPortsFromOption(command))
     .action((policyPath: string, options: CheckOptions) => {
+      const conflict = stdinConflict({ POLICY: policyPath, '--ports-from': options.portsFrom });
+      if (conflict) return failUsage(conflict);
       const result = loadPolicy(policyPath, options);
       if (!result) return;
       const { ruleset, module } = result.compiled;
@@ -46,7 +49,7 @@ export function registerCheck(program: Command): void {
       }
       const summary = { file: result.policy.file, apps: result.policy.apps.length, packetTypes: module.types.length, elements };
       if (options.json) {
-        process.stdout.write(JSON.stringify({ ...summary, ok: !audit?.diagnostics.some((d) => d.severity === 'error'), audit: audit ?? null }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ ...summary, ok: !audit?.diagnostics.some((d) => d.severity === 'error'), audit: audit ? { ...audit, enforcing: audit.enforcing ?? null } : null }, null, 2) + '\n');
       } else {
         process.stdout.write(`${summary.file}: ok — ${summary.apps} apps, ${summary.packetTypes} packet types, ${elements} map elements\n`);
         if (audit) process.stdout.write(auditReport(result.policy, audit));

@@ -11,7 +11,8 @@ import { packetRulesOf } from '../selinux/sesearch.js';
 import { EXIT } from './exit-codes.js';
 import { explainUsers } from './explain-users.js';
 import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
-import { describeError, failRuntime } from './report.js';
+import { stdinConflict } from './io.js';
+import { describeError, failRuntime, failUsage } from './report.js';
 
 export const DEFAULT_POLICY = '/etc/secmarkc/policy.yaml';
 
@@ -48,7 +49,7 @@ export function registerExplain(program: Command): void {
         '(missing tool, unknown domain), 2 invalid policy or usage.',
     )
     .argument('[domain]', 'SELinux domain (type), e.g. mozilla_t; or a program of an app with `programs` (its generated domain)')
-    .option('-p, --policy <file>', 'our policy file', DEFAULT_POLICY)
+    .option('-p, --policy <file>', 'our policy file (- for stdin)', DEFAULT_POLICY)
     .option('-c, --connect <addr:port/proto>', 'a new outbound connection to check (repeatable), e.g. [2001:db8::1]:443/tcp', collect, [])
     .option('-a, --accept <from:port/proto>', 'a new inbound connection from FROM to local PORT to check (repeatable)', collect, [])
     .option('-u, --users-of <app-or-type>', 'which domains may use the packet types of this app (or this packet type)')
@@ -56,6 +57,8 @@ export function registerExplain(program: Command): void {
     .option('--json', 'print JSON');
   addPortsFromOption(command).action((domainOrProgram: string | undefined, options: ExplainOptions) => {
     let domain = domainOrProgram;
+    const conflict = stdinConflict({ '--policy': options.policy, '--ports-from': options.portsFrom });
+    if (conflict) return failUsage(conflict);
     if (options.usersOf !== undefined) {
       if (domain !== undefined || options.connect.length > 0 || options.accept.length > 0) {
         process.stderr.write('secmarkc: --users-of takes no DOMAIN, --connect or --accept\n');
@@ -146,7 +149,8 @@ export function registerExplain(program: Command): void {
           origins,
         ),
       }));
-      if (options.json) process.stdout.write(JSON.stringify({ domain, policy: loaded.policy.file, connections: answers }, null, 2) + '\n');
+      const connections = answers.map((a) => ({ direction: a.direction, peer: a.peer, allowed: a.allowed, type: a.type, object: a.object ?? null, labelFrom: a.labelFrom, send: a.send, recv: a.recv, message: a.message }));
+      if (options.json) process.stdout.write(JSON.stringify({ domain, policy: loaded.policy.file, connections }, null, 2) + '\n');
       else for (const a of answers) process.stdout.write(`${a.direction} ${a.peer}: ${a.message}\n`);
       if (answers.some((a) => !a.allowed)) process.exitCode = EXIT.refused;
       return;

@@ -77,7 +77,7 @@ export function explainUsers(subject: string, options: UsersOptions): void {
       origin: labels.name(type),
       inPolicy: found?.exists ?? false,
       ours: ours.has(type),
-      exclusive: typeAudit ? !typeAudit.leaks.some((l) => !l.condition || l.condition.active) : undefined,
+      exclusive: typeAudit ? !typeAudit.leaks.some((l) => !l.condition || l.condition.active) : null,
       users: byDomain(found?.rules ?? [], true),
       ifBooleansChange: byDomain(found?.rules ?? [], false),
     };

@@ -1,9 +1,10 @@
 // File edges of the CLI: read a policy (or stdin for "-") or a --ports-from file within LIMITS,
 // write an output atomically.
 
-import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
+import atomicWrite from 'write-file-atomic';
+import { fsyncDir } from '../apply/state-dir.js';
 import type { Diagnostic, DiagnosticCode } from '../policy/diagnostics.js';
 import { LIMITS } from '../policy/limits.js';
 import { fileSpan, type Span } from '../policy/span.js';
@@ -32,7 +33,7 @@ export class PolicyInputError extends Error {
 
 const CHUNK = 64 * 1024;
 
-/** What is read: the policy, or the port table of --ports-from (which is not read from stdin). */
+/** What is read: the policy, or the port table of --ports-from; either may be "-", stdin (one of them at most: stdinUsers). */
 export type InputKind = 'policy' | 'port table';
 
 const NAMED: Record<InputKind, string> = { policy: 'the policy', 'port table': 'the port table (--ports-from)' };
@@ -44,12 +45,12 @@ const NAMED: Record<InputKind, string> = { policy: 'the policy', 'port table': '
  * may be anything; like a file it is read up to LIMITS.policyBytes and refused beyond.
  */
 export function readPolicySource(path: string): PolicySource {
-  if (path === '-') return { text: readBounded(0, '<stdin>', 'policy'), file: '<stdin>' };
   return readInputFile(path, 'policy');
 }
 
-/** A regular file read up to LIMITS.policyBytes (readPolicySource). */
+/** A regular file, or stdin for "-", read up to LIMITS.policyBytes (readPolicySource). */
 export function readInputFile(path: string, kind: InputKind): PolicySource {
+  if (path === '-') return { text: readBounded(0, '<stdin>', kind), file: '<stdin>' };
   refuseUnlessRegular(statSync(path), path, kind);
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
@@ -75,8 +76,7 @@ function refuseUnlessRegular(stats: Stats, path: string, kind: InputKind): void 
           : stats.isSocket()
             ? 'a socket'
             : 'not a regular file';
-  const stdin = kind === 'policy' ? ' (use "-" to read it from stdin)' : '';
-  throw new PolicyInputError('SMC090', path, `${NAMED[kind]} is ${what}, not a regular file${stdin}`);
+  throw new PolicyInputError('SMC090', path, `${NAMED[kind]} is ${what}, not a regular file (use "-" to read it from stdin)`);
 }
 
 function tooLarge(file: string, size: string, kind: InputKind): PolicyInputError {
@@ -145,21 +145,43 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
   return bytes.length;
 }
 
-/** Write to a temporary file beside the target and rename: readers never see a partial file. */
-export function writeFileAtomic(path: string, text: string): void {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    writeFileSync(temp, text, { mode: 0o644, flag: 'wx' });
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
+/**
+ * At most one input of a command may be "-": stdin can be read once. `inputs` are the command's
+ * file inputs by the name the user gave them (`POLICY`, `--ports-from`); the error to print, or
+ * undefined.
+ */
+export function stdinConflict(inputs: Readonly<Record<string, string | undefined>>): string | undefined {
+  const readers = Object.entries(inputs)
+    .filter(([, value]) => value === '-')
+    .map(([name]) => name);
+  if (readers.length < 2) return undefined;
+  return `${readers.join(' and ')} are ${readers.length === 2 ? 'both' : 'all'} "-", but stdin can be read by one of them only`;
 }
 
-/** A command's output: to stdout, or with `-o FILE` atomically to FILE (a failure is reported, exit 1). */
+/**
+ * `-o FILE`: written whole or not at all (write-file-atomic: a temporary file beside the target,
+ * fsynced, given the target's mode and owner, renamed over it), then the directory fsynced so the
+ * rename survives a crash. A symlink is written through: the file it points to is replaced and the
+ * link stays (write-file-atomic resolves it with realpath); a dangling one is refused. A target
+ * that is not a regular file (/dev/null, a FIFO, /dev/stdout) is written in place, never replaced.
+ */
+export function writeFileAtomic(path: string, text: string): void {
+  const target = statSync(path, { throwIfNoEntry: false });
+  if (!target && lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    throw new Error(`it is a symlink to ${readlinkSync(path)}, which does not exist: create the file, or give its path`);
+  }
+  if (target?.isDirectory()) throw new Error('it is a directory');
+  if (target && !target.isFile()) {
+    writeFileSync(path, text);
+    return;
+  }
+  atomicWrite.sync(path, text, { fsync: true });
+  fsyncDir(dirname(realpathSync(path)));
+}
+
+/** A command's output: to stdout (no -o, or `-o -`), or atomically to FILE (a failure is reported, exit 1). */
 export function writeOutput(output: string | undefined, text: string): void {
-  if (!output) {
+  if (output === undefined || output === '-') {
     process.stdout.write(text);
     return;
   }

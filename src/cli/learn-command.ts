@@ -8,10 +8,10 @@ import { emitSnippet } from '../learn/emit-snippet.js';
 import { DEFAULT_LEARN_OPTIONS, suggestPolicy, type LearnOptions, type PortProtocol } from '../learn/suggest.js';
 import { parsePacketAvcs, type MalformedLine } from '../selinux/packet-avc.js';
 import { runTool } from '../selinux/tools.js';
-import { EXIT } from './exit-codes.js';
-import { writeOutput } from './io.js';
+import { stdinConflict, writeOutput } from './io.js';
 import { loadPolicy } from './load-policy.js';
-import { describeError, failRuntime } from './report.js';
+import { parsePortRange, type PortRange } from './option-parsers.js';
+import { describeError, failRuntime, failUsage } from './report.js';
 
 export const AUDIT_LOG = '/var/log/audit/audit.log';
 const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp', 'sctp'];
@@ -24,7 +24,7 @@ interface LearnCommandOptions {
   json?: boolean;
   output?: string;
   proto: PortProtocol;
-  ephemeral: string;
+  ephemeral: PortRange;
 }
 
 export function registerLearn(program: Command): void {
@@ -40,18 +40,15 @@ export function registerLearn(program: Command): void {
     )
     .addOption(new Option('--audit-log <file>', 'read this log (auditd, dmesg or journal format); - for stdin').conflicts('dmesg'))
     .option('--dmesg', 'read the kernel ring buffer (dmesg)')
-    .option('--policy <file>', 'merge with this policy: reuse its app names, skip what it already allows')
+    .option('--policy <file>', 'merge with this policy (- for stdin): reuse its app names, skip what it already allows')
     .addOption(new Option('--proto <protocol>', 'protocol assumed for port entries').choices(PROTOCOLS).default('tcp'))
-    .option('--ephemeral <from-to>', 'local port range clients use (net.ipv4.ip_local_port_range)', '32768-60999')
+    .option('--ephemeral <from-to>', 'local port range clients use (net.ipv4.ip_local_port_range)', parsePortRange, parsePortRange('32768-60999'))
     .option('--json', 'print the suggestion as JSON')
-    .option('-o, --output <file>', 'write to FILE (atomically) instead of stdout')
+    .option('-o, --output <file>', 'write to FILE (atomically; - for stdout) instead of stdout')
     .action((options: LearnCommandOptions) => {
-      const ephemeral = parseRange(options.ephemeral);
-      if (!ephemeral) {
-        process.stderr.write(`secmarkc: --ephemeral "${options.ephemeral}" is not a port range FROM-TO (1-65535)\n`);
-        process.exitCode = EXIT.invalid;
-        return;
-      }
+      const ephemeral = options.ephemeral;
+      const conflict = stdinConflict({ '--audit-log': options.auditLog, '--policy': options.policy });
+      if (conflict) return failUsage(conflict);
       const loaded = options.policy === undefined ? undefined : loadPolicy(options.policy);
       if (options.policy !== undefined && !loaded) return;
 
@@ -67,7 +64,7 @@ export function registerLearn(program: Command): void {
       const learnOptions: LearnOptions = { ...DEFAULT_LEARN_OPTIONS, protocol: options.proto, ephemeral };
       const suggestion = suggestPolicy(parsed.avcs, loaded?.policy, learnOptions);
       const text = options.json
-        ? JSON.stringify({ source: input.name, ...suggestion, malformed: parsed.malformed, ignoredLines: parsed.ignored }, null, 2) + '\n'
+        ? JSON.stringify({ source: input.name, ...suggestion, first: suggestion.first ?? null, last: suggestion.last ?? null, malformed: parsed.malformed, ignoredLines: parsed.ignored }, null, 2) + '\n'
         : emitSnippet(suggestion, loaded?.policy.file);
       writeOutput(options.output, text);
     });
@@ -93,12 +90,4 @@ function reportMalformed(source: string, malformed: readonly MalformedLine[]): v
   process.stderr.write(`secmarkc: ${malformed.length} packet AVC line${malformed.length === 1 ? '' : 's'} in ${source} could not be read (ignored):\n`);
   for (const m of malformed.slice(0, SHOW_MALFORMED)) process.stderr.write(`  ${source}:${m.line}: ${m.reason}\n`);
   if (malformed.length > SHOW_MALFORMED) process.stderr.write(`  ... and ${malformed.length - SHOW_MALFORMED} more\n`);
-}
-
-function parseRange(text: string): { from: number; to: number } | undefined {
-  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text);
-  if (!m) return undefined;
-  const from = Number(m[1]);
-  const to = Number(m[2]);
-  return from >= 1 && to <= 65535 && from <= to ? { from, to } : undefined;
 }

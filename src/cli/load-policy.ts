@@ -11,13 +11,13 @@ import type { ProgramInputs, ProgramRights } from '../compile/programs.js';
 import { checkProgramFile } from '../programs/files.js';
 import { readProgramRights } from '../programs/rights.js';
 import { LOADED_POLICY } from '../selinux/packet-users.js';
-import { loadedPortTable } from '../selinux/seinfo.js';
+import { policyPortTable } from '../selinux/seinfo.js';
 import { describeError, failInvalid, failRuntime, printDiagnostics } from './report.js';
 import { PolicyInputError, readInputFile, readPolicySource } from './io.js';
 
 export interface PortsFromOption {
   portsFrom?: string;
-  /** A binary SELinux policy to read instead of the loaded one (compile, check). */
+  /** A binary SELinux policy to read instead of the loaded one (compile, check, explain, ports): also for the port labels of `ports: policy`. */
   selinuxPolicy?: string;
 }
 
@@ -29,16 +29,17 @@ export interface LoadOptions {
 export function addPortsFromOption(command: Command): Command {
   return command.option(
     '--ports-from <file>',
-    'port labels for `ports: policy` from FILE (saved with `secmarkc ports --json`; a regular file of at most 16 MiB) instead of asking the loaded policy with seinfo',
+    'port labels for `ports: policy` from FILE (saved with `secmarkc ports --json`; a regular file of at most 16 MiB, or - for stdin) instead of asking the loaded policy with seinfo',
   );
 }
 
 /**
- * The port table: from the saved file (within the limits of a policy file), or the loaded policy.
+ * The port table: from the saved file (within the limits of a policy file), or the SELinux policy
+ * (--selinux-policy FILE, else the loaded one).
  * Throws PolicyInputError (a diagnostic: exit 2) or an error with a message to print.
  */
 export function portTableFor(options: PortsFromOption): PortTable {
-  if (options.portsFrom === undefined) return loadedPortTable();
+  if (options.portsFrom === undefined) return policyPortTable(options.selinuxPolicy);
   const { text, file } = readInputFile(options.portsFrom, 'port table');
   return parsePortTableJson(text, file);
 }

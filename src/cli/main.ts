@@ -72,13 +72,18 @@ export const COMMANDS: Record<string, CommandEntry> = {
   },
   ports: {
     term: 'ports [options]',
-    summary: 'the port → packet type labels of the loaded SELinux policy',
+    summary: 'the port → packet type labels of the loaded SELinux policy (or a policy file)',
     load: async () => ({ register: (await import('./ports-command.js')).registerPorts }),
   },
   explain: {
     term: 'explain [options] [domain]',
     summary: 'which packet types a domain may use, or who may use an app\'s; would a connection pass',
     load: async () => ({ register: (await import('./explain-command.js')).registerExplain }),
+  },
+  completion: {
+    term: 'completion <shell>',
+    summary: 'print a bash or zsh completion script',
+    load: async () => ({ register: (await import('./completion-command.js')).registerCompletion }),
   },
 };
 
@@ -89,6 +94,8 @@ export async function createProgram(): Promise<Command> {
     .description('Per-application network filtering with nftables secmark and SELinux.')
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    // Commander's usage errors in our form: `secmarkc: ...`, as every other error (exit 2 in main).
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'secmarkc: ')) })
     .addHelpText('after', EPILOG)
     .exitOverride();
 }

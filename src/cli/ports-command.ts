@@ -1,6 +1,6 @@
 // `secmarkc ports`: the port → packet type table that `ports: policy` compiles into the maps.
 
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { portTableJson } from '../ports/port-table-json.js';
 import type { PortTable } from '../ports/port-table.js';
 import { addPortsFromOption, portTableFor, type PortsFromOption } from './load-policy.js';
@@ -10,14 +10,18 @@ import { describeError, failInvalid, failRuntime } from './report.js';
 export function registerPorts(program: Command): void {
   const command = program
     .command('ports')
-    .summary('the port → packet type labels of the loaded SELinux policy')
+    .summary('the port → packet type labels of the loaded SELinux policy (or a policy file)')
     .description(
       'Print the table `ports: policy` uses: for each protocol and port range the port type and the client ' +
         '(outbound) and server (inbound) packet types, and the port types skipped because the policy has no ' +
         'packet types for them (their ports get client_packet_t / server_packet_t). Read from the loaded ' +
-        'policy with seinfo (Debian package setools), or from a file saved with --json.',
+        'policy with seinfo (Debian package setools), from a binary policy file with --selinux-policy (to ' +
+        'review a host\'s policy elsewhere: no SELinux needed), or from a file saved with --json.',
     )
-    .option('--json', 'print JSON (the input format of --ports-from)');
+    .option('--json', 'print JSON (the input format of --ports-from)')
+    .addOption(
+      new Option('--selinux-policy <file>', 'read this binary SELinux policy (e.g. /etc/selinux/default/policy/policy.33) instead of the loaded one').conflicts('portsFrom'),
+    );
   addPortsFromOption(command).action((options: PortsFromOption & { json?: boolean }) => {
     let table: PortTable;
     try {
@@ -27,7 +31,7 @@ export function registerPorts(program: Command): void {
       else failRuntime(describeError(error));
       return;
     }
-    const source = options.portsFrom ?? 'seinfo (loaded policy)';
+    const source = options.portsFrom ?? `seinfo (${options.selinuxPolicy ?? 'loaded policy'})`;
     process.stdout.write(options.json ? JSON.stringify(portTableJson(table, source), null, 2) + '\n' : portTableText(table, source));
   });
 }

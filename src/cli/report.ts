@@ -16,6 +16,12 @@ export function failInvalid(diagnostics: readonly Diagnostic[]): void {
   process.exitCode = EXIT.invalid;
 }
 
+/** A usage error found by a command (commander's own are printed by commander): exit 2. */
+export function failUsage(message: string): void {
+  process.stderr.write(`secmarkc: ${message}\n`);
+  process.exitCode = EXIT.invalid;
+}
+
 /** A runtime failure with a message a person can act on. */
 export function failRuntime(message: string): void {
   process.stderr.write(`secmarkc: ${message}\n`);

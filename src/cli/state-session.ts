@@ -46,17 +46,11 @@ import { describeError } from './report.js';
 
 export interface StateOptions extends KernelOptions {
   stateDir: string;
-  /** Seconds to wait for the lock (--wait). */
-  wait: string;
+  /** Seconds to wait for the lock (--wait, checked by parseSeconds). */
+  wait: number;
 }
 
 export const DEFAULT_WAIT_SECONDS = 60;
-
-/** --wait: a number of seconds >= 0. */
-export function waitSeconds(options: { wait: string }): number | undefined {
-  const n = Number(options.wait);
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
-}
 
 const note = (message: string): void => void process.stderr.write(`secmarkc: ${message}\n`);
 
@@ -239,7 +233,7 @@ export class WriterSession {
    * trusted or the lock stays taken: nothing has been sent then.
    */
   static async open(options: StateOptions, table: string, command: LoadCommand): Promise<WriterSession> {
-    const wait = waitSeconds(options) ?? 0;
+    const wait = options.wait;
     checkStateDir(options.stateDir, true);
     const lock = lockState(options.stateDir, table, command, wait, (holder) =>
       note(`waiting up to ${wait} s for ${describeHolder(holder)}, which is writing table ${table} (--wait)`),

@@ -17,7 +17,9 @@ import { DEFAULT_STATE_DIR } from '../selinux/semodule.js';
 import { EXIT } from './exit-codes.js';
 import { addKernelOptions, rulesetFor, type KernelOptions } from './kernel-options.js';
 import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
-import { describeError, failRuntime } from './report.js';
+import { parseTableName } from './option-parsers.js';
+import { stdinConflict } from './io.js';
+import { describeError, failRuntime, failUsage } from './report.js';
 import { describeClaim, describeLive, matchLive, netnsId, readLiveTable, type LiveWhat } from './state-session.js';
 
 interface StatusOptions extends KernelOptions, PortsFromOption {
@@ -84,10 +86,12 @@ export function registerStatus(program: Command): void {
         'the records say (unless an apply is running now). It never waits for the writers\' lock.',
     )
     .argument('[policy]', 'policy file to compare with')
-    .option('-t, --table <name>', 'the table to read (default: the policy\'s, else secmarkc)')
+    .option('-t, --table <name>', 'the table to read (default: the policy\'s, else secmarkc)', parseTableName)
     .option('--json', 'print JSON')
     .option('--state-dir <dir>', 'where apply keeps its records', DEFAULT_STATE_DIR);
   addPortsFromOption(addKernelOptions(command)).action(async (policyPath: string | undefined, options: StatusOptions) => {
+    const conflict = stdinConflict({ POLICY: policyPath, '--ports-from': options.portsFrom });
+    if (conflict) return failUsage(conflict);
     const compiled = policyPath === undefined ? undefined : loadPolicy(policyPath, options);
     if (policyPath !== undefined && !compiled) return;
     const table = options.table ?? compiled?.compiled.ruleset.table ?? 'secmarkc';
@@ -228,22 +232,39 @@ function ruleCounter(rule: LiveTable['rules'][number]): { packets: number; bytes
 function statusJson(table: string, live: LiveTable | undefined, drift: Drift[] | undefined, record: RecordStatus, programs: ProgramLabelStatus[] | undefined): unknown {
   return {
     table: { family: 'inet', name: table, present: live !== undefined },
-    objects: live?.objects.map((o) => ({
+    objects: (live?.objects ?? []).map((o) => ({
       name: o.name,
       type: o.data.kind,
       ...(o.data.kind === 'secmark' ? { context: o.data.context } : {}),
       ...(o.data.kind === 'counter' ? { packets: Number(o.data.packets), bytes: Number(o.data.bytes) } : {}),
     })),
-    maps: live?.sets.map(({ set, elements }) => ({ name: set.name, elements: elements.size })),
-    chains: live?.chains.map((c) => ({
+    maps: (live?.sets ?? []).map(({ set, elements }) => ({ name: set.name, elements: elements.size })),
+    chains: (live?.chains ?? []).map((c) => ({
       name: c.name,
-      hook: c.hook ? HOOK_NAMES[c.hook.hooknum] : undefined,
-      priority: c.hook?.priority,
-      rules: live.rules.filter((r) => r.chain === c.name).map((r) => ({ comment: r.comment ?? null, ...ruleCounter(r) })),
+      hook: c.hook ? (HOOK_NAMES[c.hook.hooknum] ?? null) : null,
+      priority: c.hook?.priority ?? null,
+      rules: live!.rules.filter((r) => r.chain === c.name).map((r) => ({ comment: r.comment ?? null, packets: null, bytes: null, ...ruleCounter(r) })),
     })),
-    record,
-    ...(drift ? { drift } : {}),
-    ...(programs ? { programs } : {}),
+    // Every key of the record, null where it does not apply (README, "JSON output").
+    record: {
+      stateDir: record.stateDir,
+      none: record.none ?? false,
+      otherNetns: record.otherNetns ?? null,
+      error: record.error ?? null,
+      says: record.says ?? null,
+      live: record.live ?? null,
+      liveRecord: record.liveRecord ?? null,
+      consistent: record.consistent ?? null,
+      text: record.text ?? null,
+      current: record.current ?? null,
+      previous: record.previous ?? null,
+      pending: record.pending ?? null,
+      writer: record.writer ?? null,
+      unreadable: record.unreadable ?? [],
+      missing: record.missing ?? null,
+    },
+    drift: drift ?? null,
+    programs: programs?.map((p) => ({ path: p.path, app: p.app, expected: p.expected, label: p.label ?? null, ok: p.ok, problem: p.problem ?? null })) ?? null,
   };
 }
 

@@ -1,5 +1,5 @@
 // lowerPolicy: validated Policy → IR (nft ruleset + CIL module). Pure and synchronous.
-// The shape of the ruleset is explained in the README ("What secmarkc generates").
+// The shape of the ruleset is explained in the README ("Policy reference": "Semantics" and "Generated names").
 
 import { bigintToBytes, type ParsedRange } from '../policy/address.js';
 import { DiagnosticSink, type Diagnostic } from '../policy/diagnostics.js';

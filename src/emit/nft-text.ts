@@ -1,8 +1,8 @@
 // emitNftText: IR → an nft script that `nft -f` loads as one atomic replace of our table.
 // Stable order (objects, maps, chains as the IR lists them) so diffs of outputs are meaningful.
 
-import type { KeyPart, MapElement, ObjectMap, Rule, Ruleset, Statement } from '../compile/ir.js';
-import { addrText, protocolName } from './element-text.js';
+import type { MapElement, ObjectMap, Rule, Ruleset, Statement } from '../compile/ir.js';
+import { keyText } from './element-text.js';
 
 export function emitNftText(ruleset: Ruleset): string {
   const out: string[] = [];
@@ -50,20 +50,7 @@ function emitMap(map: ObjectMap): string[] {
 }
 
 export function elementText(element: MapElement): string {
-  return `${element.parts.map(partText).join(' . ')} : "${element.object}"`;
-}
-
-function partText(part: KeyPart): string {
-  switch (part.kind) {
-    case 'addr': {
-      const a = addrText(part);
-      return a.kind === 'single' ? a.addr : a.kind === 'prefix' ? `${a.addr}/${a.length}` : `${a.from}-${a.to}`;
-    }
-    case 'proto':
-      return protocolName(part.value);
-    case 'port':
-      return part.from === part.to ? String(part.from) : `${part.from}-${part.to}`;
-  }
+  return `${keyText(element.parts)} : "${element.object}"`;
 }
 
 function emitRule(rule: Rule): string {

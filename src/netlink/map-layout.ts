@@ -68,7 +68,9 @@ function putU16(buf: Uint8Array, p: number, v: number): void {
 }
 
 /**
- * Writes the elements of one map straight into the batch buffer. The element nest is what
+ * Writes the elements of one map straight into the batch buffer (a fast path: its executable spec
+ * is nft/set-elem.ts's plain encodeSetElem, and test/netlink/element-writer.test.ts holds the two
+ * to the same bytes). The element nest is what
  * libnftnl sends: KEY { DATA_VALUE }, KEY_END { DATA_VALUE } (interval maps only), OBJREF
  * (NUL-terminated); each key field padded to 4 bytes, addresses as they are, protocol one byte,
  * port big-endian. All of a nest but its index and key values is the same for every element of

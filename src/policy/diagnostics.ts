@@ -16,7 +16,7 @@ export interface Diagnostic {
   readonly omitted?: number;
 }
 
-/** Every code we emit, with a one-line summary (the README's table is written from this). */
+/** Every code we emit, with a one-line summary (the README's Diagnostics table lists exactly these: test/diagnostic-format.test.ts). */
 export const DIAGNOSTIC_CODES = {
   SMC001: 'YAML syntax error',
   SMC002: 'unknown key',
@@ -167,13 +167,5 @@ export class DiagnosticSink {
       out.push({ code: 'SMC094', severity: 'error', message: `${more} from here on are not reported (at most ${this.max} are)`, span: this.firstDropped, omitted: this.dropped });
     }
     return out;
-  }
-}
-
-/** Thrown by the CLI layer only; the compiler returns diagnostics, it never throws them. */
-export class PolicyError extends Error {
-  constructor(readonly diagnostics: readonly Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
-    this.name = 'PolicyError';
   }
 }

@@ -4,11 +4,9 @@
 
 export const LIMITS = {
   /**
-   * Bytes of policy text. A policy of 100,000 entries is 0.25 MB written as the benchmark writes
-   * it and about 6 MB at one rule per line; 16 MiB leaves room for more. Memory is the bound that
-   * matters: a policy costs up to ~120 bytes of heap per byte of text (measured: 16 MiB of one-rule
-   * lines peaks at ~2 GB, half of Node's default heap on 64-bit; 64 MiB of bad ports aborted out
-   * of memory after five minutes).
+   * Bytes of policy text: 16 MiB leaves room for policies of 100,000 entries written one rule per
+   * line. Memory is the bound that matters: a policy costs up to ~120 bytes of heap per byte of
+   * text, so 16 MiB peaks at about half of Node's default heap (bench/RESULTS.md, "Measurements behind the code").
    */
   policyBytes: 16 * 1024 * 1024,
   /**

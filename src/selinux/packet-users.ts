@@ -2,7 +2,7 @@
 // file as `sesearch POLICY` takes) that grants send or recv on it, directly or through an
 // attribute, with the rule's source expanded to domains and its boolean condition evaluated.
 // One child process through setools' Python library: one policy load answers every type
-// (each seinfo/sesearch run reloads the policy: 10-15 s apiece in the VM).
+// (each seinfo/sesearch run reloads the policy, the slow part: bench/RESULTS.md, "Measurements behind the code").
 
 import { readFileSync } from 'node:fs';
 import { findTool, runToolWithInput } from './tools.js';

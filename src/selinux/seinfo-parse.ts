@@ -47,16 +47,3 @@ export function parseAttributeMembers(text: string): string[] | undefined {
   });
 }
 
-/**
- * `seinfo -t TYPE -x`: the type's attributes (`type smc_a_t, domain, ...;`); undefined when the
- * policy has no such type ("Types: 0").
- */
-export function parseTypeAttributes(text: string): string[] | undefined {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  const count = /^Types:\s*(\d+)$/.exec(lines[0] ?? '');
-  if (!count) throw new SeinfoParseError('seinfo -t -x', 1, lines[0] ?? '');
-  if (count[1] === '0') return undefined;
-  const m = /^type\s+([A-Za-z0-9_]+)((?:\s*,\s*[A-Za-z0-9_]+)*)\s*;$/.exec(lines[1] ?? '');
-  if (!m) throw new SeinfoParseError('seinfo -t -x', 2, lines[1] ?? '');
-  return (m[2] as string).split(',').map((s) => s.trim()).filter((s) => s !== '');
-}

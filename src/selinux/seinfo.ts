@@ -1,7 +1,8 @@
-// Questions to the loaded SELinux policy through setools' seinfo (a child process edge).
+// Questions to the loaded SELinux policy (or a binary policy file) through setools' seinfo (a
+// child process edge).
 
 import { derivePortTable, type PortTable } from '../ports/port-table.js';
-import { parseAttributeMembers, parsePortcons, parseTypeAttributes } from './seinfo-parse.js';
+import { parseAttributeMembers, parsePortcons } from './seinfo-parse.js';
 import { runTool } from './tools.js';
 
 export class SeinfoError extends Error {
@@ -22,13 +23,12 @@ export function attributeMembers(attribute: string, policyFile?: string): string
   return parseAttributeMembers(seinfo(['-a', attribute, '-x', ...(policyFile === undefined ? [] : [policyFile])]));
 }
 
-/** Attributes of a type, or undefined if the loaded policy has no such type. */
-export function typeAttributes(type: string): string[] | undefined {
-  return parseTypeAttributes(seinfo(['-t', type, '-x']));
-}
-
-/** The port table of the loaded policy (portcon includes `semanage port` changes: they are compiled in). */
-export function loadedPortTable(): PortTable {
-  const portcons = parsePortcons(seinfo(['--portcon']));
-  return derivePortTable(portcons, attributeMembers('client_packet_type') ?? [], attributeMembers('server_packet_type') ?? []);
+/**
+ * The port table of the loaded policy, or of the binary policy file POLICY (portcon includes
+ * `semanage port` changes: they are compiled in).
+ */
+export function policyPortTable(policyFile?: string): PortTable {
+  // The file first: `--portcon` takes an optional port and would read the file name as one.
+  const portcons = parsePortcons(seinfo([...(policyFile === undefined ? [] : [policyFile]), '--portcon']));
+  return derivePortTable(portcons, attributeMembers('client_packet_type', policyFile) ?? [], attributeMembers('server_packet_type', policyFile) ?? []);
 }

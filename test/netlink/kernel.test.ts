@@ -217,7 +217,7 @@ kernelTest(title('kernel: NFNL_BATCH_GENID — a stale generation is refused (ER
   t.true(table.items.some((m) => m.kind === 'table' && m.table.name === 'secmarkc'));
 });
 
-kernelTest(title('kernel: replaceTable with `meanwhile` sends from a worker thread, runs it once, and resolves with the table loaded'), async (t) => {
+kernelTest(title('kernel: replaceTable with `meanwhile` (the sendAsync path) runs it once and resolves with the table loaded'), async (t) => {
   let calls = 0;
   const result = await replaceTable(DUMP_IR, { netnsFd, meanwhile: () => void calls++ });
   t.is(calls, 1);
@@ -225,7 +225,7 @@ kernelTest(title('kernel: replaceTable with `meanwhile` sends from a worker thre
   t.deepEqual(listOurs(), listNfts(readFileSync(join(WIRE_FIXTURES, 'dump.nft'), 'utf8')));
 });
 
-kernelTest(title('kernel: a refused batch sent from a worker thread is reported like one sent inline; `meanwhile` ran once'), async (t) => {
+kernelTest(title('kernel: a refused batch sent by the sendAsync path (`meanwhile`) is reported like one sent inline; `meanwhile` ran once'), async (t) => {
   assertApplied(t, apply(DUMP_IR));
   const before = listOurs();
   // A secmark object this kernel refuses (ENOENT: no LSM), as an apply without --no-lsm meets it.

@@ -20,7 +20,7 @@ export async function run(t) {
   const stamp = t.moduleStamp('secmarkc');
 
   const first = await t.phase('rollback-1', () => t.secmarkcAsync(['apply', '--rollback'], { allowFail: true }));
-  t.check('rollback-exit-0', first.code === 0 && /rolled back table inet secmarkc/.test(first.stderr), { expected: 'exit 0, "rolled back"', got: `exit ${first.code}: ${first.stderr.trim().slice(0, 300)}` });
+  t.check('rollback-exit-0', first.code === 0 && /rolled back table inet secmarkc/.test(first.stdout), { expected: 'exit 0, "rolled back" on stdout', got: `exit ${first.code}: ${(first.stdout + first.stderr).trim().slice(0, 300)}` });
   await t.expect('after-rollback-p2', probes('refused', 'ok'), { domain: 'smc_a_t' });
   const drift = t.secmarkc(['status', '/tmp/p2.yaml'], { allowFail: true });
   t.check('rollback-no-drift-from-p2', drift.code === 0, { expected: 'status P2: exit 0', got: `exit ${drift.code}: ${drift.stdout.split('\n').slice(-3).join(' | ')}` });

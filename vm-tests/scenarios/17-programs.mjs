@@ -87,9 +87,9 @@ export async function run(t) {
 
   const applied = await t.apply('programs', POLICY(), { audit: true, allowFail: true });
   t.check('apply-exit-0', applied.code === 0, { expected: 0, got: applied.code, stderr: applied.stderr.slice(-600) });
-  t.check('apply-labels-fetch', typeOf(t, FETCH) === EXEC_T && new RegExp(`labelled ${FETCH}: \\S*bin_t\\S* -> \\S*${EXEC_T}`).test(applied.stderr), {
-    expected: `${FETCH} labelled ${EXEC_T}, said on stderr`,
-    got: `${typeOf(t, FETCH)}; ${applied.stderr.split('\n').filter((l) => /labelled/.test(l)).join(' | ')}`,
+  t.check('apply-labels-fetch', typeOf(t, FETCH) === EXEC_T && new RegExp(`^labelled ${FETCH}: \\S*bin_t\\S* -> \\S*${EXEC_T}`, 'm').test(applied.stdout), {
+    expected: `${FETCH} labelled ${EXEC_T}, said on stdout`,
+    got: `${typeOf(t, FETCH)}; ${applied.stdout.split('\n').filter((l) => /labelled/.test(l)).join(' | ')}`,
   });
 
   await t.phase('login-shell', async () => {
@@ -206,7 +206,7 @@ export async function run(t) {
 
   await t.phase('remove-module', async () => {
     const r = t.secmarkc(['remove', '--module'], { allowFail: true });
-    t.check('remove-restores-label', r.code === 0 && typeOf(t, FETCH) === 'bin_t' && new RegExp(`restored ${FETCH}`).test(r.stderr), { expected: 'exit 0, bin_t again, said', got: `exit ${r.code}, ${typeOf(t, FETCH)}: ${r.stderr.slice(0, 300)}` });
+    t.check('remove-restores-label', r.code === 0 && typeOf(t, FETCH) === 'bin_t' && new RegExp(`^restored ${FETCH}`, 'm').test(r.stdout), { expected: 'exit 0, bin_t again, said on stdout', got: `exit ${r.code}, ${typeOf(t, FETCH)}: ${(r.stdout + r.stderr).slice(0, 300)}` });
     const mark = t.kmsg.read();
     const after = await runFrom(t, FETCH, 3128);
     verdict(t, 'fetch-runs-as-before', { ...after, outcome: after.domain === LOGIN && after.outcome === 'ok' ? 'yes' : 'no' }, 'yes', mark);

@@ -62,7 +62,10 @@ export function encodeSetElemListHeader(w: NetlinkWriter, table: string, set: st
   if (setId !== undefined) w.attrU32(NFTA_SET_ELEM_LIST_SET_ID, setId);
 }
 
-/** One element nest; `index` is its nest type (1-based position in the message). */
+/**
+ * One element nest; `index` is its nest type (1-based position in the message). The batch writes
+ * our maps' elements with map-layout.ts's ElementWriter instead; this is its reference (same bytes).
+ */
 export function encodeSetElem(w: NetlinkWriter, index: number, e: NftSetElem): number {
   const nest = w.nestStart(index);
   if (e.flags !== undefined) w.attrU32(NFTA_SET_ELEM_FLAGS, e.flags);

@@ -10,8 +10,3 @@ export function hostU32Bytes(value: number): Uint8Array {
   new DataView(out.buffer).setUint32(0, value >>> 0, HOST_LITTLE_ENDIAN);
   return out;
 }
-
-/** The 4 bytes of a host-order u32 as a number (inverse of hostU32Bytes). */
-export function hostU32FromBytes(bytes: Uint8Array): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, HOST_LITTLE_ENDIAN);
-}

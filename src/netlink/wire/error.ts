@@ -36,10 +36,21 @@ export interface NetlinkError {
   readonly missingNestOffset?: number;
 }
 
+/**
+ * The errno values the TypeScript side acts on, by name: the one place they are spelled (the
+ * addon, in C, has errno.h). ERESTART is Linux-only, so Node does not list it.
+ */
+export const ERRNO = {
+  EPERM: constants.errno.EPERM,
+  ENOENT: constants.errno.ENOENT,
+  EINTR: constants.errno.EINTR,
+  ERESTART: 85,
+} as const;
+
 const ERRNO_NAMES: Record<number, string> = {};
 for (const [name, value] of Object.entries(constants.errno)) ERRNO_NAMES[value] ??= name;
 // Linux-only codes Node does not list.
-ERRNO_NAMES[85] ??= 'ERESTART';
+ERRNO_NAMES[ERRNO.ERESTART] ??= 'ERESTART';
 
 export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `E${errno}`;
