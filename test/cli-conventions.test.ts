@@ -227,7 +227,7 @@ const KEYS = {
   remove: ['table', 'ok', 'existed', 'generation', 'module', 'labels'],
   check: ['file', 'apps', 'packetTypes', 'elements', 'ok', 'audit'],
   status: ['table', 'objects', 'maps', 'chains', 'record', 'drift', 'programs'],
-  statusRecord: ['stateDir', 'none', 'otherNetns', 'error', 'says', 'live', 'liveRecord', 'consistent', 'text', 'current', 'previous', 'pending', 'writer', 'unreadable'],
+  statusRecord: ['stateDir', 'none', 'otherNetns', 'error', 'says', 'live', 'liveRecord', 'consistent', 'text', 'current', 'previous', 'pending', 'writer', 'unreadable', 'missing'],
   learn: ['source', 'protocol', 'ephemeral', 'avcCount', 'denied', 'granted', 'first', 'last', 'apps', 'skipped', 'malformed', 'ignoredLines'],
   ports: ['format', 'source', 'labels', 'skipped'],
   explain: ['domain', 'policy', 'types'],

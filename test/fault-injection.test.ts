@@ -161,13 +161,14 @@ nsTest(nsTitle('a state directory made read-only after the batch: the error says
   t.regex(file('e2'), new RegExp(`cannot record what an interrupted secmarkc apply .* left: .*EROFS[^]*had loaded the policy compiled from ${w.p[1]}[^]*read-only file system.*Nothing was sent to the kernel\\.\\nsecmarkc: the live table is the current record \\(compiled from ${w.p[1]}`));
   t.is(truth(join(w.dir, 'k1')), 'p1');
   t.regex(run.stdout, /keep rc=2/);
-  t.regex(file('e3'), new RegExp(`had loaded the policy compiled from ${w.p[1]}.* but not recorded it: recorded now[^]*kept the last good policy, compiled from ${w.p[1]}`));
+  // What the kernel holds is the last good policy once recorded: keep sends no batch.
+  t.regex(file('e3'), new RegExp(`had loaded the policy compiled from ${w.p[1]}.* but not recorded it: recorded now[^]*: the last good policy, compiled from ${w.p[1]} .*, is live already: left as it is`));
   t.regex(run.stdout, /status after rc=0/);
   t.regex(file('s2'), new RegExp(`record: the live table is the current record \\(compiled from ${w.p[1]}`));
   t.is(truth(join(w.dir, 'k2')), 'p1');
 });
 
-nsTest(nsTitle('an apply killed before its record was written, then a read-only state directory: keep loads that policy, the next writable run records it'), async (t) => {
+nsTest(nsTitle('an apply killed before its record was written, then a read-only state directory: keep keeps that policy (live already: no batch), the next writable run records it'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
   const run = await inNamespace(
@@ -189,12 +190,12 @@ nsTest(nsTitle('an apply killed before its record was written, then a read-only 
   t.notRegex(file('files'), /secmarkc\.record\.2\.json/, 'killed before its record was written');
   t.regex(run.stdout, /read-only keep rc=2/);
   t.regex(file('e1'), new RegExp(`cannot record what an interrupted secmarkc apply .* left: .*EROFS[^]*had loaded the policy compiled from ${w.p[1]}.* \\(it was killed before it wrote its record: compiled again from the copy its intent kept\\)\\n`));
-  t.regex(file('e1'), new RegExp(`loading the fallback without recording it[^]*kept the last good policy, compiled from ${w.p[1]}`));
+  t.regex(file('e1'), new RegExp(`: the last good policy, compiled from ${w.p[1]} .*, is live already: left as it is`), 'the repaired record (in memory) is live: no batch');
   t.is(truth(join(w.dir, 'k1')), 'p1');
   t.regex(run.stdout, /^status rc=3$/m);
   t.regex(file('s1'), new RegExp(`the live table is the policy the interrupted writer was loading \\(compiled from ${w.p[1]}.*compiled again from the copy its intent kept\\)`));
   t.regex(run.stdout, /keep rc=2/);
-  t.regex(file('e2'), new RegExp(`compiled again from the copy its intent kept\\): recorded now[^]*kept the last good policy, compiled from ${w.p[1]}`));
+  t.regex(file('e2'), new RegExp(`compiled again from the copy its intent kept\\): recorded now[^]*: the last good policy, compiled from ${w.p[1]} .*, is live already: left as it is`));
   t.regex(run.stdout, /status after rc=0/);
   t.regex(file('s2'), new RegExp(`record: the live table is the current record \\(compiled from ${w.p[1]}`));
   t.is(truth(join(w.dir, 'k2')), 'p1');
@@ -232,7 +233,7 @@ nsTest(nsTitle('one writer at a time: --wait 0 fails at once, status does not bl
   t.is(truth(join(w.dir, 'k')), 'p2');
 });
 
-nsTest(nsTitle('a damaged current record with --on-invalid keep: says so, and does not claim that nothing changed (defect 5)'), async (t) => {
+nsTest(nsTitle('a damaged current record with --on-invalid keep: says so, loads nothing and leaves the live table (defect 5)'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
   const run = await inNamespace(
@@ -245,9 +246,10 @@ nsTest(nsTitle('a damaged current record with --on-invalid keep: says so, and do
   );
   t.regex(run.stdout, /keep rc=2/, run.stderr);
   t.notRegex(run.stderr, /nothing was changed/i);
-  t.regex(run.stderr, /is corrupt \(its content changed since it was written.*: it cannot be loaded, so there is no last good policy: locking down instead/);
-  t.regex(run.stderr, /LOCKDOWN/);
-  t.is(truth(join(w.dir, 'k')), 'lockdown');
+  t.regex(run.stderr, /is corrupt \(its content changed since it was written.*: it cannot be loaded, so there is no last good policy\n/);
+  t.regex(run.stderr, /nothing was loaded \(keep never locks down\); the live table inet secmarkc is left as it is/);
+  t.notRegex(run.stderr, /LOCKDOWN/);
+  t.is(truth(join(w.dir, 'k')), 'p0', 'what was live stays');
 });
 
 nsTest(nsTitle('records forged by another user in a world-writable state directory are refused (defect 4)'), async (t) => {
@@ -264,8 +266,9 @@ nsTest(nsTitle('records forged by another user in a world-writable state directo
     ].join('\n'),
   );
   t.regex(run.stdout, /keep rc=2/, run.stderr);
-  t.regex(run.stderr, /the state directory .* is writable by others \(mode 0777\): refusing to trust it.*: locking down without recording it/);
-  t.is(truth(join(w.dir, 'k')), 'lockdown', 'the forged policy was not loaded');
+  t.regex(run.stderr, /the state directory .* is writable by others \(mode 0777\): refusing to trust it.*: no last good policy can be read there/);
+  t.regex(run.stderr, /nothing was loaded \(keep never locks down\); the live table inet secmarkc is left as it is/);
+  t.is(truth(join(w.dir, 'k')), 'p0', 'the forged policy was not loaded; what was live stays');
 });
 
 nsTest(nsTitle('concurrent appliers and a third-party nft writer: the last one wins and the record says so (defect 3)'), async (t) => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderUnit, UnitError } from '../src/systemd/unit.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { inFreshNamespace, nsTest, nsTitle } from './helpers/namespace.js';
 
 const TEMPLATE = readFileSync(join(ROOT, 'packaging/systemd/secmarkc.service'), 'utf8');
 const EXAMPLE = join(ROOT, 'examples/browser-proxy.yaml');
@@ -30,9 +31,22 @@ test('install-unit writes the unit with absolute paths of this installation and 
   t.true(r.text.includes(`\nExecReload=${exec}\n`));
   t.notRegex(r.text, /@[A-Z_]+@/, 'every placeholder filled');
   t.notRegex(r.text, /^ExecStop/m, 'stopping leaves the filter in place');
-  for (const line of ['DefaultDependencies=no', 'Wants=network-pre.target', 'Before=network-pre.target sysinit.target shutdown.target', 'Type=oneshot', 'RemainAfterExit=yes', 'WantedBy=sysinit.target']) {
+  for (const line of [
+    'DefaultDependencies=no',
+    'Wants=network-pre.target',
+    'Before=network-pre.target sysinit.target shutdown.target',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    // Beside nftables.service, whose ruleset flush deletes our table: after it, and again after each start, restart, reload.
+    'After=nftables.service',
+    'PartOf=nftables.service',
+    'ReloadPropagatedFrom=nftables.service',
+    'WantedBy=sysinit.target nftables.service',
+  ]) {
     t.true(r.text.split('\n').includes(line), line);
   }
+  t.notRegex(r.text, /^(Wants|Requires|BindsTo|Requisite)=.*nftables/m, 'nftables.service is never pulled in by us');
+  t.notRegex(r.text, /^[A-Za-z]+=.*firewalld/m, 'no dependency on firewalld (ordering cycle: it comes after sysinit.target)');
   t.regex(r.stdout, /is not \/etc\/systemd\/system: enable it yourself/, 'no systemctl for a folder systemd does not read');
 });
 
@@ -45,14 +59,84 @@ test('install-unit names the table of a policy that has its own, so fallbacks fi
   t.regex(r.text, /apply --on-invalid keep --table office --state-dir/);
 });
 
-test('install-unit --dry-run prints the unit and writes nothing; a missing policy is a warning', (t) => {
+test('install-unit --dry-run prints the unit and writes nothing; a missing policy is a note on what the boot will do', (t) => {
   const r = install(['--dry-run', '--policy', '/nonexistent/policy.yaml']);
   t.is(r.status, 0, r.stderr);
   t.is(r.text, '', 'nothing written');
   t.regex(r.stdout, /^# would write .*secmarkc\.service\n/);
   t.regex(r.stdout, /ExecStart=.* apply --on-invalid keep .* \/nonexistent\/policy\.yaml\n/);
-  t.regex(r.stderr, /warning: \/nonexistent\/policy\.yaml does not exist yet/);
+  t.is(
+    r.stderr,
+    'secmarkc: note: /nonexistent/policy.yaml does not exist yet. Until it does, the unit applies nothing at boot and stays active: ' +
+      'this host is not filtered by secmarkc (and stays reachable). Write the policy, then: systemctl restart secmarkc\n',
+  );
 });
+
+interface Report {
+  unit: string;
+  written: boolean;
+  enabled: boolean;
+  policy: { path: string; exists: boolean; valid: boolean | null };
+  table: string;
+  onInvalid: string;
+  stateDir: string;
+  recorded: boolean;
+  atBoot: string;
+  commands: string[][];
+  dryRun: boolean;
+  text?: string;
+}
+
+test('install-unit --json: one object on stdout with stable keys, notes on stderr', (t) => {
+  const r = install(['--json', '--policy', '/nonexistent/policy.yaml']);
+  t.is(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as Report;
+  t.deepEqual(report, {
+    unit: join(r.dir, 'secmarkc.service'),
+    written: true,
+    enabled: false,
+    policy: { path: '/nonexistent/policy.yaml', exists: false, valid: null },
+    table: 'secmarkc',
+    onInvalid: 'keep',
+    stateDir: join(r.dir, 'state'),
+    recorded: false,
+    atBoot: 'nothing-to-apply',
+    commands: [],
+    dryRun: false,
+  });
+  t.true(r.text.length > 0, 'written');
+  t.regex(r.stderr, /^secmarkc: note: /);
+  const d = install(['--json', '--dry-run', '--policy', EXAMPLE]);
+  const dry = JSON.parse(d.stdout) as Report;
+  t.like(dry, { written: false, dryRun: true, atBoot: 'apply', policy: { path: EXAMPLE, exists: true, valid: true } });
+  t.regex(dry.text ?? '', /^ExecStart=/m);
+  t.is(d.stderr, '', 'a valid policy: nothing to note');
+  t.is(d.text, '', 'dry run: nothing written');
+});
+
+test('install-unit says what the next boot does for each mode and policy state (the risk on a remote host)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-unit-modes-'));
+  const bad = join(dir, 'bad.yaml');
+  spawnSync('sh', ['-c', `sed 's#tcp/3128#tcp/0#' ${EXAMPLE} > ${bad}`]);
+  const atBoot = (args: string[]) => {
+    const r = install(['--json', ...args]);
+    return { atBoot: (JSON.parse(r.stdout) as Report).atBoot, stderr: r.stderr };
+  };
+  const missing = ['--policy', join(dir, 'none.yaml')];
+  t.is(atBoot(missing).atBoot, 'nothing-to-apply');
+  const lockdown = atBoot([...missing, '--on-invalid', 'lockdown']);
+  t.is(lockdown.atBoot, 'lockdown');
+  t.regex(lockdown.stderr, /warning: .*none\.yaml does not exist yet: with --on-invalid lockdown the next boot LOCKS DOWN this host .* cut off/);
+  const fail = atBoot([...missing, '--on-invalid', 'fail']);
+  t.is(fail.atBoot, 'load-nothing');
+  t.regex(fail.stderr, /loads nothing and is marked failed \(--on-invalid fail\)/);
+  const invalid = atBoot(['--policy', bad]);
+  t.is(invalid.atBoot, 'load-nothing');
+  t.regex(invalid.stderr, /bad\.yaml is not valid now \(secmarkc check .*\): at boot the unit loads nothing and is marked failed \(--on-invalid keep, and no policy was ever applied\)/);
+  t.is(atBoot(['--policy', bad, '--on-invalid', 'lockdown']).atBoot, 'lockdown');
+  t.is(atBoot(['--policy', EXAMPLE, '--on-invalid', 'lockdown']).atBoot, 'apply');
+});
+
 
 test('install-unit refuses a bad --on-invalid and a malformed SELinux context (exit 2)', (t) => {
   const a = install(['--on-invalid', 'ignore']);
@@ -80,4 +164,15 @@ const verifyTitle = 'the written unit passes systemd-analyze verify';
   const v = spawnSync(ANALYZE!, ['verify', join(r.dir, 'secmarkc.service')], { encoding: 'utf8' });
   t.is(v.status, 0, v.stderr);
   t.is(v.stderr.split('\n').filter((l) => l.includes('secmarkc.service')).join('\n'), '', 'no complaint about our unit');
+});
+
+nsTest(nsTitle('install-unit with a record but no policy file: the boot keeps the last applied policy, and says so'), (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-unit-record-'));
+  const state = join(dir, 'state');
+  const run = inFreshNamespace(`${process.execPath} ${join(ROOT, 'bin/secmarkc.js')} apply ${EXAMPLE} --no-lsm --state-dir ${state}`);
+  t.is(run.status, 0, run.stderr);
+  const r = runCli(['install-unit', '--json', '--unit-dir', dir, '--state-dir', state, '--policy', join(dir, 'deleted.yaml')]);
+  t.is(r.status, 0, r.stderr);
+  t.like(JSON.parse(r.stdout) as Report, { recorded: true, atBoot: 'keep-last-applied' });
+  t.regex(r.stderr, new RegExp(`deleted\\.yaml does not exist yet: at boot the unit keeps the policy last applied for table secmarkc \\(recorded in ${state}\\) and is marked failed`));
 });

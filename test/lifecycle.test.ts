@@ -101,22 +101,76 @@ nsTest(nsTitle('--on-invalid keep loads the last good policy when there is no ta
   t.deepEqual(events, ['apply', 'remove', 'keep']);
 });
 
-nsTest(nsTitle('--on-invalid keep without a record locks down; a refused batch falls back too'), (t) => {
+nsTest(nsTitle('--on-invalid keep without a record loads nothing and never locks down; lockdown falls back on a refused batch'), (t) => {
   const w = workspace();
   const run = inFreshNamespace(
     [
-      `${CLI} apply ${w.bad} --on-invalid keep --no-lsm --state-dir ${w.state}; echo "rc=$?"`,
-      `${NFT} list table inet secmarkc`,
+      `${CLI} apply ${w.bad} --on-invalid keep --no-lsm --state-dir ${w.state} 2>${w.state}-e1; echo "rc=$?"`,
+      `${NFT} list tables; echo "tables listed"`,
+      // A table of ours that no record knows (loaded with another state directory): left alone.
+      `${CLI} apply ${w.p2} --no-lsm --state-dir ${w.state}-other 2>/dev/null || exit 9`,
+      `${CLI} apply ${w.bad} --on-invalid keep --no-lsm --state-dir ${w.state}; echo "live rc=$?"`,
+      drift(w.p2, 'after keep with a live table'),
+      `${NFT} delete table inet secmarkc`,
       // The secmark version is refused by this kernel (no LSM): a runtime failure, then lockdown.
       `${CLI} apply ${w.p1} --no-module --on-invalid lockdown --state-dir ${w.state}; echo "refused rc=$?"`,
+      `${NFT} list table inet secmarkc`,
     ].join('\n'),
   );
   t.regex(run.stdout, /^rc=2$/m, run.stderr);
-  t.regex(run.stderr, /no last good policy recorded for table secmarkc .*: locking down instead/);
-  t.regex(run.stderr, /LOCKDOWN: table inet secmarkc now drops all traffic except loopback/);
-  t.regex(run.stdout, /chain input \{\s+type filter hook input priority filter; policy drop;\s+iif "lo" counter packets \d+ bytes \d+ accept comment "lockdown: loopback stays open"/);
+  const e1 = readFileSync(`${w.state}-e1`, 'utf8');
+  t.regex(e1, /no last good policy recorded for table secmarkc /);
+  t.notRegex(e1, /LOCKDOWN/, 'keep never locks down');
+  t.regex(e1, new RegExp(`secmarkc: ${w.bad} is invalid, and there is no last good policy to keep: nothing was loaded \\(keep never locks down\\); table inet secmarkc is not loaded: secmarkc does not filter this host\\.`));
+  t.regex(run.stdout, /^tables listed$/m);
+  t.notRegex(run.stdout, /table inet secmarkc\n(?:.|\n)*tables listed/, 'no table after keep without a record');
+  t.regex(run.stdout, /^live rc=2$/m);
+  t.regex(run.stderr, /nothing was loaded \(keep never locks down\); the live table inet secmarkc is left as it is: a table inet secmarkc that matches no record/);
+  t.regex(run.stdout, /after keep with a live table: no drift from p2\.yaml/);
   t.regex(run.stdout, /^refused rc=1$/m);
   t.regex(run.stderr, new RegExp(`${w.p1} could not be applied: LOCKDOWN`));
+  t.regex(run.stdout, /chain input \{\s+type filter hook input priority filter; policy drop;\s+iif "lo" counter packets \d+ bytes \d+ accept comment "lockdown: loopback stays open"/);
+});
+
+nsTest(nsTitle('a missing policy file: keep with no record is nothing to apply (exit 0); with a record it keeps it (exit 1), sending nothing when it is live; fail changes nothing; lockdown locks down'), (t) => {
+  const w = workspace();
+  const missing = join(w.state, '..', 'missing.yaml');
+  const opts = `--no-lsm --state-dir ${w.state}`;
+  const run = inFreshNamespace(
+    [
+      `${CLI} apply ${missing} --on-invalid keep ${opts} 2>${w.state}-e1; echo "no record rc=$?"`,
+      `${NFT} list tables | grep -c secmarkc; test -e ${w.state} && echo "state dir made" || echo "no state dir"`,
+      `${CLI} apply ${missing} --on-invalid keep --dry-run ${opts}; echo "dry rc=$?"`,
+      `${CLI} apply ${missing} ${opts}; echo "fail rc=$?"`,
+      `${CLI} apply ${w.p1} ${opts} 2>/dev/null || exit 9`,
+      `${CLI} apply ${missing} --on-invalid keep ${opts} 2>${w.state}-e2 >${w.state}-o2; echo "live rc=$?"`,
+      `${NFT} delete table inet secmarkc`,
+      `${CLI} apply ${missing} --on-invalid keep ${opts} 2>${w.state}-e3 >${w.state}-o3; echo "record rc=$?"`,
+      drift(w.p1, 'after keep'),
+      `${CLI} apply ${missing} --on-invalid lockdown ${opts} 2>${w.state}-e4; echo "lockdown rc=$?"`,
+      `${NFT} list table inet secmarkc | grep -c 'policy drop'`,
+    ].join('\n'),
+  );
+  const err = (n: number) => readFileSync(`${w.state}-e${n}`, 'utf8');
+  const out = (n: number) => readFileSync(`${w.state}-o${n}`, 'utf8');
+  t.regex(run.stdout, /^no record rc=0$/m, err(1));
+  t.is(err(1), `secmarkc: ${missing} does not exist and no policy was ever applied for table secmarkc (no record in ${w.state}): nothing to apply; table inet secmarkc is not loaded: secmarkc does not filter this host. Write the policy, then run: systemctl restart secmarkc (or secmarkc apply ${missing}).\n`);
+  t.regex(run.stdout, /^0\nno state dir$/m, 'no table, and nothing written');
+  t.regex(run.stdout, /^dry rc=0$/m);
+  t.regex(run.stdout, /^fail rc=1$/m);
+  t.regex(run.stderr, new RegExp(`secmarkc: policy ${missing} does not exist\\. Nothing was changed\\.`));
+  t.regex(run.stdout, /^live rc=1$/m, err(2));
+  t.regex(err(2), new RegExp(`^secmarkc: policy ${missing} does not exist\\nsecmarkc: ${missing} does not exist: the last good policy, compiled from ${w.p1} .*, is live already: left as it is\\.`));
+  t.is(out(2), '', 'no batch when the last good policy is live');
+  t.regex(run.stdout, /^record rc=1$/m, err(3));
+  t.regex(out(3), /^applied table inet secmarkc/m);
+  t.regex(err(3), new RegExp(`${missing} does not exist: kept the last good policy, compiled from ${w.p1}`));
+  t.regex(run.stdout, /after keep: no drift from p1\.yaml/);
+  t.regex(run.stdout, /^lockdown rc=1$/m, err(4));
+  t.regex(err(4), new RegExp(`${missing} does not exist: LOCKDOWN`));
+  t.regex(run.stdout, /^2$/m, 'two policy drop chains');
+  const events = readFileSync(join(w.state, 'secmarkc.history'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; unchanged?: boolean });
+  t.deepEqual(events.map((e) => `${e.event}${e.unchanged ? ' (unchanged)' : ''}`), ['apply', 'keep (unchanged)', 'keep', 'lockdown']);
 });
 
 // ---------------------------------------------------------------- the lockdown ruleset
@@ -174,7 +228,10 @@ test('--dry-run with --on-invalid says what it would load and sends nothing (no 
   const w = workspace();
   const r = runCli(['apply', w.bad, '--on-invalid', 'keep', '--dry-run', '--state-dir', w.state]);
   t.is(r.status, 2, r.stderr);
-  t.is(r.stdout, 'would lock down table inet secmarkc (drop all but loopback)\n');
+  t.is(r.stdout, 'would load nothing: no last good policy for table inet secmarkc (keep never locks down)\n');
+  const l = runCli(['apply', w.bad, '--on-invalid', 'lockdown', '--dry-run', '--state-dir', w.state]);
+  t.is(l.status, 2, l.stderr);
+  t.is(l.stdout, 'would lock down table inet secmarkc (drop all but loopback)\n');
   t.regex(r.stderr, /error SMC031/);
   t.throws(() => readFileSync(join(w.state, 'secmarkc.history')), { code: 'ENOENT' }, 'nothing recorded');
 });

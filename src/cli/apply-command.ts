@@ -4,12 +4,13 @@
 // is invalid or cannot be applied (the systemd unit uses it at boot and on reload).
 
 import { Option, type Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApplyError, DEFAULT_RETRIES, replaceTable, type ApplyResult } from '../apply/apply.js';
 import { sameTable } from '../apply/drift.js';
+import { checkStateDir } from '../apply/state-dir.js';
 import { LockError } from '../apply/lock.js';
-import { makeRecord, readEntry, readRecord, type AppliedRecord, type LoadCommand, type StagedRecord } from '../apply/state.js';
+import { makeRecord, readEntry, readIndex, readRecord, type AppliedRecord, type LoadCommand, type StagedRecord } from '../apply/state.js';
 import type { CilModule, Ruleset } from '../compile/ir.js';
 import { lockdownRuleset } from '../compile/lockdown.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
@@ -125,10 +126,13 @@ export function registerApply(program: Command): void {
         'previous record (module first if it differs, then one batch) and swaps the two, so a second ' +
         '--rollback returns to where you were. With nothing to roll back to, or when the previous policy ' +
         'is already live, it fails and changes nothing.\n\n' +
-        '--on-invalid says what happens when POLICY is invalid, unreadable or refused: fail (change ' +
-        'nothing; the default), keep (load the last successfully applied policy; lockdown if there is ' +
-        'none), lockdown (load a ruleset in our table that drops everything but loopback). The exit ' +
-        'status stays non-zero (2 invalid, 1 runtime) so that a service manager marks the start failed.\n\n' +
+        '--on-invalid says what happens when POLICY is invalid, unreadable, missing or refused: fail (change ' +
+        'nothing; the default), keep (load the last successfully applied policy if the live table is not ' +
+        'already it; with none recorded, load nothing and leave the live ruleset alone: keep never locks ' +
+        'down), lockdown (load a ruleset in our table that drops everything but loopback). The exit ' +
+        'status stays non-zero (2 invalid, 1 runtime or missing) so that a service manager marks the start failed. ' +
+        'One exception, for a unit installed before its policy: with keep, a POLICY that does not exist while no ' +
+        'policy was ever applied for the table is "nothing to apply yet": nothing is loaded and the exit status is 0.\n\n' +
         'Between the module and the batch, the exclusivity audit asks the loaded SELinux policy who may use ' +
         'each packet type (as `secmarkc check` does). If a rule lets a domain outside the app use one (SMC060), ' +
         'apply puts the previous module back, changes nothing in nftables and exits 2, unless ' +
@@ -140,7 +144,7 @@ export function registerApply(program: Command): void {
     .option('--no-module', 'do not install the CIL module (it is already loaded, or managed elsewhere)')
     .option('--dry-run', 'print the messages that would be sent, and send nothing')
     .option('--rollback', 'load the previously applied policy from the state directory (no POLICY)')
-    .addOption(new Option('--on-invalid <mode>', 'what to load when POLICY is invalid or cannot be applied').choices(ON_INVALID).default('fail'))
+    .addOption(new Option('--on-invalid <mode>', 'what to load when POLICY is invalid, missing or cannot be applied').choices(ON_INVALID).default('fail'))
     .option('-t, --table <name>', 'the table whose records --rollback and --on-invalid use when POLICY does not say', parseTableName, 'secmarkc')
     .option('--retries <n>', 'retries when the ruleset changes under us', parseCount, DEFAULT_RETRIES)
     .option('--state-dir <dir>', 'where applied policies (and the last installed module text) are kept', DEFAULT_STATE_DIR)
@@ -161,6 +165,8 @@ export function registerApply(program: Command): void {
     }
     if (policyPath === undefined) return usage('missing POLICY (or --rollback)');
 
+    // A policy file that does not exist is not an invalid one: see missingPolicy.
+    if (policyPath !== '-' && !policyExists(policyPath)) return missingPolicy(policyPath, onInvalid, options);
     const loaded = loadPolicyWithSource(policyPath, options, { programsMustExist: true });
     if (!loaded.ok) {
       if (onInvalid !== 'fail') await fallBack(onInvalid, options.table, `${policyPath} is ${loaded.reason}`, options);
@@ -310,11 +316,7 @@ async function load(
 ): Promise<ApplyResult> {
   if (module && options.lsm) {
     const before = options.module && audit ? installedModule(module.name, options.stateDir) : undefined;
-    const installed = options.module && installModule(module, options.stateDir);
-    if (options.module) {
-      options.report.json.module = { name: module.name, installed };
-      options.report.say(installed ? `installed CIL module ${module.name}` : `CIL module ${module.name} unchanged`);
-    }
+    const installed = installIfChanged(module, options);
     try {
       audit?.(module);
     } catch (error) {
@@ -337,6 +339,22 @@ async function load(
       `${applied.attempts > 1 ? `, after ${applied.attempts} attempts` : ''}`,
   );
   return applied;
+}
+
+/** The module, with semodule only when its text changed (unless --no-module or --no-lsm). Whether semodule ran. */
+function installIfChanged(module: CilModule, options: ApplyOptions): boolean {
+  if (!options.lsm || !options.module) return false;
+  const installed = installModule(module, options.stateDir);
+  options.report.json.module = { name: module.name, installed };
+  options.report.say(installed ? `installed CIL module ${module.name}` : `CIL module ${module.name} unchanged`);
+  return installed;
+}
+
+/** --json: the last good policy is what the kernel runs because of this fallback. */
+function keptReport(options: ApplyOptions, why: string, lastGood: AppliedRecord): void {
+  options.report.json.fallback = { mode: 'keep', reason: why };
+  options.report.json.loaded = 'last-good';
+  options.report.recordLive(lastGood);
 }
 
 /**
@@ -421,32 +439,103 @@ async function rollback(options: ApplyOptions): Promise<void> {
   }
 }
 
+/** False only when the path names nothing (ENOENT): anything else is for the reader to report. */
+function policyExists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
 /**
- * POLICY is invalid or was refused: load the last good record (keep) or the lockdown ruleset.
- * The exit status set by the failure stays: the service is marked failed either way. Runs in the
- * apply's session when it has one (the lock is held already).
+ * Whether the state directory records a policy applied for the table (or one being loaded). A
+ * directory that cannot be read or trusted counts as having one: the fallback then says why.
+ */
+export function hasRecord(stateDir: string, table: string): boolean {
+  if (!existsSync(stateDir)) return false;
+  try {
+    checkStateDir(stateDir);
+    const index = readIndex(stateDir, table);
+    return index.current !== null || index.pending !== null;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * POLICY does not exist. keep: with no record either, this is a unit installed before its policy
+ * was written: nothing to apply, exit 0 (never a lockdown a remote host cannot recover from);
+ * with a record, the last good policy stays, exit 1. fail: an error, nothing changed. lockdown:
+ * what the administrator asked for, as for an invalid policy.
+ */
+async function missingPolicy(path: string, onInvalid: OnInvalid, options: ApplyOptions): Promise<void> {
+  const { table, stateDir } = options;
+  if (onInvalid === 'keep' && !hasRecord(stateDir, table)) {
+    const live = options.dryRun ? undefined : await liveSentence(table, options);
+    note(
+      `${path} does not exist and no policy was ever applied for table ${table} (no record in ${stateDir}): nothing to apply` +
+        `${live ? `; ${live}` : ''}. Write the policy, then run: systemctl restart secmarkc (or secmarkc apply ${path}).`,
+    );
+    return;
+  }
+  failRuntime(`policy ${path} does not exist${onInvalid === 'fail' ? '. Nothing was changed.' : ''}`);
+  if (onInvalid !== 'fail') await fallBack(onInvalid, table, `${path} does not exist`, options);
+}
+
+/** Whether our table is live, in words, for a fallback that loads nothing (best effort). */
+async function liveSentence(table: string, options: ApplyOptions, session?: WriterSession): Promise<string> {
+  try {
+    if (session) {
+      const match = await session.live();
+      if (match.what !== 'none') return `the live table inet ${table} is left as it is: ${describeLive(match, table)}`;
+    } else if ((await readLiveTable(options, table)).live) return `the live table inet ${table} is left as it is`;
+    return `table inet ${table} is not loaded: secmarkc does not filter this host`;
+  } catch (error) {
+    return `cannot tell what is live: ${describeError(error)}`;
+  }
+}
+
+/**
+ * POLICY is invalid, missing or was refused: load the last good record (keep) or the lockdown
+ * ruleset. keep never locks down: with no record it can trust, it loads nothing and leaves the
+ * live ruleset alone; with the record live already, it sends nothing. The exit status set by the
+ * failure stays: the service is marked failed either way. Runs in the apply's session when it
+ * has one (the lock is held already).
  */
 async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: string, options: ApplyOptions, given?: WriterSession): Promise<void> {
   const status = process.exitCode;
   const { stateDir } = options;
+  /** The last good record; undefined after saying why there is none. */
   const lastGoodOf = (read: () => AppliedRecord | undefined): AppliedRecord | undefined => {
     try {
       const record = read();
-      if (!record) note(`no last good policy recorded for table ${table} in ${stateDir}: locking down instead`);
+      if (!record) note(`no last good policy recorded for table ${table} in ${stateDir}`);
       return record;
     } catch (error) {
-      note(`${describeError(error)}: it cannot be loaded, so there is no last good policy: locking down instead`);
+      note(`${describeError(error)}: it cannot be loaded, so there is no last good policy`);
       return undefined;
     }
+  };
+  const nothingKept = (live: string) => {
+    options.report.json.fallback = { mode: 'keep', reason: why };
+    note(`${why}, and there is no last good policy to keep: nothing was loaded (keep never locks down); ${live}. Fix the policy, then run: systemctl restart secmarkc.`);
   };
   let session = given;
   try {
     if (options.dryRun) {
       const lastGood = mode === 'keep' ? lastGoodOf(() => readRecord(stateDir, table, 'current')) : undefined;
-      options.report.json.fallback = { mode: lastGood ? 'keep' : 'lockdown', reason: why };
-      options.report.json.loaded = lastGood ? 'last-good' : 'lockdown';
+      options.report.json.fallback = { mode, reason: why };
+      options.report.json.loaded = lastGood ? 'last-good' : mode === 'lockdown' ? 'lockdown' : null;
       if (lastGood) options.report.recordLive(lastGood);
-      options.report.say(lastGood ? `would load the last good policy, ${describeRecord(lastGood)}` : `would lock down table inet ${table} (drop all but loopback)`);
+      options.report.say(
+        lastGood
+          ? `would load the last good policy, ${describeRecord(lastGood)}, unless it is live already`
+          : mode === 'keep'
+            ? `would load nothing: no last good policy for table inet ${table} (keep never locks down)`
+            : `would lock down table inet ${table} (drop all but loopback)`,
+      );
       return;
     }
     if (!session) {
@@ -455,47 +544,57 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
       } catch (error) {
         if (error instanceof LockError) throw error;
         // An untrusted or unreadable state directory holds no policy to keep, and can record nothing.
-        note(`${describeError(error)}: locking down without recording it`);
+        note(`${describeError(error)}: ${mode === 'keep' ? 'no last good policy can be read there' : 'locking down without recording it'}`);
       }
     }
-    const current = session?.index.current ?? null;
-    const lastGood = mode === 'keep' && session ? lastGoodOf(() => (current ? session!.readEntry(current) : undefined)) : undefined;
-    const recorded =
-      session !== undefined &&
-      (await begin(session, lastGood ? 'keep' : 'lockdown', lastGood && current ? { kind: 'record', file: current.file, lsm: options.lsm } : { kind: 'lockdown' }));
-    if (session && !recorded) note('loading the fallback without recording it');
-    const record = (event: 'keep' | 'lockdown', detail: Record<string, unknown>) => {
-      if (!recorded || !session) return;
-      try {
-        session.commit();
-        session.history(event, detail);
-      } catch (error) {
-        note(`loaded, but recording it in ${stateDir} failed: ${describeError(error)}`);
+    if (mode === 'keep') {
+      const current = session?.index.current ?? null;
+      const lastGood = session ? lastGoodOf(() => (current ? session!.readEntry(current) : undefined)) : undefined;
+      if (!session || !lastGood || !current) return nothingKept(await liveSentence(table, options, session));
+      const match = await session.live();
+      if (match.what === 'current') {
+        // The last good policy is live (a reload with a broken or deleted policy): no batch; its module stays or is put back.
+        installIfChanged(lastGood.module, options);
+        if (session.index.live !== 'current' && (await begin(session, 'keep', { kind: 'record', file: current.file, lsm: options.lsm }))) session.commit();
+        session.history('keep', { reason: why, digest: lastGood.digest, unchanged: true });
+        keptReport(options, why, lastGood);
+        note(`${why}: the last good policy, ${describeRecord(lastGood)}, is live already: left as it is. Fix the policy, then run: systemctl restart secmarkc.`);
+        return;
       }
-    };
-    if (lastGood) {
+      const recorded = await begin(session, 'keep', { kind: 'record', file: current.file, lsm: options.lsm });
+      if (!recorded) note('loading the fallback without recording it');
       const applied = await load(lastGood.ruleset, lastGood.module, options);
-      record('keep', { reason: why, digest: lastGood.digest, generation: applied.generation });
-      options.report.json.fallback = { mode: 'keep', reason: why };
-      options.report.json.loaded = 'last-good';
-      options.report.recordLive(lastGood);
+      if (recorded) commitFallback(session, 'keep', { reason: why, digest: lastGood.digest, generation: applied.generation });
+      keptReport(options, why, lastGood);
       syncLabels(lastGood.module, options);
       note(`${why}: kept the last good policy, ${describeRecord(lastGood)}. Fix the policy, then run: systemctl restart secmarkc.`);
-    } else {
-      const applied = await load(lockdownRuleset(table), undefined, { ...options, lsm: true });
-      record('lockdown', { reason: why, generation: applied.generation });
-      options.report.json.fallback = { mode: 'lockdown', reason: why };
-      options.report.json.loaded = 'lockdown';
-      options.report.json.record = null;
-      note(`${why}: LOCKDOWN: table inet ${table} now drops all traffic except loopback. Fix the policy, then run: systemctl restart secmarkc.`);
+      return;
     }
+    const recorded = session !== undefined && (await begin(session, 'lockdown', { kind: 'lockdown' }));
+    if (session && !recorded) note('loading the fallback without recording it');
+    const applied = await load(lockdownRuleset(table), undefined, { ...options, lsm: true });
+    if (recorded) commitFallback(session!, 'lockdown', { reason: why, generation: applied.generation });
+    options.report.json.fallback = { mode: 'lockdown', reason: why };
+    options.report.json.loaded = 'lockdown';
+    options.report.json.record = null;
+    note(`${why}: LOCKDOWN: table inet ${table} now drops all traffic except loopback. Fix the policy, then run: systemctl restart secmarkc.`);
   } catch (error) {
     session?.failed(error);
     failRuntime(`${why}, and the ${mode} fallback failed too: ${error instanceof ApplyError ? error.message : describeError(error)}`);
   } finally {
     if (session !== given) session?.close();
+    process.exitCode = status === undefined || status === 0 ? EXIT.failure : status;
   }
-  process.exitCode = status === undefined || status === 0 ? EXIT.failure : status;
+}
+
+/** A fallback was loaded: the index says so, and the history. */
+function commitFallback(session: WriterSession, event: 'keep' | 'lockdown', detail: Record<string, unknown>): void {
+  try {
+    session.commit();
+    session.history(event, detail);
+  } catch (error) {
+    note(`loaded, but recording it in ${session.options.stateDir} failed: ${describeError(error)}`);
+  }
 }
 
 /**

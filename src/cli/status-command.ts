@@ -6,7 +6,7 @@
 
 import type { Command } from 'commander';
 import { compareTables, expectedTable, type Drift } from '../apply/drift.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { lockHolder, type Holder } from '../apply/lock.js';
 import type { LiveTable } from '../apply/read-table.js';
 import { readIndex, statePaths, type RecordEntry, type StateIndex } from '../apply/state.js';
@@ -52,7 +52,21 @@ interface RecordStatus {
   readonly unreadable?: readonly string[];
   /** The live record's apps with programs (internal: reported as `programs`). */
   readonly livePrograms?: readonly ProgramApp[];
+  /** The records say a table is loaded, and none is: what probably deleted it, and the fix. */
+  readonly missing?: MissingTable;
 }
+
+/** Why a recorded table is gone (`record.missing` in --json). */
+interface MissingTable {
+  /** Likely causes, most likely first: `nftables.service` (its config flushes the ruleset), `firewalld`, `nft flush ruleset`. */
+  readonly causes: readonly string[];
+  /** /etc/nftables.conf (not looked at with --netns): whether it has `flush ruleset`. */
+  readonly nftablesConf?: { readonly path: string; readonly flushesRuleset: boolean };
+  /** Commands that load it again. */
+  readonly fix: readonly string[];
+}
+
+const NFTABLES_CONF = '/etc/nftables.conf';
 
 type Summary = Pick<RecordEntry, 'source' | 'appliedAt' | 'via' | 'digest'>;
 
@@ -159,6 +173,8 @@ function recordStatus(stateDir: string, table: string, live: LiveTable | undefin
   } else {
     text = `MISMATCH: the records say the live table is ${describeClaim(stateDir, index)}, but the live table is ${livePhrase}`;
   }
+  const missing = !index.pending && !live && says !== 'none' ? missingTable(table, index.current?.source.path, options) : undefined;
+  if (missing) text += `. ${missing.text}`;
   return {
     stateDir,
     says,
@@ -172,6 +188,38 @@ function recordStatus(stateDir: string, table: string, live: LiveTable | undefin
     writer,
     ...(match.unreadable.length > 0 ? { unreadable: match.unreadable } : {}),
     ...(match.record ? { livePrograms: match.record.module.programs } : {}),
+    ...(missing ? { missing: missing.json } : {}),
+  };
+}
+
+/**
+ * Our table is gone though the records say it was loaded: nothing of ours deletes it but
+ * `secmarkc remove` (which records that), so something flushed the ruleset. Name the likely
+ * culprit: a config that nftables.service loads with `flush ruleset` (Debian's does), firewalld
+ * (its start; some versions and `--direct` rules flush other tables), or `nft flush ruleset`.
+ */
+function missingTable(table: string, policy: string | undefined, options: KernelOptions): { json: MissingTable; text: string } {
+  let nftablesConf: MissingTable['nftablesConf'];
+  if (options.netns === undefined && existsSync(NFTABLES_CONF)) {
+    let flushesRuleset = false;
+    try {
+      flushesRuleset = /^\s*flush\s+ruleset\b/m.test(readFileSync(NFTABLES_CONF, 'utf8'));
+    } catch {
+      // Unreadable: not evidence either way.
+    }
+    nftablesConf = { path: NFTABLES_CONF, flushesRuleset };
+  }
+  const causes = nftablesConf?.flushesRuleset
+    ? ['nftables.service', 'firewalld', 'nft flush ruleset']
+    : ['nft flush ruleset', 'nftables.service', 'firewalld'];
+  const fix = ['systemctl restart secmarkc', `secmarkc apply ${policy ?? 'POLICY'}`];
+  const likely = nftablesConf?.flushesRuleset
+    ? `Likely cause: a ruleset flush: ${NFTABLES_CONF} has "flush ruleset", so a start, restart or reload of nftables.service deletes table inet ${table} ` +
+      '(the secmarkc unit loads it again after each of them, except after a reload while the unit is failed or inactive); otherwise firewalld, or `nft flush ruleset` by hand'
+    : `Likely cause: a ruleset flush: \`nft flush ruleset\`, a script or service that loads a ruleset beginning with "flush ruleset" (nftables.service), or firewalld`;
+  return {
+    json: { causes, ...(nftablesConf ? { nftablesConf } : {}), fix },
+    text: `${likely}. Load it again: ${fix.join(', or ')}`,
   };
 }
 
@@ -213,6 +261,7 @@ function statusJson(table: string, live: LiveTable | undefined, drift: Drift[] |
       pending: record.pending ?? null,
       writer: record.writer ?? null,
       unreadable: record.unreadable ?? [],
+      missing: record.missing ?? null,
     },
     drift: drift ?? null,
     programs: programs?.map((p) => ({ path: p.path, app: p.app, expected: p.expected, label: p.label ?? null, ok: p.ok, problem: p.problem ?? null })) ?? null,

@@ -1,6 +1,7 @@
 // Helpers of the systemd scenarios (11-15): installing secmarkc's unit in a setup, reading unit
 // state and the journal once the system is up.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { GUEST_DIR, NODE } from './lib.mjs';
 import { PEER4, policy } from './fixtures.mjs';
@@ -67,4 +68,49 @@ export function journal(t, unit) {
 export function writePolicy(text) {
   writeFileSync(`${ETC_POLICY}.new`, text);
   renameSync(`${ETC_POLICY}.new`, ETC_POLICY);
+}
+
+/** Setup: install-unit with --json, the report parsed (undefined when it is not JSON). */
+export function installSecmarkcJson(s, onInvalid) {
+  const r = s.secmarkc(['install-unit', '--on-invalid', onInvalid, '--json']);
+  let report;
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    report = undefined;
+  }
+  s.record('installUnit', { ...r, report });
+  return r;
+}
+
+/** Setup: the record an earlier successful apply of P1 from ETC_POLICY leaves (a scratch namespace, no kernel state, no module). */
+export function recordP1(s) {
+  s.writeFile(ETC_POLICY, P1);
+  s.run(['ip', 'netns', 'add', 'scratch']);
+  s.record('lastGood', s.secmarkc(['apply', ETC_POLICY, '--no-lsm', '--netns', '/run/netns/scratch']));
+  s.run(['ip', 'netns', 'del', 'scratch']);
+}
+
+/** Poll `fn` every 250 ms until it returns true or `limitMs` passed: the ms it took, or undefined. */
+export async function waitFor(fn, limitMs) {
+  const t0 = Date.now();
+  for (;;) {
+    if (await fn()) return Date.now() - t0;
+    if (Date.now() - t0 > limitMs) return undefined;
+    await sleep(250);
+  }
+}
+
+/** Whether `nft list table inet secmarkc` finds our table. */
+export function tablePresent(t) {
+  return t.run(['nft', 'list', 'table', 'inet', 'secmarkc'], { allowFail: true }).code === 0;
+}
+
+/**
+ * systemd has no job queued or running (every propagated start, restart and reload is done)
+ * but the start of the driver's own unit, which lasts as long as the scenarios.
+ */
+export function noJobs(t) {
+  const jobs = t.run(['systemctl', 'list-jobs', '--no-legend'], { allowFail: true }).stdout.split('\n');
+  return jobs.every((line) => line.trim() === '' || /\bsmc-driver\.service\b/.test(line));
 }

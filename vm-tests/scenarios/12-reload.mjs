@@ -2,7 +2,7 @@
 // the proxy's tcp/3128 in a loop, the policy file alternates between P2 (3129 only) and P1 (3128)
 // and the unit is reloaded: every attempt is ok (P1) or refused (P2), never anything else, and
 // both are seen. Then a reload with an invalid policy fails, the unit stays active, and `keep`
-// leaves P1 (the last good) in force.
+// leaves P1 (the last good, live already: no batch) in force.
 import { existsSync, writeFileSync } from 'node:fs';
 import { PEER4, listeners, peerNetwork } from '../guest/fixtures.mjs';
 import { INVALID, P1, P2, journal, unitProps, writePolicy } from '../guest/systemd.mjs';
@@ -49,7 +49,8 @@ export async function run(t) {
   const log = journal(t, 'secmarkc.service');
   t.check('invalid-reload-fails', bad.code !== 0, { expected: 'systemctl reload exits non-zero', got: `exit ${bad.code}` });
   t.check('invalid-reload-unit-stays-active', unit.ActiveState === 'active', { expected: 'active', got: unit.ActiveState });
-  t.check('invalid-reload-journal', /SMC031/.test(log) && /kept the last good policy/.test(log), { expected: 'journal: SMC031 and "kept the last good policy"', got: log.trim().split('\n').slice(-3).join(' | ').slice(0, 400) });
+  // The last good policy (P1) is live: keep sends no batch and says so.
+  t.check('invalid-reload-journal', /SMC031/.test(log) && /the last good policy, compiled from \/etc\/secmarkc\/policy\.yaml .* is live already: left as it is/.test(log), { expected: 'journal: SMC031 and "the last good policy ... is live already: left as it is"', got: log.trim().split('\n').slice(-3).join(' | ').slice(0, 400) });
   await t.expect('after-invalid-reload-still-p1', probes('ok', 'refused'), { domain: 'smc_a_t' });
   writePolicy(P1);
 }
