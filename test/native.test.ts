@@ -160,7 +160,7 @@ let netnsFd = -1;
 if (!skipReason) {
   test.before(async () => {
     // `exec sleep` keeps the PID; "ready" means unshare(2) has already happened.
-    holder = spawn('unshare', ['-n', 'sh', '-c', 'echo ready && exec sleep 600'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    holder = spawn('unshare', ['-n', 'sh', '-c', 'echo ready && exec sleep 3600'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const [line] = (await once(holder.stdout!, 'data')) as [Buffer];
     if (line.toString().trim() !== 'ready') throw new Error(`namespace holder said ${line.toString()}`);
     holderPid = holder.pid!;

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { compilePolicy } from '../compile/compile.js';
 import { DEFAULT_STATE_DIR } from '../selinux/semodule.js';
 import { runTool } from '../selinux/tools.js';
@@ -83,18 +83,13 @@ export function registerInstallUnit(program: Command): void {
     )
     .option('--unit-dir <dir>', 'where to write the unit', DEFAULT_UNIT_DIR)
     .option('--policy <path>', 'the policy the unit applies', DEFAULT_POLICY)
-    .option('--on-invalid <mode>', `what the unit loads when the policy is invalid, missing or refused: ${ON_INVALID.join(' | ')}`, 'keep')
+    .addOption(new Option('--on-invalid <mode>', 'what the unit loads when the policy is invalid, missing or refused').choices(ON_INVALID).default('keep'))
     .option('--state-dir <dir>', 'where applied policies are kept', DEFAULT_STATE_DIR)
     .option('--selinux-context <context>', 'run the service in this SELinux context (SELinuxContext=), e.g. system_u:system_r:initrc_t:s0')
     .option('--no-enable', 'write the unit only: no systemctl enable')
     .option('--dry-run', 'print the unit and the commands, change nothing')
     .option('--json', 'report as one JSON object on stdout')
     .action((options: InstallUnitOptions) => {
-      if (!ON_INVALID.includes(options.onInvalid as OnInvalid)) {
-        process.stderr.write(`secmarkc: --on-invalid must be one of ${ON_INVALID.join(', ')}, not "${options.onInvalid}"\n`);
-        process.exitCode = EXIT.invalid;
-        return;
-      }
       try {
         installUnit(options);
       } catch (error) {

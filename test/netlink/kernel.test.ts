@@ -49,7 +49,7 @@ let socket: NetfilterSocket | undefined;
 
 if (!skip) {
   test.before(async () => {
-    holder = spawn('unshare', ['-n', 'sh', '-c', 'echo ready && exec sleep 120'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    holder = spawn('unshare', ['-n', 'sh', '-c', 'echo ready && exec sleep 3600'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const [line] = (await once(holder.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
     if (line.toString().trim() !== 'ready') throw new Error(`namespace holder said ${line.toString()}`);
     holderPid = holder.pid as number;
