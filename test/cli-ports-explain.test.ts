@@ -4,7 +4,7 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parsePortTableJson } from '../src/ports/port-table-json.js';
+import { parsePortTableJson } from '../src/port-labels/port-table-json.js';
 import { ROOT, runCli, runCliWithout } from './helpers/cli.js';
 
 const DIR = 'test/fixtures/valid/ports-policy';

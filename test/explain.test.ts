@@ -10,7 +10,7 @@ import { parseEndpoint, type Endpoint } from '../src/explain/endpoint.js';
 import { evaluateNewConnection } from '../src/explain/evaluate.js';
 import { explainConnection, explainDomain, grantsByType } from '../src/explain/explain.js';
 import { packetTypeOrigins } from '../src/explain/origins.js';
-import { derivePortTable, type PortTable } from '../src/ports/port-table.js';
+import { derivePortTable, type PortTable } from '../src/port-labels/port-table.js';
 import { parseAttributeMembers } from '../src/selinux/seinfo-parse.js';
 import { parsePacketRules, SesearchParseError } from '../src/selinux/sesearch-parse.js';
 import { FIXTURES, readPolicy, readPortTable } from './helpers/fixtures.js';

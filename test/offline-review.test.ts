@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parsePortTableJson } from '../src/ports/port-table-json.js';
+import { parsePortTableJson } from '../src/port-labels/port-table-json.js';
 import { LOADED_POLICY } from '../src/selinux/packet-users.js';
 import { ROOT, type CliResult } from './helpers/cli.js';
 

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { compilePolicy } from '../src/compile/compile.js';
-import { derivePortTable, directionLabels, type PortContext, type PortTable } from '../src/ports/port-table.js';
-import { parsePortTableJson, portTableJson } from '../src/ports/port-table-json.js';
+import { derivePortTable, directionLabels, type PortContext, type PortTable } from '../src/port-labels/port-table.js';
+import { parsePortTableJson, portTableJson } from '../src/port-labels/port-table-json.js';
 import { parseAttributeMembers, parsePortcons, SeinfoParseError } from '../src/selinux/seinfo-parse.js';
 import { FIXTURES, matchGolden } from './helpers/fixtures.js';
 

@@ -33,7 +33,7 @@ import { RowError } from '../src/apply/element-rows.js';
 import { withCounterObjects } from '../src/compile/substitute.js';
 import { ROOT } from './helpers/cli.js';
 import { intentInputs, rebuildFromIntent } from '../src/cli/intent.js';
-import { parsePortTableJson } from '../src/ports/port-table-json.js';
+import { parsePortTableJson } from '../src/port-labels/port-table-json.js';
 
 const EXAMPLE = readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8');
 const OTHER = EXAMPLE.replace('tcp/3128', 'tcp/8080');

@@ -6,8 +6,8 @@ import { createRequire } from 'node:module';
 import { lowerParsed } from '../compile/compile.js';
 import { makeRecord, readIntent, type AppliedRecord, type Load, type Pending } from '../apply/state.js';
 import { parsePolicy } from '../policy/parse.js';
-import { parsePortTableJson, portTableJson } from '../ports/port-table-json.js';
-import type { PortTable } from '../ports/port-table.js';
+import { parsePortTableJson, portTableJson } from '../port-labels/port-table-json.js';
+import type { PortTable } from '../port-labels/port-table.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };

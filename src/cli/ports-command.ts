@@ -1,8 +1,8 @@
 // `secmarkc ports`: the port → packet type table that `ports: policy` compiles into the maps.
 
 import { Option, type Command } from 'commander';
-import { portTableJson } from '../ports/port-table-json.js';
-import type { PortTable } from '../ports/port-table.js';
+import { portTableJson } from '../port-labels/port-table-json.js';
+import type { PortTable } from '../port-labels/port-table.js';
 import { addPortsFromOption, portTableFor, type PortsFromOption } from './load-policy.js';
 import { PolicyInputError } from './io.js';
 import { describeError, failInvalid, failRuntime } from './report.js';

@@ -26,7 +26,7 @@ import type {
   Rule,
   Statement,
 } from './ir.js';
-import { DEFAULT_PACKET_TYPES, directionLabels, PORT_PROTOCOL_NUMBERS, type PortTable } from '../ports/port-table.js';
+import { DEFAULT_PACKET_TYPES, directionLabels, PORT_PROTOCOL_NUMBERS, type PortTable } from '../port-labels/port-table.js';
 import { CHAIN_NAMES, EXACT_MAP_NAMES, MAP_NAMES, NDP_OBJECT, ndpTypeName, objectName, packetTypeName, PORT_MAP_NAMES, portObjectName, securityContext } from './names.js';
 
 /**

@@ -4,7 +4,7 @@
 
 import { parseAddress } from '../policy/address.js';
 import { servicePorts } from '../policy/services.js';
-import { PORT_PROTOCOL_NUMBERS, PORT_PROTOCOLS, type PortProtocol } from '../ports/port-table.js';
+import { PORT_PROTOCOL_NUMBERS, PORT_PROTOCOLS, type PortProtocol } from '../port-labels/port-table.js';
 
 export interface Endpoint {
   readonly family: 'ipv4' | 'ipv6';

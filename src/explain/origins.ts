@@ -4,7 +4,7 @@
 import { ndpTypeName, packetTypeName } from '../compile/names.js';
 import { formatSpan } from '../policy/span.js';
 import type { Policy } from '../policy/types.js';
-import { DEFAULT_PACKET_TYPES, type PortTable } from '../ports/port-table.js';
+import { DEFAULT_PACKET_TYPES, type PortTable } from '../port-labels/port-table.js';
 
 export type Origin =
   | { readonly kind: 'app'; readonly app: string; readonly direction: 'connect' | 'serve'; readonly at: readonly string[] }

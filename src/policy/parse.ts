@@ -9,7 +9,7 @@ import { parsePortEntry, protocolFamily } from './ports.js';
 import { LIMITS } from './limits.js';
 import { findExcessiveNesting } from './nesting.js';
 import { fileSpan, type Span } from './span.js';
-import { closest } from './suggest.js';
+import { closest } from './did-you-mean.js';
 import type { App, PeerRange, Policy, PortEntry, PortsMode, Spanned, TrafficRule, UnlabeledMode } from './types.js';
 import { parseYamlFast } from './yaml-fast.js';
 import { parseYamlFull } from './yaml-full.js';

@@ -3,7 +3,7 @@
 
 import { notAscii, trimAscii } from './address.js';
 import { describeServicePorts, servicePorts } from './services.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from './did-you-mean.js';
 import type { Protocol } from './types.js';
 
 export const PROTOCOL_NUMBERS: Readonly<Record<Protocol, number>> = {

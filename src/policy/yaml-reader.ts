@@ -6,7 +6,7 @@ import type { DiagnosticSink } from './diagnostics.js';
 import { LIMITS } from './limits.js';
 import type { Span } from './span.js';
 import type { Spanned } from './types.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from './did-you-mean.js';
 import type { LineIndex, YamlNode as TreeNode } from './yaml-tree.js';
 
 export type YamlNode = TreeNode | null | undefined;

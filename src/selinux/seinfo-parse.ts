@@ -1,7 +1,7 @@
 // Parsers for setools' seinfo output (setools 4.4, as Debian 12 ships it). Pure: the text comes
 // from runTool or from a fixture captured in the VM guest (test/fixtures/selinux/).
 
-import { PORT_PROTOCOLS, type PortContext, type PortProtocol } from '../ports/port-table.js';
+import { PORT_PROTOCOLS, type PortContext, type PortProtocol } from '../port-labels/port-table.js';
 
 /** `   portcon tcp 80 system_u:object_r:http_port_t:s0` or `... tcp 1024-65535 ...`. */
 const PORTCON_LINE = /^\s*portcon\s+(\S+)\s+(\d+)(?:-(\d+))?\s+([^:\s]+):([^:\s]+):([^:\s]+)(?::\S+)?\s*$/;

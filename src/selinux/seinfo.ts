@@ -1,7 +1,7 @@
 // Questions to the loaded SELinux policy (or a binary policy file) through setools' seinfo (a
 // child process edge).
 
-import { derivePortTable, type PortTable } from '../ports/port-table.js';
+import { derivePortTable, type PortTable } from '../port-labels/port-table.js';
 import { parseAttributeMembers, parsePortcons } from './seinfo-parse.js';
 import { runTool } from './tools.js';
 

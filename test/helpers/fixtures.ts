@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import type { PortTable } from '../../src/ports/port-table.js';
-import { parsePortTableJson } from '../../src/ports/port-table-json.js';
+import type { PortTable } from '../../src/port-labels/port-table.js';
+import { parsePortTableJson } from '../../src/port-labels/port-table-json.js';
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 export const UPDATE = process.env.UPDATE_GOLDEN === '1';
