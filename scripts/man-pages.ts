@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { RootContent } from 'mdast';
 import { describeProgram, type CommandSpec, type OptionSpec } from '../src/cli/command-tree.js';
 import { DEFAULT_POLICY, DEFAULT_UNIT_DIR } from '../src/cli/install-unit-command.js';
-import { DEFAULT_STATE_DIR } from '../src/selinux/semodule.js';
+import { DEFAULT_STATE_DIR } from '../src/records/state-dir.js';
 import { escapeRoff, parseMarkdown, plain, quoteArg, section, toRoff } from './markdown-roff.js';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readRecord } from '../src/apply/state.js';
+import { readRecord } from '../src/records/state.js';
 import { ROOT } from './helpers/cli.js';
 import { inFreshNamespace, nsTest, nsTitle } from './helpers/namespace.js';
 

@@ -1,9 +1,9 @@
-// Map elements as record rows (src/apply/element-rows.ts): every compiled fixture's maps round-trip
+// Map elements as record rows (src/records/element-rows.ts): every compiled fixture's maps round-trip
 // to equal elements, and malformed rows are refused with the row number.
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { mapToRowBytes, RowError, rowsToElements, type EscapedRows, type MapRowBytes, type MapRows } from '../src/apply/element-rows.js';
+import { mapToRowBytes, RowError, rowsToElements, type EscapedRows, type MapRowBytes, type MapRows } from '../src/records/element-rows.js';
 import { compilePolicy } from '../src/compile/compile.js';
 import type { ObjectMap } from '../src/compile/ir.js';
 import { cases, readPolicy } from './helpers/fixtures.js';

@@ -1,4 +1,4 @@
-// The record writer (src/apply/state.ts, element-rows.ts) against the string-building writer it
+// The record writer (src/records/state.ts, element-rows.ts) against the string-building writer it
 // replaced (test/helpers/record-reference.ts): format 2 files are on disks, so the file bytes and
 // the digest must stay exactly what they were, for every shape of map the compiler makes.
 
@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePolicy } from '../bench/generate.js';
-import { makeRecord, readRecord, recordApplied, recordFile, recordRollback } from '../src/apply/state.js';
+import { makeRecord, readRecord, recordApplied, recordFile, recordRollback } from '../src/records/state.js';
 import { compilePolicy } from '../src/compile/compile.js';
 import type { CompiledPolicy, ObjectMap } from '../src/compile/ir.js';
 import { ROOT } from './helpers/cli.js';

@@ -6,7 +6,7 @@ import fs, { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, readl
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendHistory, makeRecord, readRecord, recordApplied, recordFile, StateError } from '../src/apply/state.js';
+import { appendHistory, makeRecord, readRecord, recordApplied, recordFile, StateError } from '../src/records/state.js';
 import { compilePolicy } from '../src/compile/compile.js';
 import { ROOT } from './helpers/cli.js';
 

@@ -1,4 +1,4 @@
-// The applied-policy records (src/apply/state.ts): rotation, round trips of the compiled form,
+// The applied-policy records (src/records/state.ts): rotation, round trips of the compiled form,
 // the index and its pending load, records adopted from before the index, and clear errors for
 // missing or damaged files. (Crashes, forgeries and symlinks: test/state-faults.test.ts.)
 
@@ -27,9 +27,9 @@ import {
   StateError,
   statePaths,
   type RecordMap,
-} from '../src/apply/state.js';
+} from '../src/records/state.js';
 import { compareTables, expectedTable } from '../src/apply/drift.js';
-import { RowError } from '../src/apply/element-rows.js';
+import { RowError } from '../src/records/element-rows.js';
 import { withCounterObjects } from '../src/compile/substitute.js';
 import { ROOT } from './helpers/cli.js';
 import { intentInputs, rebuildFromIntent } from '../src/cli/intent.js';

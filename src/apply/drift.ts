@@ -15,9 +15,9 @@ import { decodeSetElemListHeader } from '../netlink/nft/set-elem.js';
 import { ElementWriter } from '../netlink/map-layout.js';
 import { parseMessages } from '../netlink/wire/message.js';
 import { NetlinkWriter } from '../netlink/wire/writer.js';
-import { forEachRowElement, RowError, type MapRows } from './element-rows.js';
+import { forEachRowElement, RowError, type MapRows } from '../records/element-rows.js';
 import { ElementSet } from './element-set.js';
-import type { RecordMap } from './state.js';
+import type { RecordMap } from '../records/state.js';
 import type { LiveTable } from './read-table.js';
 
 export interface Drift {

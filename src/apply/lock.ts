@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openLockFile, overwriteTrusted, StateError } from './state-dir.js';
+import { openLockFile, overwriteTrusted, StateError } from '../records/state-dir.js';
 
 export class LockError extends StateError {
   constructor(message: string) {

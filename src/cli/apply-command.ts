@@ -1,5 +1,5 @@
 // `secmarkc apply POLICY`: install the CIL module if it changed, then replace our table in one
-// atomic batch, and record what was applied (src/apply/state.ts). `--rollback` loads the
+// atomic batch, and record what was applied (src/records/state.ts). `--rollback` loads the
 // recorded previous policy instead; `--on-invalid keep|lockdown` says what to load when POLICY
 // is invalid or cannot be applied (the systemd unit uses it at boot and on reload).
 
@@ -8,15 +8,16 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApplyError, DEFAULT_RETRIES, replaceTable, type ApplyResult } from '../apply/apply.js';
 import { sameTable } from '../apply/drift.js';
-import { checkStateDir } from '../apply/state-dir.js';
+import { checkStateDir } from '../records/state-dir.js';
 import { LockError } from '../apply/lock.js';
-import { makeRecord, readEntry, readIndex, readRecord, type AppliedRecord, type LoadCommand, type StagedRecord } from '../apply/state.js';
+import { makeRecord, readEntry, readIndex, readRecord, type AppliedRecord, type LoadCommand, type StagedRecord } from '../records/state.js';
 import type { CilModule, Ruleset } from '../compile/ir.js';
 import { lockdownRuleset } from '../compile/lockdown.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
 import type { Policy } from '../policy/types.js';
 import { LOADED_POLICY } from '../selinux/packet-users.js';
-import { DEFAULT_STATE_DIR, installedModule, installModule, restoreModule } from '../selinux/semodule.js';
+import { DEFAULT_STATE_DIR } from '../records/state-dir.js';
+import { installedModule, installModule, restoreModule } from '../selinux/semodule.js';
 import { MissingToolError } from '../selinux/tools.js';
 import { journalPath, syncProgramLabels, type LabelChange } from '../programs/sync-labels.js';
 import { EXIT } from './exit-codes.js';

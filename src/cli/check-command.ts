@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import type { ExclusivityAudit } from '../audit/exclusive.js';
-import { DEFAULT_STATE_DIR } from '../selinux/semodule.js';
+import { DEFAULT_STATE_DIR } from '../records/state-dir.js';
 import { EXIT } from './exit-codes.js';
 import { addAuditOptions, auditReport, auditTarget, runAudit, type AuditOptions } from './exclusivity.js';
 import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';

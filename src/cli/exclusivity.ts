@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { readTrusted, writeFileDurably } from '../apply/state-dir.js';
+import { readTrusted, writeFileDurably } from '../records/state-dir.js';
 import { auditExclusivity, describeAudit, type ExclusivityAudit, type TypeLabel } from '../audit/exclusive.js';
 import type { CilModule, PacketType } from '../compile/ir.js';
 import { describeOrigin, packetTypeOrigins } from '../explain/origins.js';

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { compilePolicy } from '../compile/compile.js';
-import { DEFAULT_STATE_DIR } from '../selinux/semodule.js';
+import { DEFAULT_STATE_DIR } from '../records/state-dir.js';
 import { runTool } from '../selinux/tools.js';
 import { renderUnit, UnitError } from '../systemd/unit.js';
 import { hasRecord, ON_INVALID, type OnInvalid } from './apply-command.js';

@@ -4,7 +4,7 @@
 
 import { createRequire } from 'node:module';
 import { lowerParsed } from '../compile/compile.js';
-import { makeRecord, readIntent, type AppliedRecord, type Load, type Pending } from '../apply/state.js';
+import { makeRecord, readIntent, type AppliedRecord, type Load, type Pending } from '../records/state.js';
 import { parsePolicy } from '../policy/parse.js';
 import { parsePortTableJson, portTableJson } from '../port-labels/port-table-json.js';
 import type { PortTable } from '../port-labels/port-table.js';

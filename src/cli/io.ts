@@ -4,7 +4,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, realpathSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import atomicWrite from 'write-file-atomic';
-import { fsyncDir } from '../apply/state-dir.js';
+import { fsyncDir } from '../records/state-dir.js';
 import type { Diagnostic, DiagnosticCode } from '../policy/diagnostics.js';
 import { LIMITS } from '../policy/limits.js';
 import { fileSpan, type Span } from '../policy/span.js';

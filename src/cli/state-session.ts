@@ -7,10 +7,10 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplyError } from '../apply/apply.js';
 import { sameTable, type ComparedRuleset } from '../apply/drift.js';
-import { RowError } from '../apply/element-rows.js';
+import { RowError } from '../records/element-rows.js';
 import { describeHolder, lockState, type StateLock } from '../apply/lock.js';
 import { readTable, type LiveTable } from '../apply/read-table.js';
-import { checkStateDir } from '../apply/state-dir.js';
+import { checkStateDir } from '../records/state-dir.js';
 import { NetfilterSession } from '../apply/session.js';
 import { AddonLoadError } from '../native.js';
 import {
@@ -35,7 +35,7 @@ import {
   type RecordRows,
   type StagedRecord,
   type StateIndex,
-} from '../apply/state.js';
+} from '../records/state.js';
 import { lockdownRuleset } from '../compile/lockdown.js';
 import { withCounterObjects } from '../compile/substitute.js';
 import { ModuleError } from '../selinux/semodule.js';

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import type { ProgramApp } from '../compile/ir.js';
-import { readTrusted, writeFileDurably } from '../apply/state-dir.js';
+import { readTrusted, writeFileDurably } from '../records/state-dir.js';
 import { contextType, ProgramLabelError, readFileLabel, restoreconFile, setFileLabel } from './labels.js';
 
 interface Journal {

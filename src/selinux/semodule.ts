@@ -3,15 +3,13 @@
 // error that names a line of our CIL is mapped back to the policy line that produced it.
 
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { readTrusted, writeFileDurably } from '../apply/state-dir.js';
+import { DEFAULT_STATE_DIR, readTrusted, writeFileDurably } from '../records/state-dir.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CilModule } from '../compile/ir.js';
 import { cilLineSpan, emitCil } from '../emit/cil.js';
 import { formatSpan } from '../policy/span.js';
 import { runTool } from './tools.js';
-
-export const DEFAULT_STATE_DIR = '/var/lib/secmarkc';
 
 export class ModuleError extends Error {
   constructor(message: string, readonly detail: string) {

@@ -1,10 +1,10 @@
-// The applied-policy record as the string-building writer made it (src/apply/state.ts and
+// The applied-policy record as the string-building writer made it (src/records/state.ts and
 // element-rows.ts at commit 9c9c396), kept verbatim as a test-only reference: records on disk
 // are in this format, so the byte-building writer must produce the same file and digest.
 
 import { createHash } from 'node:crypto';
 import type { CompiledPolicy, KeyPart, ObjectMap, Ruleset } from '../../src/compile/ir.js';
-import type { AppliedRecord } from '../../src/apply/state.js';
+import type { AppliedRecord } from '../../src/records/state.js';
 import type { Span } from '../../src/policy/span.js';
 
 interface MapRows {

@@ -7,6 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
+/** Where apply keeps its records, the label journal and the last installed module text. */
+export const DEFAULT_STATE_DIR = '/var/lib/secmarkc';
+
 export class StateError extends Error {
   constructor(message: string) {
     super(message);
