@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SecmarkcError } from './errors.js';
 
 export interface OpenOptions {
   /**
@@ -77,8 +78,10 @@ function packageRoot(): string {
 let binding: NativeBinding | undefined;
 
 /** The addon could not be loaded: nothing was sent to the kernel. */
-export class AddonLoadError extends Error {
-  override name = 'AddonLoadError';
+export class AddonLoadError extends SecmarkcError {
+  constructor(message: string) {
+    super('SMC109', message);
+  }
 }
 
 /**
@@ -97,7 +100,6 @@ function loadBinding(): NativeBinding {
     throw new AddonLoadError(
       `native addon not found or not loadable (needed to talk to the kernel): ${(error as Error).message.trim().split('\n')[0]}\n` +
         `  build it from source (python3, make and a C++ compiler): 'npm rebuild secmarkc' (-g for a global install), or 'npm run build:native' in a clone`,
-      { cause: error },
     );
   }
 }

@@ -130,7 +130,7 @@ test('explain --connect answers: allowed, refused with the missing permission an
   t.regex(ok.message, /^allowed: smc_a_t may send and recv http_client_packet_t \(label from port label of port 80 \(map port_client, ports: policy at policy\.yaml:5:8\)\)$/);
   const app = explainConnection(rs, 'output', out('192.0.2.10:80/tcp'), 'smc_a_t', a, origins);
   t.false(app.allowed);
-  t.is(app.message, 'refused: smc_a_t lacks send and recv on secmarkc_browser_client_packet_t (label from policy.yaml:10:14 (app "browser" connect (policy.yaml:10:9)))');
+  t.is(app.message, 'refused: smc_a_t lacks send and recv on secmarkc_browser_client_packet_t (label from policy.yaml:11:17 (app "browser" connect (policy.yaml:10:9)))');
   const half = explainConnection(rs, 'output', out('192.0.2.11:80/tcp'), 'smc_c_t', c, origins);
   t.regex(half.message, /^refused: smc_c_t lacks recv on http_client_packet_t/);
   const dflt = explainConnection(rs, 'output', out('192.0.2.11:40000/tcp'), 'smc_a_t', a, origins);

@@ -25,7 +25,7 @@ export async function readHits(table: string, object: string): Promise<Hits> {
     }
     return { labelled, restored };
   } catch (error) {
-    if (error instanceof KernelError && error.code === 'ENOENT') return { labelled: 0, restored: 0 }; // no table
+    if (error instanceof KernelError && error.errnoName === 'ENOENT') return { labelled: 0, restored: 0 }; // no table
     throw error;
   } finally {
     session.close();

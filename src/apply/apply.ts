@@ -7,7 +7,9 @@ import type { BatchError } from '../netlink/decode/replies.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
 import { encodeDumpTables } from '../netlink/requests.js';
 import { ERRNO } from '../netlink/wire/error.js';
-import { formatSpan } from '../policy/span.js';
+import { generatedSpan } from '../policy/span.js';
+import { SecmarkcError } from '../errors.js';
+import { refusalDiagnostics } from './refusal.js';
 import { NetfilterSession } from './session.js';
 
 export const DEFAULT_RETRIES = 5;
@@ -37,13 +39,14 @@ export interface ApplyResult {
   readonly existed: boolean;
 }
 
-export class ApplyError extends Error {
+/** The kernel refused the batch: its diagnostics say where, the message what that means. */
+export class ApplyError extends SecmarkcError {
   constructor(
     message: string,
     readonly errors: readonly BatchError[],
+    diagnostics: ReturnType<typeof refusalDiagnostics>,
   ) {
-    super(message);
-    this.name = 'ApplyError';
+    super(diagnostics[0]?.code ?? 'SMC104', message, diagnostics);
   }
 }
 
@@ -54,7 +57,8 @@ export function replaceTable(ruleset: Ruleset, options: ApplyOptions = {}): Prom
 
 /** Delete our table in one batch (no error if it does not exist). */
 export function deleteTable(table: string, options: ApplyOptions = {}): Promise<ApplyResult> {
-  const span = { file: '<command line>', line: 1, col: 1, endLine: 1, endCol: 1 };
+  // Nothing in a policy makes this batch: its refusals read `secmarkc: error SMC10n: ...`.
+  const span = generatedSpan('secmarkc', '');
   return transact({ table, family: 'inet', source: '', span, objects: [], maps: [], chains: [] }, 'delete', options);
 }
 
@@ -101,15 +105,14 @@ async function transact(ruleset: Ruleset, mode: 'replace' | 'delete', options: A
 }
 
 function explain(errors: readonly BatchError[], changedMeanwhile: boolean, attempts: number): ApplyError {
+  const nowhere = generatedSpan('secmarkc', '');
   if (changedMeanwhile) {
-    return new ApplyError(`the ruleset kept changing under us (${attempts} attempts); nothing was applied, try again`, errors);
+    const message = `the ruleset kept changing under us (${attempts} attempts): another program is writing nftables rules`;
+    return new ApplyError('nothing was applied; try again', errors, [{ code: 'SMC105', severity: 'error', span: nowhere, message }]);
   }
   if (errors.some((e) => e.error.errno === ERRNO.EPERM)) {
-    return new ApplyError('permission denied: loading nf_tables rules needs CAP_NET_ADMIN (run as root); nothing was applied', errors);
+    const message = 'permission denied: loading nf_tables rules needs CAP_NET_ADMIN (run as root)';
+    return new ApplyError('nothing was applied', errors, [{ code: 'SMC106', severity: 'error', span: nowhere, message }]);
   }
-  const lines = errors.map((e) => (e.span && e.span.file !== '<command line>' ? `${formatSpan(e.span)}: ${e.text}` : e.text));
-  const hint = errors.some((e) => e.error.errno === ERRNO.ENOENT && /secmark/.test(e.text))
-    ? '\n(a secmark object needs SELinux enabled with the packet type loaded: is the CIL module installed, and may this domain relabelto it? `loader` in the policy)'
-    : '';
-  return new ApplyError(`${lines.join('\n')}\nthe kernel refused the batch; the previous ruleset is unchanged${hint}`, errors);
+  return new ApplyError('the kernel refused the batch; the previous ruleset is unchanged', errors, refusalDiagnostics(errors));
 }

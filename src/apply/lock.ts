@@ -13,8 +13,7 @@ import { openLockFile, overwriteTrusted, StateError } from '../records/state-dir
 
 export class LockError extends StateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'LockError';
+    super(message, 'SMC121');
   }
 }
 

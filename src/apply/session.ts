@@ -9,6 +9,7 @@ import type { NetlinkMessage } from '../netlink/wire/message.js';
 import type { EncodedBatch } from '../netlink/encode-ruleset.js';
 import { encodeGetGen } from '../netlink/requests.js';
 import { ERRNO, errnoName, errnoText, type NetlinkError } from '../netlink/wire/error.js';
+import { SecmarkcError } from '../errors.js';
 
 /** How long to wait for the kernel's next datagram before calling it unresponsive. */
 const REPLY_TIMEOUT_MS = 5000;
@@ -16,14 +17,13 @@ const REPLY_TIMEOUT_MS = 5000;
 /** Datagrams read from the socket at a time (~32 KiB each in a dump of a large map). */
 const DRAIN_AT_ONCE = 16;
 
-export class KernelError extends Error {
+export class KernelError extends SecmarkcError {
   constructor(
     message: string,
     readonly errno: number,
-    readonly code: string,
+    readonly errnoName: string,
   ) {
-    super(message);
-    this.name = 'KernelError';
+    super('SMC107', message);
   }
 
   static from(what: string, error: NetlinkError): KernelError {

@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ApplyError, DEFAULT_RETRIES, replaceTable, type ApplyResult } from '../apply/apply.js';
+import { DEFAULT_RETRIES, replaceTable, type ApplyResult } from '../apply/apply.js';
 import { sameTable } from '../apply/drift.js';
 import { checkStateDir } from '../records/state-dir.js';
 import { LockError } from '../apply/lock.js';
@@ -29,7 +29,7 @@ import { faultPoint } from './fault-point.js';
 import { intentInputs } from './intent.js';
 import { parseCount, parseSeconds, parseTableName } from './option-parsers.js';
 import { labelJson } from './remove-command.js';
-import { describeError, failRuntime, printDiagnostics } from './report.js';
+import { describeError, failError, failRuntime, printDiagnostics } from './report.js';
 import { DEFAULT_WAIT_SECONDS, describeClaim, describeLive, describeRecord, matchLive, readLiveTable, WriterSession, type StateOptions } from './state-session.js';
 
 export const ON_INVALID = ['fail', 'keep', 'lockdown'] as const;
@@ -228,7 +228,7 @@ export function registerApply(program: Command): void {
           if (onInvalid !== 'fail') await fallBack(onInvalid, table, `${policyPath}'s packet types are not exclusive`, options, session);
           return;
         }
-        failRuntime(error instanceof ApplyError ? error.message : describeError(error));
+        failError(error);
         if (onInvalid !== 'fail') await fallBack(onInvalid, table, `${policyPath} could not be applied`, options, session);
         return;
       }
@@ -423,7 +423,7 @@ async function rollback(options: ApplyOptions): Promise<void> {
       applied = await load(previous.ruleset, previous.module, options);
     } catch (error) {
       session.failed(error);
-      return failRuntime(error instanceof ApplyError ? error.message : describeError(error));
+      return failError(error);
     }
     try {
       session.commit();
@@ -581,7 +581,7 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
     note(`${why}: LOCKDOWN: table inet ${table} now drops all traffic except loopback. Fix the policy, then run: systemctl restart secmarkc.`);
   } catch (error) {
     session?.failed(error);
-    failRuntime(`${why}, and the ${mode} fallback failed too: ${error instanceof ApplyError ? error.message : describeError(error)}`);
+    failError(error, `${why}, and the ${mode} fallback failed too`);
   } finally {
     if (session !== given) session?.close();
     process.exitCode = status === undefined || status === 0 ? EXIT.failure : status;

@@ -12,6 +12,7 @@ import { describeOrigin, packetTypeOrigins } from '../explain/origins.js';
 import { type Diagnostic } from '../policy/diagnostics.js';
 import type { Policy } from '../policy/types.js';
 import { LOADED_POLICY, packetUsers, parseQueryOutput, withEnforcing, type PacketUsers } from '../selinux/packet-users.js';
+import { SecmarkcError } from '../errors.js';
 
 export interface AuditOptions {
   /** A binary policy file (as `sesearch POLICY` takes) instead of the loaded one. */
@@ -27,10 +28,9 @@ export function addAuditOptions(command: Command): Command {
 }
 
 /** Thrown by apply when the audit finds a leak and --allow-shared-labels was not given. */
-export class NotExclusiveError extends Error {
-  constructor(readonly diagnostics: readonly Diagnostic[]) {
-    super(`${diagnostics.filter((d) => d.severity === 'error').length} label(s) not exclusive`);
-    this.name = 'NotExclusiveError';
+export class NotExclusiveError extends SecmarkcError {
+  constructor(diagnostics: readonly Diagnostic[]) {
+    super('SMC060', `${diagnostics.filter((d) => d.severity === 'error').length} label(s) not exclusive`, diagnostics);
   }
 }
 

@@ -9,6 +9,7 @@ import type { Diagnostic, DiagnosticCode } from '../policy/diagnostics.js';
 import { LIMITS } from '../policy/limits.js';
 import { fileSpan, type Span } from '../policy/span.js';
 import { describeError, failRuntime } from './report.js';
+import { SecmarkcError } from '../errors.js';
 
 export interface PolicySource {
   readonly text: string;
@@ -21,13 +22,13 @@ export interface PolicySource {
  * large. A diagnostic like any other problem of the policy (exit 2, so `apply --on-invalid`
  * acts), unlike an I/O error.
  */
-export class PolicyInputError extends Error {
+export class PolicyInputError extends SecmarkcError {
   readonly diagnostic: Diagnostic;
 
   constructor(code: DiagnosticCode, file: string, message: string, span: Span = fileSpan(file)) {
-    super(message);
-    this.name = 'PolicyInputError';
-    this.diagnostic = { code, severity: 'error', message, span };
+    const diagnostic: Diagnostic = { code, severity: 'error', message, span };
+    super(code, message, [diagnostic]);
+    this.diagnostic = diagnostic;
   }
 }
 

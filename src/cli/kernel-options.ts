@@ -4,6 +4,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Ruleset } from '../compile/ir.js';
 import { withCounterObjects } from '../compile/substitute.js';
+import { SecmarkcError } from '../errors.js';
 
 export interface KernelOptions {
   netns?: string;
@@ -26,10 +27,10 @@ export function rulesetFor(ruleset: Ruleset, options: KernelOptions): Ruleset {
 }
 
 /** --netns names something that cannot be opened: nothing was sent. */
-export class NetnsError extends Error {
+export class NetnsError extends SecmarkcError {
   constructor(message: string, options: { cause: unknown }) {
-    super(message, options);
-    this.name = 'NetnsError';
+    super('SMC108', message);
+    this.cause = options.cause;
   }
 }
 

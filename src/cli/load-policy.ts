@@ -14,6 +14,7 @@ import { LOADED_POLICY } from '../selinux/packet-users.js';
 import { policyPortTable } from '../selinux/seinfo.js';
 import { describeError, failInvalid, failRuntime, printDiagnostics } from './report.js';
 import { PolicyInputError, readInputFile, readPolicySource } from './io.js';
+import { SecmarkcError } from '../errors.js';
 
 export interface PortsFromOption {
   portsFrom?: string;
@@ -106,9 +107,9 @@ export function loadPolicyWithSource(path: string, options: PortsFromOption = {}
 }
 
 /** Thrown out of the compiler when reading the SELinux policy for `programs` failed. */
-class ProgramRightsError extends Error {
+class ProgramRightsError extends SecmarkcError {
   constructor(readonly reason: unknown) {
-    super('reading the SELinux policy for programs failed');
+    super('SMC111', 'reading the SELinux policy for programs failed');
   }
 }
 

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { EXIT } from './exit-codes.js';
-import { describeError, failRuntime } from './report.js';
+import { failError } from './report.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -138,6 +138,6 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.invalid;
       return;
     }
-    failRuntime(describeError(error));
+    failError(error);
   }
 }

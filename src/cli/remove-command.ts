@@ -9,7 +9,7 @@ import { DEFAULT_STATE_DIR } from '../records/state-dir.js';
 import { removeModule } from '../selinux/semodule.js';
 import { addKernelOptions, withNetns } from './kernel-options.js';
 import { parseSeconds, parseTableName } from './option-parsers.js';
-import { describeError, failRuntime } from './report.js';
+import { describeError, failError, failRuntime } from './report.js';
 import { DEFAULT_WAIT_SECONDS, WriterSession, type StateOptions } from './state-session.js';
 
 interface RemoveOptions extends StateOptions {
@@ -93,7 +93,7 @@ async function remove(options: RemoveOptions, report: RemoveReport, say: (line: 
     }
   } catch (error) {
     session?.failed(error);
-    failRuntime(describeError(error));
+    failError(error);
   } finally {
     session?.close();
   }

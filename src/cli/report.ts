@@ -1,10 +1,12 @@
 // How the CLI prints diagnostics and runtime errors: one formatter, exit codes set, no stack traces.
 
-import { formatDiagnostic, type Diagnostic } from '../policy/diagnostics.js';
+import { SecmarkcError } from '../errors.js';
+import { formatDiagnosticLines, type Diagnostic } from '../policy/diagnostics.js';
 import { EXIT } from './exit-codes.js';
 
+/** Each diagnostic in the editor's form (`FILE:LINE:COL: error SMCnnn: ...`), then its notes. */
 export function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
-  for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+  for (const d of diagnostics) process.stderr.write(formatDiagnosticLines(d).join('\n') + '\n');
 }
 
 /** Invalid policy: print everything (a stage reports at most LIMITS.diagnostics), exit 2. */
@@ -28,7 +30,17 @@ export function failRuntime(message: string): void {
   process.exitCode = EXIT.failure;
 }
 
+/**
+ * A runtime failure from an error: the places in the policy it is about (a kernel or semodule
+ * refusal), then `secmarkc: [CONTEXT: ]MESSAGE`. Exit 1.
+ */
+export function failError(error: unknown, context?: string): void {
+  if (error instanceof SecmarkcError) printDiagnostics(error.diagnostics);
+  failRuntime(context === undefined ? describeError(error) : `${context}: ${describeError(error)}`);
+}
+
 export function describeError(error: unknown): string {
+  if (error instanceof SecmarkcError) return error.message;
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
     return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;

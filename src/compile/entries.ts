@@ -35,10 +35,16 @@ export class EntryTable {
     return this.owners[this.ownerOf[i]!]!;
   }
 
-  /** Where entry i was written: the peer, or for `any` peer the port entry. */
+  /** Where entry i was written, for overlap diagnostics: the peer, or for `any` peer the port entry. */
   span(i: number): Span {
     const peer = this.peers[i]!;
     return peer === ANY[peer.range.family] ? this.ports[i]!.span : peer.span;
+  }
+
+  /** Where the address of entry i was written (a peer, a group member); undefined for `any`. */
+  peerSpan(i: number): Span | undefined {
+    const peer = this.peers[i]!;
+    return peer === ANY[peer.range.family] ? undefined : peer.span;
   }
 }
 

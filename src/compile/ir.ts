@@ -74,7 +74,10 @@ export interface MapElement {
   readonly parts: readonly KeyPart[];
   /** NFTA_SET_ELEM_OBJREF */
   readonly object: string;
+  /** The port entry that made it (the element of a port label: the `ports: policy` key). */
   readonly span: Span;
+  /** Where its address was written (a peer, a group member); none for `any` and port labels. */
+  readonly peer?: Span;
 }
 
 export type KeyPart = AddrPart | ProtoPart | PortPart;

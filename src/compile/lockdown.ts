@@ -8,11 +8,13 @@
 // objects, so no CIL module is needed, and once our last secmark object is gone the kernel stops
 // labelling packets (selinux_secmark_enabled): loopback traffic is not refused by SELinux either.
 
+import { generatedSpan } from '../policy/span.js';
 import type { Chain, Hook, Ruleset } from './ir.js';
 import { CHAIN_NAMES } from './names.js';
 import { CHAIN_PRIORITY } from './lower.js';
 
-const SPAN = { file: '<lockdown>', line: 1, col: 1, endLine: 1, endCol: 1 };
+/** A refusal of it reads `secmarkc: error SMC103: ... (the lockdown ruleset)`. */
+const SPAN = generatedSpan('secmarkc', 'the lockdown ruleset');
 
 function lockdownChain(hook: Hook): Chain {
   return {

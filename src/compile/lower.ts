@@ -3,7 +3,7 @@
 
 import { bigintToBytes, type ParsedRange } from '../policy/address.js';
 import { DiagnosticSink, type Diagnostic } from '../policy/diagnostics.js';
-import type { Span } from '../policy/span.js';
+import { generatedSpan, type Span } from '../policy/span.js';
 import { PROTOCOL_NUMBERS } from '../policy/ports.js';
 import type { PeerRange, Policy, PortEntry } from '../policy/types.js';
 import { EntryTable, expandRules, resolveOverlaps } from './entries.js';
@@ -112,9 +112,9 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
   }
   if (sink.hasErrors) return { ok: false, diagnostics: sink.sorted() };
 
-  const span = policy.table.span;
   const labelPorts = policy.ports.value === 'policy';
-  const chains = (['input', 'output'] as const).map((hook) => buildChain(hook, maps, policy.neighbourDiscovery.length > 0, labelPorts, span));
+  const ndpSpan = policy.neighbourDiscovery[0]?.span;
+  const chains = (['input', 'output'] as const).map((hook) => buildChain(hook, maps, ndpSpan, labelPorts ? policy.ports.span : undefined, policy.file));
 
   // The kernel checks relabelto when a secmark object is created: on our types and on every
   // packet type of the loaded policy that the ruleset uses (send/recv on those refpolicy grants).
@@ -136,7 +136,7 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
   return {
     ok: true,
     diagnostics: sink.sorted(),
-    compiled: { ruleset: { table, family: 'inet', source: policy.file, span, objects, maps, chains }, module },
+    compiled: { ruleset: { table, family: 'inet', source: policy.file, span: policy.table.span, objects, maps, chains }, module },
   };
 }
 
@@ -155,7 +155,8 @@ function splitExact(table: EntryTable, kept: readonly number[], direction: 'conn
     const i = kept[k]!;
     const peer = table.peers[i]!;
     const port = table.ports[i]!;
-    const element = parts.element(peer, port, table.owner(i).object, table.span(i));
+    // The port entry made the element; its peer is a note (src/apply/refusal.ts).
+    const element = parts.element(peer, port, table.owner(i).object, port.span, table.peerSpan(i));
     if (peer.range.prefixLength === fullLength && port.from === port.to) exact.push(element);
     else interval.push(element);
   }
@@ -185,8 +186,9 @@ class PartCache {
   private readonly protos = new Map<number, ProtoPart>();
   private readonly ports = new Map<PortEntry, PortPart>();
 
-  element(peer: PeerRange, port: PortEntry, object: string, span: Span): MapElement {
-    return { parts: [this.addr(peer), this.proto(PROTOCOL_NUMBERS[port.protocol]), this.port(port)], object, span };
+  element(peer: PeerRange, port: PortEntry, object: string, span: Span, peerSpan: Span | undefined): MapElement {
+    const parts = [this.addr(peer), this.proto(PROTOCOL_NUMBERS[port.protocol]), this.port(port)];
+    return peerSpan ? { parts, object, span, peer: peerSpan } : { parts, object, span };
   }
 
   private addr(peer: PeerRange): AddrPart {
@@ -250,9 +252,15 @@ function lowerPortLabels(table: PortTable, span: Span, level: string, objects: N
   }
 }
 
-function buildChain(hook: Hook, maps: readonly ObjectMap[], labelNdp: boolean, labelPorts: boolean, span: Span): Chain {
+/**
+ * A base chain. Its rules carry the span of what enables them: the map rules their map's (its
+ * first port entry), the port-label rules the `ports` key, neighbour discovery its key; the chain
+ * and the rules every ruleset has are generated (no line of the policy makes them).
+ */
+function buildChain(hook: Hook, maps: readonly ObjectMap[], ndpSpan: Span | undefined, portsSpan: Span | undefined, file: string): Chain {
   const direction = hook === 'output' ? 'connect' : 'serve';
   const peer = hook === 'output' ? 'daddr' : 'saddr';
+  const span = generatedSpan(file, `every ruleset has the ${hook} chain and its rules that restore and save a connection's label`);
   const rules: Rule[] = [
     {
       statements: [{ kind: 'ct-state', states: ['established', 'related'] }, { kind: 'meta-secmark-from-ct' }, { kind: 'counter' }],
@@ -260,13 +268,13 @@ function buildChain(hook: Hook, maps: readonly ObjectMap[], labelNdp: boolean, l
       span,
     },
   ];
-  if (labelPorts) {
+  if (portsSpan) {
     // Each `meta secmark set` overwrites the last: default, then port label, then app rules.
     const role = hook === 'output' ? 'client' : 'server';
     rules.push({
       statements: [{ kind: 'ct-state', states: ['new'] }, { kind: 'objref', objType: 'secmark', name: portObjectName(DEFAULT_PACKET_TYPES[role]) }, { kind: 'counter' }],
       comment: `default label of new ${role === 'client' ? 'outbound' : 'inbound'} connections`,
-      span,
+      span: portsSpan,
     });
     const portMap = maps.find((m) => m.name === PORT_MAP_NAMES[role]);
     if (portMap) {
@@ -295,7 +303,7 @@ function buildChain(hook: Hook, maps: readonly ObjectMap[], labelNdp: boolean, l
     comment: 'save the label of a new connection',
     span,
   });
-  if (labelNdp) {
+  if (ndpSpan) {
     rules.push({
       statements: [
         { kind: 'icmpv6-type-range', from: NDP_TYPES.from, to: NDP_TYPES.to },
@@ -303,7 +311,7 @@ function buildChain(hook: Hook, maps: readonly ObjectMap[], labelNdp: boolean, l
         { kind: 'counter' },
       ],
       comment: 'label neighbour discovery',
-      span,
+      span: ndpSpan,
     });
   }
   return { name: CHAIN_NAMES[hook], hook, priority: CHAIN_PRIORITY[hook], policy: 'accept', rules, span };

@@ -9,6 +9,7 @@
 // each of them one of P's rights once G is read as P. The attributes G keeps carry the rest.
 
 import type { AvRule, CopiedRule, Level, ParentRules, PolicyParentRules, RangeRule, TypeRule, XpermRule } from '../selinux/parent-rules.js';
+import { SecmarkcError } from '../errors.js';
 
 export interface ProgramDomainNames {
   /** G: the generated domain. */
@@ -19,10 +20,9 @@ export interface ProgramDomainNames {
   readonly execType: string;
 }
 
-export class ProgramDomainError extends Error {
+export class ProgramDomainError extends SecmarkcError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ProgramDomainError';
+    super('SMC113', message);
   }
 }
 

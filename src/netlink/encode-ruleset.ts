@@ -4,8 +4,10 @@
 // maps back to the policy line (nftables' cmd_add_loc / nft_cmd_error).
 
 import type { Chain, MapElement, NamedObject, ObjectMap, Rule, Ruleset, Statement } from '../compile/ir.js';
+import type { Note } from '../policy/diagnostics.js';
 import type { Span } from '../policy/span.js';
 import { elementWhat, statementText } from './describe.js';
+import { keyPartText } from '../emit/element-text.js';
 import { linearizeRule, OBJECT_TYPES, type MapRef, type MapRefs } from './linearize.js';
 import { elementSize, ElementWriter, mapLayout } from './map-layout.js';
 import { encodeBatchBegin, encodeBatchEnd, startNftMessage } from './nft/batch.js';
@@ -39,7 +41,7 @@ import {
   NLM_F_CREATE,
 } from './wire/constants.js';
 import { NetlinkWriter } from './wire/writer.js';
-import type { AttrRecord, MessageRecord } from './locate-error.js';
+import { refName, type AttrRecord, type MessageRecord, type Origin } from './locate-error.js';
 
 export { locateError, type AttrRecord, type MessageRecord } from './locate-error.js';
 
@@ -66,6 +68,8 @@ const HOOKS = { input: NF_INET_LOCAL_IN, output: NF_INET_LOCAL_OUT } as const;
 
 /** A set element's record; its text is only built if an error asks for it. */
 class ElementRecord implements AttrRecord {
+  readonly kind = 'element';
+
   constructor(
     readonly offset: number,
     readonly end: number,
@@ -80,6 +84,16 @@ class ElementRecord implements AttrRecord {
   get what(): string {
     return elementWhat(this.map, this.element);
   }
+
+  get notes(): readonly Note[] {
+    const peer = this.element.peer;
+    const addr = this.element.parts[0];
+    return peer && addr ? [{ span: peer, message: `its address ${keyPartText(addr)} is written here` }] : [];
+  }
+
+  get uses(): readonly string[] {
+    return [refName.object(this.element.object), refName.map(this.map.name)];
+  }
 }
 
 /**
@@ -89,6 +103,7 @@ class ElementRecord implements AttrRecord {
  */
 class ElementsMessageRecord implements MessageRecord {
   readonly type = 'NFT_MSG_NEWSETELEM';
+  readonly kind = 'element';
   private built?: AttrRecord[];
 
   constructor(
@@ -102,6 +117,10 @@ class ElementsMessageRecord implements MessageRecord {
     /** Offsets from the message start: element i starts at [i], the last ends at [count]. */
     private readonly bounds: Int32Array,
   ) {}
+
+  get uses(): readonly string[] {
+    return [refName.map(this.map.name)];
+  }
 
   get attrs(): readonly AttrRecord[] {
     if (!this.built) {
@@ -128,8 +147,8 @@ class BatchBuilder {
     return this.seq++;
   }
 
-  record(seq: number, type: string, what: string, span: Span, start: number, attrs: readonly AttrRecord[] = []): void {
-    this.messages.push({ seq, type, what, span, start, end: this.w.offset, attrs });
+  record(seq: number, type: string, origin: Origin, start: number, attrs: readonly AttrRecord[] = []): void {
+    this.messages.push({ seq, type, ...origin, start, end: this.w.offset, attrs });
   }
 
   push(record: MessageRecord): void {
@@ -137,12 +156,12 @@ class BatchBuilder {
   }
 
   /** Write one nf_tables message whose body has no attribute-level records. */
-  simple(msg: number, flags: number, family: number, what: string, span: Span, body: (w: NetlinkWriter) => void): void {
+  simple(msg: number, flags: number, family: number, origin: Origin, body: (w: NetlinkWriter) => void): void {
     const seq = this.nextSeq();
     const start = startNftMessage(this.w, msg, flags, seq, family);
     body(this.w);
     this.w.messageEnd(start);
-    this.record(seq, NFT_MSG_NAMES[msg] as string, what, span, start);
+    this.record(seq, NFT_MSG_NAMES[msg] as string, origin, start);
   }
 }
 
@@ -167,14 +186,16 @@ export function encodeRuleset(ruleset: Ruleset, options: EncodeOptions): Encoded
 
   const beginSeq = b.nextSeq();
   const begin = encodeBatchBegin(b.w, beginSeq, options.genId);
-  b.record(beginSeq, 'NFNL_MSG_BATCH_BEGIN', options.genId !== undefined ? `batch begin (generation ${options.genId})` : 'batch begin', ruleset.span, begin);
+  const batch = (what: string): Origin => ({ kind: 'batch', what, span: ruleset.span });
+  const ofTable = (what: string): Origin => ({ kind: 'table', what, span: ruleset.span });
+  b.record(beginSeq, 'NFNL_MSG_BATCH_BEGIN', batch(options.genId !== undefined ? `batch begin (generation ${options.genId})` : 'batch begin'), begin);
 
   // Create the table if missing (no NLM_F_EXCL), so that deleting it cannot fail with ENOENT.
-  b.simple(NFT_MSG_NEWTABLE, 0, family, `${tableText} (create if missing)`, ruleset.span, (w) => encodeTable(w, { family, name: table, flags: 0 }));
-  b.simple(NFT_MSG_DELTABLE, 0, family, `delete ${tableText}`, ruleset.span, (w) => encodeTable(w, { family, name: table }));
+  b.simple(NFT_MSG_NEWTABLE, 0, family, ofTable(`${tableText} (create if missing)`), (w) => encodeTable(w, { family, name: table, flags: 0 }));
+  b.simple(NFT_MSG_DELTABLE, 0, family, ofTable(`delete ${tableText}`), (w) => encodeTable(w, { family, name: table }));
 
   if (options.mode === 'replace') {
-    b.simple(NFT_MSG_NEWTABLE, 0, family, tableText, ruleset.span, (w) => encodeTable(w, { family, name: table, flags: 0 }));
+    b.simple(NFT_MSG_NEWTABLE, 0, family, ofTable(tableText), (w) => encodeTable(w, { family, name: table, flags: 0 }));
     // nft's order: chains, objects, each map with its elements, then rules.
     for (const chain of ruleset.chains) encodeChainMessage(b, family, table, chain);
     for (const object of ruleset.objects) encodeObjectMessage(b, family, table, object);
@@ -191,25 +212,28 @@ export function encodeRuleset(ruleset: Ruleset, options: EncodeOptions): Encoded
 
   const endSeq = b.nextSeq();
   const end = encodeBatchEnd(b.w, endSeq);
-  b.record(endSeq, 'NFNL_MSG_BATCH_END', 'batch end', ruleset.span, end);
+  b.record(endSeq, 'NFNL_MSG_BATCH_END', batch('batch end'), end);
   return { bytes: b.w.bytes(), messages: b.messages };
 }
 
 function encodeChainMessage(b: BatchBuilder, family: number, table: string, chain: Chain): void {
-  b.simple(NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, `chain ${chain.name} (hook ${chain.hook} priority ${chain.priority})`, chain.span, (w) =>
+  const origin: Origin = { kind: 'chain', what: `chain ${chain.name} (hook ${chain.hook} priority ${chain.priority})`, span: chain.span, defines: refName.chain(chain.name) };
+  b.simple(NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, origin, (w) =>
     encodeChain(w, { family, table, name: chain.name, type: 'filter', policy: chain.policy === 'drop' ? NF_DROP : NF_ACCEPT, hook: { hooknum: HOOKS[chain.hook], priority: chain.priority } }),
   );
 }
 
 function encodeObjectMessage(b: BatchBuilder, family: number, table: string, object: NamedObject): void {
   const data = object.kind === 'secmark' ? { kind: 'secmark' as const, context: object.context ?? '' } : { kind: 'counter' as const, bytes: 0n, packets: 0n };
-  b.simple(NFT_MSG_NEWOBJ, NLM_F_CREATE, family, `${object.kind} "${object.name}"`, object.span, (w) => encodeObj(w, { family, table, name: object.name, data }));
+  const what = object.context !== undefined ? `${object.kind} "${object.name}" (${object.context})` : `${object.kind} "${object.name}"`;
+  const origin: Origin = { kind: 'object', what, span: object.span, defines: refName.object(object.name) };
+  b.simple(NFT_MSG_NEWOBJ, NLM_F_CREATE, family, origin, (w) => encodeObj(w, { family, table, name: object.name, data }));
 }
 
 function encodeMapMessages(b: BatchBuilder, family: number, table: string, map: ObjectMap, setId: number): void {
   const elements = new ElementWriter(map);
   const layout = elements.layout;
-  b.simple(NFT_MSG_NEWSET, NLM_F_CREATE, family, `map "${map.name}"`, map.span, (w) =>
+  b.simple(NFT_MSG_NEWSET, NLM_F_CREATE, family, { kind: 'map', what: `map "${map.name}"`, span: map.span, defines: refName.map(map.name) }, (w) =>
     encodeSet(w, {
       family,
       table,
@@ -273,8 +297,17 @@ function encodeRuleMessage(b: BatchBuilder, family: number, table: string, chain
     let next = e + 1;
     while (next < exprs.length && statementOf[next] === s) next++;
     const endOffset = next < exprs.length ? (offsets[next] as number) : listEnd;
-    attrs.push({ offset: (offsets[e] as number) - start, end: endOffset - start, span: rule.span, what: statementText(rule.statements[s] as Statement) });
+    const statement = rule.statements[s] as Statement;
+    attrs.push({ offset: (offsets[e] as number) - start, end: endOffset - start, kind: 'rule', span: rule.span, what: `${statementText(statement)} (rule in chain ${chain.name})`, uses: [refName.chain(chain.name), ...statementUses(statement)] });
   }
   const text = rule.statements.map(statementText).join(' ');
-  b.record(seq, 'NFT_MSG_NEWRULE', `rule in chain ${chain.name}: ${text}`, rule.span, start, attrs);
+  const uses = [refName.chain(chain.name), ...rule.statements.flatMap(statementUses)];
+  b.record(seq, 'NFT_MSG_NEWRULE', { kind: 'rule', what: `rule in chain ${chain.name}: ${text}`, span: rule.span, uses }, start, attrs);
+}
+
+/** The objects and maps a statement names: the kernel refuses it when they are missing. */
+function statementUses(statement: Statement): string[] {
+  if (statement.kind === 'objref') return [refName.object(statement.name)];
+  if (statement.kind === 'objref-map') return [refName.map(statement.map)];
+  return [];
 }

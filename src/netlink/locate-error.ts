@@ -2,25 +2,39 @@
 // node it came from, with attribute-level records (each set element, each statement) so that
 // the kernel's extended-ack offset narrows an error down to one line.
 
+import type { Note } from '../policy/diagnostics.js';
 import type { Span } from '../policy/span.js';
 
+/** What part of the ruleset a message or an attribute makes: each kind has its diagnostic code. */
+export type OriginKind = 'batch' | 'table' | 'chain' | 'object' | 'map' | 'element' | 'rule';
+
+/** Where a message or an attribute came from, and what a kernel error about it is about. */
+export interface Origin {
+  readonly kind: OriginKind;
+  /** The policy node that made it: a port entry for an element, the key that enables the rest. */
+  readonly span: Span;
+  readonly what: string;
+  /** Other places that explain it (an element's peer). */
+  readonly notes?: readonly Note[];
+  /** The name others refer to it by (`object browser_client`, `map connect4`, `chain output`). */
+  readonly defines?: string;
+  /** The names it refers to: when one of them is refused, the kernel refuses this too (ENOENT). */
+  readonly uses?: readonly string[];
+}
+
 /** An attribute inside a message that came from its own IR node (an element, a statement). */
-export interface AttrRecord {
+export interface AttrRecord extends Origin {
   /** Offset of the attribute header from the start of the message (as NLMSGERR_ATTR_OFFS counts). */
   readonly offset: number;
   /** End of the attribute, same origin. */
   readonly end: number;
-  readonly span: Span;
-  readonly what: string;
 }
 
 /** One message of the batch and where it came from. */
-export interface MessageRecord {
+export interface MessageRecord extends Origin {
   readonly seq: number;
   /** `NFT_MSG_NEWSETELEM`, `NFNL_MSG_BATCH_BEGIN`, ... */
   readonly type: string;
-  readonly what: string;
-  readonly span: Span;
   /** Byte range of the message in the batch. */
   readonly start: number;
   readonly end: number;
@@ -28,12 +42,19 @@ export interface MessageRecord {
   readonly attrs: readonly AttrRecord[];
 }
 
+/** The names an Origin's `defines` and `uses` hold. */
+export const refName = {
+  object: (name: string): string => `object ${name}`,
+  map: (name: string): string => `map ${name}`,
+  chain: (name: string): string => `chain ${name}`,
+} as const;
+
 /**
  * Which policy node a kernel error is about: the message with that seq, narrowed to the
  * attribute containing `attrOffset` (NLMSGERR_ATTR_OFFS, counted from the message start)
  * when the kernel gave one.
  */
-export function locateError(messages: readonly MessageRecord[], seq: number, attrOffset?: number): { span: Span; what: string } | undefined {
+export function locateError(messages: readonly MessageRecord[], seq: number, attrOffset?: number): Origin | undefined {
   let lo = 0;
   let hi = messages.length - 1;
   let msg: MessageRecord | undefined;
@@ -62,7 +83,7 @@ export function locateError(messages: readonly MessageRecord[], seq: number, att
         a = mid + 1;
       } else b = mid - 1;
     }
-    if (found && attrOffset < found.end) return { span: found.span, what: found.what };
+    if (found && attrOffset < found.end) return found;
   }
-  return { span: msg.span, what: msg.what };
+  return msg;
 }

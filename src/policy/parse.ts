@@ -8,7 +8,7 @@ import { programPathProblem } from './program-path.js';
 import { parsePortEntry, protocolFamily } from './ports.js';
 import { LIMITS } from './limits.js';
 import { findExcessiveNesting } from './nesting.js';
-import { fileSpan, type Span } from './span.js';
+import { fileSpan, generatedSpan, type Span } from './span.js';
 import { closest } from './did-you-mean.js';
 import type { App, PeerRange, Policy, PortEntry, PortsMode, Spanned, TrafficRule, UnlabeledMode } from './types.js';
 import { parseYamlFast } from './yaml-fast.js';
@@ -110,7 +110,9 @@ function readPolicy(reader: YamlReader, root: YamlNode, file: string): Policy | 
     if (v && v.value !== '1') sink.error('SMC005', v.span, `unsupported policy version ${v.value} (this tool reads version: 1)`);
   }
 
-  const table = readName(reader, get('table'), '"table"') ?? { value: DEFAULTS.table, span: get('table')?.keySpan ?? rootSpan };
+  // What the policy does not write is made by the compiler: its span says so, not a line.
+  const byDefault = (key: string, value: string): Span => generatedSpan(file, `"${key}" is not written: the default is ${value}`);
+  const table = readName(reader, get('table'), '"table"') ?? { value: DEFAULTS.table, span: get('table')?.keySpan ?? byDefault('table', DEFAULTS.table) };
 
   let unlabeled: Spanned<UnlabeledMode> | undefined;
   const unlabeledEntry = get('unlabeled');
@@ -123,7 +125,7 @@ function readPolicy(reader: YamlReader, root: YamlNode, file: string): Policy | 
     } else if (mode) unlabeled = mode as Spanned<UnlabeledMode>;
   }
 
-  let level: Spanned<string> = { value: DEFAULTS.level, span: rootSpan };
+  let level: Spanned<string> = { value: DEFAULTS.level, span: byDefault('level', DEFAULTS.level) };
   const levelEntry = get('level');
   if (levelEntry) {
     const l = reader.scalarText(levelEntry.value, '"level"');
@@ -131,12 +133,13 @@ function readPolicy(reader: YamlReader, root: YamlNode, file: string): Policy | 
     else if (l) level = l;
   }
 
-  const loader = readTypeList(reader, get('loader'), '"loader"', false) ?? DEFAULTS.loader.map((value) => ({ value, span: rootSpan }));
+  const loaderSpan = byDefault('loader', DEFAULTS.loader.join(', '));
+  const loader = readTypeList(reader, get('loader'), '"loader"', false) ?? DEFAULTS.loader.map((value) => ({ value, span: loaderSpan }));
   const neighbourDiscovery =
     readTypeList(reader, get('neighbour_discovery'), '"neighbour_discovery"', true) ??
-    DEFAULTS.neighbourDiscovery.map((value) => ({ value, span: rootSpan }));
+    DEFAULTS.neighbourDiscovery.map((value) => ({ value, span: byDefault('neighbour_discovery', value) }));
 
-  let ports: Spanned<PortsMode> = { value: 'none', span: rootSpan };
+  let ports: Spanned<PortsMode> = { value: 'none', span: byDefault('ports', 'none') };
   const portsEntry = get('ports');
   if (portsEntry) {
     const mode = reader.string(portsEntry.value, '"ports"');

@@ -4,6 +4,7 @@
 
 import { typeProblem } from '../policy/names.js';
 import { PORT_PROTOCOLS, type PortLabel, type PortProtocol, type PortTable, type SkippedPortType } from './port-table.js';
+import { SecmarkcError } from '../errors.js';
 
 export const PORT_TABLE_FORMAT = 'secmarkc-ports/1';
 
@@ -23,10 +24,9 @@ export function portTableJson(table: PortTable, source: string): unknown {
   };
 }
 
-export class PortTableFileError extends Error {
+export class PortTableFileError extends SecmarkcError {
   constructor(file: string, message: string) {
-    super(`${file}: ${message}`);
-    this.name = 'PortTableFileError';
+    super('SMC131', `${file}: ${message}`);
   }
 }
 

@@ -3,11 +3,11 @@
 // listed files are touched, never a directory or anything recursive.
 
 import { runTool } from '../selinux/tools.js';
+import { SecmarkcError } from '../errors.js';
 
-export class ProgramLabelError extends Error {
+export class ProgramLabelError extends SecmarkcError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ProgramLabelError';
+    super('SMC112', message);
   }
 }
 

@@ -8,10 +8,14 @@
 //          `a<hex start>[-<hex end>][/<prefix length>]`, `p<protocol>`, `s<from>[-<to>]`
 //   spans: one row per element: `<line>:<col>:<endLine>:<endCol>`, in the map's file
 //
+// An element's span (its port entry) is kept, its `peer` note is not: a record loaded at boot or
+// by a rollback that the kernel refuses is reported at the port entry, without the note.
+//
 // Keys and spans are kept apart so that the digest (content identity) covers the keys only.
 
 import type { AddrPart, KeyField, KeyPart, MapElement, ObjectMap } from '../compile/ir.js';
 import type { Span } from '../policy/span.js';
+import { SecmarkcError } from '../errors.js';
 
 /** An object map with its elements as rows, as read back from a record (JSON-unescaped). */
 export interface MapRows {
@@ -216,7 +220,11 @@ function rowNumber(n: number): number {
 
 // Reading: rows as JSON.parse gives them back, text with real newlines.
 
-export class RowError extends Error {}
+export class RowError extends SecmarkcError {
+  constructor(message: string) {
+    super('SMC120', message);
+  }
+}
 
 /** The elements back from rows; RowError on anything malformed. */
 export function rowsToElements(rows: MapRows, file: string): MapElement[] {

@@ -6,14 +6,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { SecmarkcError } from '../errors.js';
 
 /** Where apply keeps its records, the label journal and the last installed module text. */
 export const DEFAULT_STATE_DIR = '/var/lib/secmarkc';
 
-export class StateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StateError';
+export class StateError extends SecmarkcError {
+  constructor(message: string, code: 'SMC120' | 'SMC121' = 'SMC120') {
+    super(code, message);
   }
 }
 

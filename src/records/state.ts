@@ -85,7 +85,7 @@ function storedRuleset(ruleset: Ruleset): Omit<Ruleset, 'maps'> & { maps: Stored
   return { ...ruleset, maps: ruleset.maps.map(storedMap) };
 }
 
-/** Content identity: what would be loaded, without where it was written down (spans, source path). */
+/** Content identity: what would be loaded, without where it was written down (spans, an element's peer, source path). */
 export function compiledDigest(compiled: CompiledPolicy): string {
   return storedDigest(storedRuleset(compiled.ruleset), compiled.module);
 }
@@ -100,7 +100,7 @@ function storedDigest(ruleset: unknown, module: unknown): string {
   // Rows are ASCII: as a string or as bytes, the same length and the same bytes hashed.
   const rows: (string | Buffer)[] = [];
   const strip = (key: string, value: unknown): unknown => {
-    if (key === 'span' || key === 'spans' || key === 'source') return undefined;
+    if (key === 'span' || key === 'spans' || key === 'source' || key === 'peer') return undefined;
     if (key === 'keys' && typeof value === 'string') return { $rows: rows.push(value) - 1 };
     if (key === 'keys' && value instanceof KeyRows) return { $rows: rows.push(value.text) - 1 };
     return replacer.call(undefined, key, value);
@@ -112,7 +112,7 @@ function storedDigest(ruleset: unknown, module: unknown): string {
 
 /** The identity format 1 records declared: their content as JSON objects, without spans and source. */
 function legacyDigest(compiled: CompiledPolicy): string {
-  const strip = (key: string, value: unknown): unknown => (key === 'span' || key === 'source' ? undefined : replacer.call(undefined, key, value));
+  const strip = (key: string, value: unknown): unknown => (key === 'span' || key === 'source' || key === 'peer' ? undefined : replacer.call(undefined, key, value));
   return createHash('sha256').update(JSON.stringify({ ruleset: compiled.ruleset, module: compiled.module }, strip)).digest('hex');
 }
 

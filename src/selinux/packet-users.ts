@@ -38,10 +38,9 @@ export interface PacketUsers {
   readonly enforcing?: boolean;
 }
 
-export class PacketUsersError extends Error {
+export class PacketUsersError extends SecmarkcError {
   constructor(message: string) {
-    super(message);
-    this.name = 'PacketUsersError';
+    super('SMC111', message);
   }
 }
 
@@ -86,6 +85,7 @@ for name in wanted:
     out["types"][name] = {"exists": True, "rules": rules}
 json.dump(out, sys.stdout)
 `;
+import { SecmarkcError } from '../errors.js';
 
 /**
  * The interpreter that runs setools: the one named by sesearch's `#!` line (Debian's setools,

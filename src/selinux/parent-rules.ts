@@ -123,10 +123,9 @@ export interface ParentRulesOptions {
   readonly ownRules?: readonly { readonly source: string; readonly target: string; readonly class: string }[];
 }
 
-export class ParentRulesError extends Error {
+export class ParentRulesError extends SecmarkcError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ParentRulesError';
+    super('SMC113', message);
   }
 }
 
@@ -316,6 +315,7 @@ for cname in ("file", "process", "process2"):
 
 json.dump({"parents": parents, "referenceExec": reference, "classes": classes}, sys.stdout)
 `;
+import { SecmarkcError } from '../errors.js';
 
 /**
  * Read each parent domain's rights from `policy` (a binary policy file, or `loaded`): its roles,

@@ -2,14 +2,14 @@
 // from runTool or from a fixture captured in the VM guest (test/fixtures/selinux/).
 
 import { PORT_PROTOCOLS, type PortContext, type PortProtocol } from '../port-labels/port-table.js';
+import { SecmarkcError } from '../errors.js';
 
 /** `   portcon tcp 80 system_u:object_r:http_port_t:s0` or `... tcp 1024-65535 ...`. */
 const PORTCON_LINE = /^\s*portcon\s+(\S+)\s+(\d+)(?:-(\d+))?\s+([^:\s]+):([^:\s]+):([^:\s]+)(?::\S+)?\s*$/;
 
-export class SeinfoParseError extends Error {
+export class SeinfoParseError extends SecmarkcError {
   constructor(what: string, line: number, text: string) {
-    super(`cannot read ${what} line ${line}: "${text.slice(0, 120)}"`);
-    this.name = 'SeinfoParseError';
+    super('SMC111', `cannot read ${what} line ${line}: "${text.slice(0, 120)}"`);
   }
 }
 

@@ -4,11 +4,11 @@
 import { derivePortTable, type PortTable } from '../port-labels/port-table.js';
 import { parseAttributeMembers, parsePortcons } from './seinfo-parse.js';
 import { runTool } from './tools.js';
+import { SecmarkcError } from '../errors.js';
 
-export class SeinfoError extends Error {
+export class SeinfoError extends SecmarkcError {
   constructor(args: readonly string[], output: string, status: number | null) {
-    super(`seinfo ${args.join(' ')} failed (exit ${status}): ${output.trim().split('\n').slice(-3).join(' | ')}`);
-    this.name = 'SeinfoError';
+    super('SMC111', `seinfo ${args.join(' ')} failed (exit ${status}): ${output.trim().split('\n').slice(-3).join(' | ')}`);
   }
 }
 

@@ -8,13 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CilModule } from '../compile/ir.js';
 import { cilLineSpan, emitCil } from '../emit/cil.js';
-import { formatSpan } from '../policy/span.js';
+import { SecmarkcError } from '../errors.js';
+import type { Diagnostic } from '../policy/diagnostics.js';
 import { runTool } from './tools.js';
 
-export class ModuleError extends Error {
-  constructor(message: string, readonly detail: string) {
-    super(message);
-    this.name = 'ModuleError';
+/** semodule refused our module or failed: `diagnostics` name the policy lines behind the CIL it named. */
+export class ModuleError extends SecmarkcError {
+  constructor(
+    message: string,
+    readonly detail: string,
+    diagnostics: readonly Diagnostic[] = [],
+  ) {
+    super('SMC110', message, diagnostics);
   }
 }
 
@@ -80,13 +85,13 @@ export function installModule(module: CilModule, stateDir = DEFAULT_STATE_DIR): 
   return true;
 }
 
-function installText(name: string, text: string, stateDir: string, explain: (stderr: string) => string): void {
+function installText(name: string, text: string, stateDir: string, explain: (stderr: string) => ModuleError): void {
   const dir = mkdtempSync(join(tmpdir(), 'secmarkc-cil-'));
   try {
     const file = join(dir, `${name}.cil`);
     writeFileSync(file, text, { mode: 0o600 });
     const r = runTool('semodule', ['-i', file]);
-    if (r.status !== 0) throw new ModuleError(explain(r.stderr), r.stderr);
+    if (r.status !== 0) throw explain(r.stderr);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -104,7 +109,7 @@ export function restoreModule(name: string, previous: InstalledModule, stateDir 
     return `removed CIL module ${name} again`;
   }
   if (previous.text === undefined) return `left the new CIL module ${name} installed: the text of the one before is not in ${stateDir}`;
-  installText(name, previous.text, stateDir, (stderr) => `semodule refused the previous module ${name} while restoring it: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  installText(name, previous.text, stateDir, (stderr) => new ModuleError(`semodule refused the previous module ${name} while restoring it: ${stderr.trim().split('\n').slice(-3).join(' | ')}`, stderr));
   return `put the previous CIL module ${name} back`;
 }
 
@@ -118,20 +123,27 @@ export function removeModule(name: string, stateDir = DEFAULT_STATE_DIR): boolea
 
 /**
  * semodule reports CIL problems against the module's copy in its store (`.../NAME/cil:LINE`)
- * or the file given (`NAME.cil:LINE`); name the policy line instead.
+ * or the file given (`NAME.cil:LINE`): each such line becomes a diagnostic at the policy node
+ * that made that CIL line (SMC110), with libsepol's words; semodule's last lines are the message.
  */
-export function explainFailure(module: CilModule, stderr: string): string {
-  const lines: string[] = [];
-  const pattern = new RegExp(`(?:${module.name}\\.cil|/${module.name}/cil):(\\d+)`, 'g');
+export function explainFailure(module: CilModule, stderr: string): ModuleError {
+  const diagnostics: Diagnostic[] = [];
+  const pattern = new RegExp(`^(.*?)\\s*(?:at |in )?\\S*(?:${module.name}\\.cil|/${module.name}/cil):(\\d+)`, 'gm');
   const seen = new Set<number>();
   for (const match of stderr.matchAll(pattern)) {
-    const line = Number(match[1]);
+    const line = Number(match[2]);
     if (seen.has(line)) continue;
     seen.add(line);
     const origin = cilLineSpan(module, line);
-    if (origin?.span) lines.push(`${formatSpan(origin.span)}: SELinux refused ${origin.text}`);
+    if (!origin?.span) continue;
+    const said = (match[1] ?? '').trim().replace(/\s+(at|in)$/, '');
+    const message = `SELinux refused ${origin.text}${said ? `: ${said}` : ''}`;
+    const notes = /resolve/i.test(said) ? [{ span: origin.span, message: 'a type it names is not in the loaded SELinux policy (seinfo -t NAME lists one that is)' }] : [];
+    diagnostics.push({ code: 'SMC110', severity: 'error', span: origin.span, message, ...(notes.length > 0 ? { notes } : {}) });
   }
-  const summary = stderr.trim().split('\n').filter(Boolean).slice(-6).join('\n  ');
-  const hint = /resolve/i.test(stderr) ? '\n(a type named in the policy does not exist in the loaded SELinux policy: check the domain and loader names, e.g. with `seinfo -t NAME`)' : '';
-  return `semodule refused module ${module.name}:${lines.length ? `\n${lines.join('\n')}` : ''}\n  ${summary}${hint}`;
+  // The lines that name no CIL line of ours (those are the diagnostics): libsemanage's verdict.
+  const naming = new RegExp(`(?:${module.name}\\.cil|/${module.name}/cil):\\d+`);
+  const rest = stderr.split('\n').filter((l) => l.trim() !== '' && !(diagnostics.length > 0 && naming.test(l)));
+  const summary = rest.slice(-3).join(' | ').trim();
+  return new ModuleError(`semodule refused module ${module.name}: ${summary}`, stderr, diagnostics);
 }

@@ -1,6 +1,8 @@
 // Parser for `sesearch -A -s DOMAIN -c packet` (setools 4.4). Pure; tested on output captured in
 // the VM guest. Rules may name attributes on either side; the caller expands them with seinfo.
 
+import { SecmarkcError } from '../errors.js';
+
 export interface PacketRule {
   readonly source: string;
   readonly target: string;
@@ -14,10 +16,9 @@ export interface PacketRule {
 /** `allow SRC TGT:packet { recv send };` or `allow SRC TGT:packet send;`, optionally `[ cond ]:True`. */
 const RULE = /^allow\s+(\S+)\s+(\S+):packet\s+(?:\{\s*([^}]*?)\s*\}|(\S+?))\s*;\s*(\[.*\]:\S+)?\s*$/;
 
-export class SesearchParseError extends Error {
+export class SesearchParseError extends SecmarkcError {
   constructor(line: number, text: string) {
-    super(`cannot read sesearch output line ${line}: "${text.slice(0, 160)}"`);
-    this.name = 'SesearchParseError';
+    super('SMC111', `cannot read sesearch output line ${line}: "${text.slice(0, 160)}"`);
   }
 }
 

@@ -2,11 +2,11 @@
 
 import { parsePacketRules, type PacketRule } from './sesearch-parse.js';
 import { runTool } from './tools.js';
+import { SecmarkcError } from '../errors.js';
 
-export class SesearchError extends Error {
+export class SesearchError extends SecmarkcError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SesearchError';
+    super('SMC111', message);
   }
 }
 

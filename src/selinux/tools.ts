@@ -2,6 +2,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
+import { SecmarkcError } from '../errors.js';
 
 /** Package names per distribution, for the hint when a tool is missing. */
 const TOOL_PACKAGES: Record<string, { debian: string; fedora: string }> = {
@@ -19,11 +20,10 @@ const TOOL_PACKAGES: Record<string, { debian: string; fedora: string }> = {
 /** Where system tools live when PATH is bare (a unit, sudo's secure_path), after PATH itself. */
 const FALLBACK_PATH = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
 
-export class MissingToolError extends Error {
+export class MissingToolError extends SecmarkcError {
   constructor(readonly tool: string) {
     const pkg = TOOL_PACKAGES[tool] ?? { debian: tool, fedora: tool };
-    super(`${tool} not found on PATH: install it (Debian/Ubuntu: apt-get install ${pkg.debian}; Fedora: dnf install ${pkg.fedora})`);
-    this.name = 'MissingToolError';
+    super('SMC111', `${tool} not found on PATH: install it (Debian/Ubuntu: apt-get install ${pkg.debian}; Fedora: dnf install ${pkg.fedora})`);
   }
 }
 

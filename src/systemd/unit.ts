@@ -2,6 +2,7 @@
 // paths of this installation filled in. Pure text in, text out; install-unit does the I/O.
 
 import { dirname } from 'node:path';
+import { SecmarkcError } from '../errors.js';
 
 export interface UnitSettings {
   /** Absolute path of the node binary (its SELinux label decides the service's domain). */
@@ -26,10 +27,9 @@ export interface UnitSettings {
 const PLAIN_PATH = /^\/[A-Za-z0-9._+/-]*$/;
 const CONTEXT = /^[a-z0-9_]+:[a-z0-9_]+:[a-z0-9_]+(:[a-z0-9_.,:-]+)?$/;
 
-export class UnitError extends Error {
+export class UnitError extends SecmarkcError {
   constructor(message: string) {
-    super(message);
-    this.name = 'UnitError';
+    super('SMC130', message);
   }
 }
 

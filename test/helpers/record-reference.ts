@@ -86,7 +86,7 @@ function storedRuleset(ruleset: Ruleset): unknown {
 function storedDigest(ruleset: unknown, module: unknown): string {
   const rows: string[] = [];
   const strip = (key: string, value: unknown): unknown => {
-    if (key === 'span' || key === 'spans' || key === 'source') return undefined;
+    if (key === 'span' || key === 'spans' || key === 'source' || key === 'peer') return undefined;
     if (key === 'keys' && typeof value === 'string') return { $rows: rows.push(value) - 1 };
     return replacer.call(undefined, key, value);
   };

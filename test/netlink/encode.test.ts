@@ -118,7 +118,7 @@ function messageOf(messages: readonly MessageRecord[], type: string): MessageRec
 test('locateError: by seq alone, the message’s node', (t) => {
   const { messages } = encodeRuleset(small, { mode: 'replace' });
   const obj = messageOf(messages, 'NFT_MSG_NEWOBJ');
-  t.deepEqual(locateError(messages, obj.seq), { span: span(3), what: 'counter "browser_client"' });
+  t.like(locateError(messages, obj.seq), { kind: 'object', span: span(3), what: 'counter "browser_client"', defines: 'object browser_client' });
   t.is(locateError(messages, 99999), undefined);
   const chainMsg = messageOf(messages, 'NFT_MSG_NEWCHAIN');
   t.is(locateError(messages, chainMsg.seq)?.what, 'chain output (hook output priority 0)');
@@ -131,12 +131,15 @@ test('locateError: an offset inside an element names that element', (t) => {
   const second = rec.attrs[1];
   if (!second) return t.fail();
   // The kernel points at the element's nest (NL_SET_BAD_ATTR(extack, attr) in nft_add_set_elem's caller).
-  t.deepEqual(locateError(messages, rec.seq, second.offset), { span: span(11), what: 'map "connect4" element 192.0.2.0/24 . udp . 1000-2000 : "missing"' });
+  const located = locateError(messages, rec.seq, second.offset);
+  t.like(located, { kind: 'element', span: span(11), what: 'map "connect4" element 192.0.2.0/24 . udp . 1000-2000 : "missing"' });
+  // It is refused with the object and the map it names (a refusal of either folds it).
+  t.deepEqual(located?.uses, ['object missing', 'map connect4']);
   // ... or inside it.
   t.is(locateError(messages, rec.seq, second.offset + 8)?.span.line, 11);
   t.is(locateError(messages, rec.seq, (rec.attrs[0]?.offset ?? 0) + 4)?.span.line, 10);
   // An offset outside every element (the set name) falls back to the map.
-  t.deepEqual(locateError(messages, rec.seq, 24), { span: span(9), what: 'map "connect4" elements' });
+  t.like(locateError(messages, rec.seq, 24), { kind: 'element', span: span(9), what: 'map "connect4" elements', uses: ['map connect4'] });
   // The recorded offset is that of a nested attribute in the bytes.
   const view = new DataView(bytes.buffer, bytes.byteOffset);
   t.is(view.getUint16(rec.start + second.offset + 2, true) & NLA_F_NESTED, NLA_F_NESTED);
@@ -161,7 +164,7 @@ test('exact map: elements carry a key and no key end, and an offset inside one n
   );
   const second = rec.attrs[1];
   if (!second) return t.fail();
-  t.deepEqual(locateError(messages, rec.seq, second.offset + 8), { span: span(21), what: 'map "connect4_exact" element 192.0.2.11 . udp . 53 : "a"' });
+  t.like(locateError(messages, rec.seq, second.offset + 8), { span: span(21), what: 'map "connect4_exact" element 192.0.2.11 . udp . 53 : "a"' });
 });
 
 test('exact map: a range element is refused before anything is sent', (t) => {
@@ -176,15 +179,15 @@ test('locateError: an offset inside a rule names the statement', (t) => {
   const rec = messageOf(messages, 'NFT_MSG_NEWRULE');
   t.deepEqual(
     rec.attrs.map((a) => a.what),
-    ['ct state new', 'counter name ip daddr . meta l4proto . th dport map @connect4', 'counter'],
+    ['ct state new (rule in chain output)', 'counter name ip daddr . meta l4proto . th dport map @connect4 (rule in chain output)', 'counter (rule in chain output)'],
   );
   const [m] = parseMessages(bytes.subarray(rec.start, rec.end));
   if (!m) return t.fail();
   const exprs = new AttrSet(m.buf, nfAttrRange(m).start, nfAttrRange(m).end).get(NFTA_RULE_EXPRESSIONS);
   const elems = parseAttributes(m.buf, exprs?.start ?? 0, exprs?.end ?? 0);
   // Expressions 0-2 are `ct state new`; 3.. the nfproto dependency and the map lookup.
-  t.is(locateError(messages, rec.seq, elems[3]?.offset)?.what, 'counter name ip daddr . meta l4proto . th dport map @connect4');
-  t.is(locateError(messages, rec.seq, elems[elems.length - 1]?.offset)?.what, 'counter');
+  t.is(locateError(messages, rec.seq, elems[3]?.offset)?.what, 'counter name ip daddr . meta l4proto . th dport map @connect4 (rule in chain output)');
+  t.is(locateError(messages, rec.seq, elems[elems.length - 1]?.offset)?.what, 'counter (rule in chain output)');
   t.is(locateError(messages, rec.seq, elems[1]?.offset)?.span.line, 20);
 });
 

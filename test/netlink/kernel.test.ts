@@ -7,11 +7,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { Ruleset } from '../../src/compile/ir.js';
 import { compilePolicy } from '../../src/compile/compile.js';
 import { withCounterObjects } from '../../src/compile/substitute.js';
 import { emitNftText } from '../../src/emit/nft-text.js';
+import { keyText } from '../../src/emit/element-text.js';
+import { formatDiagnosticLines } from '../../src/policy/diagnostics.js';
 import { batchOutcome, DumpCollector, type BatchOutcome, type DumpResult } from '../../src/netlink/decode/replies.js';
 import { encodeRuleset } from '../../src/netlink/encode-ruleset.js';
 import { ApplyError, replaceTable } from '../../src/apply/apply.js';
@@ -205,6 +207,8 @@ kernelTest(title('kernel: 100,000 elements apply in one batch and dump back'), a
 });
 
 kernelTest(title('kernel: NFNL_BATCH_GENID — a stale generation is refused (ERESTART), the current one accepted'), async (t) => {
+  // A fresh namespace is at generation 0, where `current - 1` is no generation at all: move on first.
+  assertApplied(t, apply(DUMP_IR));
   const s = seq++;
   const gen = await request(encodeGetGen(s));
   const reply = gen.items.find((m) => m.kind === 'gen');
@@ -248,4 +252,62 @@ kernelTest(title('kernel: a `meanwhile` that throws is reported after the send, 
   );
   t.regex(error?.message ?? '', /^internal error while the kernel processed the batch \(it may have been applied\): boom$/);
   t.deepEqual(listOurs(), listNfts(readFileSync(join(WIRE_FIXTURES, 'dump.nft'), 'utf8')), 'the send itself completed');
+});
+
+// ------------------------------------------------------------------ refusals at their policy line
+
+/** Policy text whose lines the refusal tests below point at. */
+const SPANS_POLICY = [
+  'version: 1',
+  'unlabeled: allow',
+  'neighbour_discovery: [kernel_t]',
+  'groups:',
+  '  proxy: [192.0.2.10, "2001:db8::10"]',
+  'apps:',
+  '  browser:',
+  '    domain: mozilla_t',
+  '    connect:',
+  '      - to: [proxy]',
+  '        ports: [tcp/3128, udp/53]',
+  '',
+].join('\n');
+
+function compiledCounters(): Ruleset {
+  const result = compilePolicy(SPANS_POLICY, 'policy.yaml');
+  if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
+  return withCounterObjects(result.compiled.ruleset);
+}
+
+/** The diagnostics of a refused replaceTable, as the CLI prints them. */
+async function refusalLines(t: ExecutionContext, rs: Ruleset): Promise<string[]> {
+  const error = await t.throwsAsync(replaceTable(rs, { netnsFd }), { instanceOf: ApplyError });
+  return (error?.diagnostics ?? []).flatMap(formatDiagnosticLines);
+}
+
+kernelTest(title('kernel: a refused element is reported at its port entry, with its peer (the group member) as a note'), async (t) => {
+  const good = compiledCounters();
+  const exact = good.maps.find((m) => m.name === 'connect4_exact');
+  if (!exact) return t.fail('no connect4_exact map');
+  // One element names an object that does not exist: the kernel refuses that element alone (ENOENT).
+  const bad: Ruleset = {
+    ...good,
+    maps: good.maps.map((m) => (m === exact ? { ...m, elements: m.elements.map((e) => (keyText(e.parts) === '192.0.2.10 . tcp . 3128' ? { ...e, object: 'no_such_object' } : e)) } : m)),
+  };
+  t.deepEqual(await refusalLines(t, bad), [
+    'policy.yaml:11:17: error SMC101: the kernel refused map "connect4_exact" element 192.0.2.10 . tcp . 3128 : "no_such_object": No such file or directory (ENOENT)',
+    'policy.yaml:5:11: note: its address 192.0.2.10 is written here',
+  ]);
+});
+
+kernelTest(title('kernel: a refused rule is reported at the key that enables it (neighbour_discovery)'), async (t) => {
+  const good = compiledCounters();
+  const renamed = (name: string): Ruleset => ({
+    ...good,
+    chains: good.chains.map((c) =>
+      c.name !== 'output' ? c : { ...c, rules: c.rules.map((r) => ({ ...r, statements: r.statements.map((s) => (s.kind === 'objref' && s.name === 'ndp' ? { ...s, name } : s)) })) },
+    ),
+  });
+  t.deepEqual(await refusalLines(t, renamed('no_such_ndp')), [
+    'policy.yaml:3:23: error SMC103: the kernel refused counter name "no_such_ndp" (rule in chain output): No such file or directory (ENOENT)',
+  ]);
 });

@@ -2,7 +2,7 @@
 // messages; a dump collected up to NLMSG_DONE; a batch's errors mapped back to the policy.
 
 import type { Span } from '../../policy/span.js';
-import { locateError, type MessageRecord } from '../locate-error.js';
+import { locateError, type MessageRecord, type Origin } from '../locate-error.js';
 import { NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR } from '../wire/constants.js';
 import { decodeNlmsgerr, errnoText, type NetlinkError } from '../wire/error.js';
 import { parseMessages, type NetlinkMessage } from '../wire/message.js';
@@ -82,8 +82,12 @@ export function collectDump(datagrams: Iterable<Uint8Array>, seq: number, expect
 /** A kernel error about one message of our batch, located in the policy. */
 export interface BatchError {
   readonly error: NetlinkError;
+  /** The message, or the element or statement inside it, the error is about. */
+  readonly origin?: Origin;
   readonly span?: Span;
   readonly what?: string;
+  /** The kernel's reason: `No such file or directory (ENOENT)`, after its extended-ack text if any. */
+  readonly reason: string;
   /** `kernel rejected map "m" element ...: No such file or directory (ENOENT)` */
   readonly text: string;
 }
@@ -108,7 +112,8 @@ export function batchOutcome(datagrams: Iterable<Uint8Array>, messages: readonly
     const reason = `${error.message ? `${error.message}: ` : ''}${errnoText(error.errno)} (${error.code})`;
     errors.push({
       error,
-      ...(where ? { span: where.span, what: where.what } : {}),
+      ...(where ? { origin: where, span: where.span, what: where.what } : {}),
+      reason,
       text: where ? `kernel rejected ${where.what}: ${reason}` : `kernel rejected message ${error.request.seq}: ${reason}`,
     });
   }

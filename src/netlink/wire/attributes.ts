@@ -4,13 +4,13 @@
 
 import { NLA_ALIGNTO, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_HDRLEN, NLA_TYPE_MASK } from './constants.js';
 import { HOST_LITTLE_ENDIAN } from './byte-order.js';
+import { SecmarkcError } from '../../errors.js';
 
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 
-export class MalformedAttributeError extends Error {
+export class MalformedAttributeError extends SecmarkcError {
   constructor(message: string, readonly offset: number) {
-    super(`${message} at byte ${offset}`);
-    this.name = 'MalformedAttributeError';
+    super('SMC107', `${message} at byte ${offset}`);
   }
 }
 

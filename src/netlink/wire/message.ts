@@ -3,11 +3,11 @@
 
 import { NFGENMSG_LEN, NLMSG_ALIGNTO, NLMSG_HDRLEN } from './constants.js';
 import { HOST_LITTLE_ENDIAN } from './byte-order.js';
+import { SecmarkcError } from '../../errors.js';
 
-export class MalformedMessageError extends Error {
+export class MalformedMessageError extends SecmarkcError {
   constructor(message: string, readonly offset: number) {
-    super(`${message} at byte ${offset}`);
-    this.name = 'MalformedMessageError';
+    super('SMC107', `${message} at byte ${offset}`);
   }
 }
 
