@@ -110,6 +110,14 @@ ${level ? `level: ${level}\n` : ''}${ports ? `ports: ${ports}\n` : ''}apps:
 ${appText.join('')}`;
 }
 
+/**
+ * The two policies 04-swap, 12-reload and 13-rollback switch between (P1 is also the systemd
+ * scenarios' boot policy): the same apps and directions, hence the same module, but smc_a_t
+ * reaches the peer's tcp/3128 under P1 and its tcp/3129 under P2.
+ */
+export const P1 = policy();
+export const P2 = policy({ aConnect: [{ to: [PEER4], ports: ['tcp/3129'] }] });
+
 /** A port that no portcon of Debian's refpolicy names specifically (unreserved_port_t: no packet types). */
 export const UNNAMED_PORT = 40000;
 

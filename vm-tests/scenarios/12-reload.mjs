@@ -4,8 +4,8 @@
 // both are seen. Then a reload with an invalid policy fails, the unit stays active, and `keep`
 // leaves P1 (the last good, live already: no batch) in force.
 import { writeFileSync } from 'node:fs';
-import { PEER4, listeners, peerNetwork } from '../guest/fixtures.mjs';
-import { INVALID, P1, P2, journal, unitProps, writePolicy } from '../guest/systemd.mjs';
+import { P1, P2, PEER4, listeners, peerNetwork } from '../guest/fixtures.mjs';
+import { INVALID, journal, unitProps, writePolicy } from '../guest/systemd.mjs';
 
 export const meta = { boot: 'systemd-valid', init: 'systemd', budgetSec: 360, needs: ['apply', 'install-unit'], title: 'systemctl reload under traffic is atomic; invalid reload keeps the last good' };
 

@@ -2,8 +2,7 @@
 // P2 as previous in /var/lib/secmarkc): rollback loads P2 (no module change), a second rollback
 // returns to P1, and with no previous record it fails and changes nothing.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { PEER4, listeners, peerNetwork } from '../guest/fixtures.mjs';
-import { P1, P2 } from '../guest/systemd.mjs';
+import { P1, P2, PEER4, listeners, peerNetwork } from '../guest/fixtures.mjs';
 
 export const meta = { boot: 'systemd-valid', init: 'systemd', budgetSec: 180, needs: ['apply', 'install-unit'], title: 'apply --rollback restores the previous policy, twice; nothing to roll back to' };
 
