@@ -4,13 +4,9 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { GUEST_DIR, NODE } from './lib.mjs';
-import { PEER4, policy } from './fixtures.mjs';
+import { P1, PEER4, policy } from './fixtures.mjs';
 
 export const ETC_POLICY = '/etc/secmarkc/policy.yaml';
-/** The boot policy: a connects to the proxy on tcp/3128; srv serves tcp/8080 over loopback. */
-export const P1 = policy();
-/** Same module (same apps and directions), a connects on tcp/3129 instead. */
-export const P2 = policy({ aConnect: [{ to: [PEER4], ports: ['tcp/3129'] }] });
 /** SMC031: port 0 is out of range. */
 export const INVALID = policy({ aConnect: [{ to: [PEER4], ports: ['tcp/0'] }] });
 

@@ -5,7 +5,7 @@
 // refused. Inbound tcp/80 carries http_server_packet_t: smc_server_t serves it, smc_other_t
 // gets nothing. `secmarkc ports --json` shows the table used.
 import { deniedPacket } from '../guest/lib.mjs';
-import { allowLowPorts, HOST4, HOST6, PEER4, PEER6, UNNAMED_PORT, listeners, peerNetwork, portsPolicy } from '../guest/fixtures.mjs';
+import { allowLowPorts, HOST4, HOST6, PEER4, PEER6, UNNAMED_PORT, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
 
 export const meta = { boot: 'ports', budgetSec: 720, needs: ['apply', 'ports'], title: 'ports: policy — port labels, defaults, app rule wins, inbound server type' };
 
@@ -28,7 +28,7 @@ export async function run(t) {
     got: http ?? `exit ${ports.code} ${ports.stderr.slice(0, 300)}`,
   });
 
-  await t.apply('ports', portsPolicy());
+  await t.apply('ports', policy({ ports: 'policy' }));
   await t.phase('port-label', async () => {
     await t.expect('http-port-a', [probe('tcp4', PEER4, 80, 'ok'), probe('tcp6', PEER6, 80, 'ok')], { domain: 'smc_a_t' });
     await t.expect('http-port-b', [probe('tcp4', PEER4, 80, 'refused', deniedPacket('send', 'smc_b_t', 'http_client_packet_t'))], { domain: 'smc_b_t' });
@@ -38,7 +38,7 @@ export async function run(t) {
     await t.expect('unnamed-port-b', [probe('tcp4', PEER4, UNNAMED_PORT, 'refused', deniedPacket('send', 'smc_b_t', 'client_packet_t'))], { domain: 'smc_b_t' });
   });
 
-  await t.apply('ports-b80', portsPolicy({ bConnect: [{ to: [PEER4], ports: ['tcp/80'] }] }), { args: ['--no-module'] });
+  await t.apply('ports-b80', policy({ ports: 'policy', bConnect: [{ to: [PEER4], ports: ['tcp/80'] }] }), { args: ['--no-module'] });
   await t.phase('app-rule-wins', async () => {
     await t.expect('app-rule-b', [probe('tcp4', PEER4, 80, 'ok')], { domain: 'smc_b_t' });
     await t.expect('app-rule-a', [probe('tcp4', PEER4, 80, 'refused', deniedPacket('send', 'smc_a_t', 'secmarkc_b_client_packet_t'))], { domain: 'smc_a_t' });

@@ -2,7 +2,7 @@
 // (and `--accept` for inbound) must say "allowed" exactly when the real connection gets through;
 // `explain smc_a_t --json` lists http_client_packet_t as coming from a port label. Shares the
 // module of 08-ports (same skeleton), so the boot runs semodule once.
-import { allowLowPorts, HOST4, PEER4, PEER6, UNNAMED_PORT, listeners, peerNetwork, portsPolicy } from '../guest/fixtures.mjs';
+import { allowLowPorts, HOST4, PEER4, PEER6, UNNAMED_PORT, listeners, peerNetwork, policy } from '../guest/fixtures.mjs';
 import { POLICY_PATH } from '../guest/lib.mjs';
 
 export const meta = { boot: 'ports', budgetSec: 720, needs: ['apply', 'explain', 'ports'], title: 'explain --connect/--accept agrees with real connections; explain DOMAIN names port labels' };
@@ -26,7 +26,7 @@ export async function run(t) {
   // The app rule for B on tcp/80 to PEER4 wins over the port label there (08-ports' last policy).
   // 08-ports leaves this skeleton's module loaded (remove keeps it): skip semodule then, a minute under TCG.
   const loaded = t.installedModules().includes('secmarkc');
-  await t.apply('explain', portsPolicy({ bConnect: [{ to: [PEER4], ports: ['tcp/80'] }] }), loaded ? { args: ['--no-module'] } : {});
+  await t.apply('explain', policy({ ports: 'policy', bConnect: [{ to: [PEER4], ports: ['tcp/80'] }] }), loaded ? { args: ['--no-module'] } : {});
   const portsFile = t.writeFile('ports.json', t.secmarkc(['ports', '--json']).stdout);
 
   for (const domain of ['smc_a_t', 'smc_b_t']) {

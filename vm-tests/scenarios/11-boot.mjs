@@ -5,7 +5,8 @@
 // the loaded policy gives a unit that executes node (Debian: initrc_t).
 import { readFileSync } from 'node:fs';
 import { NODE, deniedPacket } from '../guest/lib.mjs';
-import { ETC_POLICY, P1, earlyProbeUnit, installSecmarkc, journal, setupResults, unitProps } from '../guest/systemd.mjs';
+import { ETC_POLICY, earlyProbeUnit, installSecmarkc, journal, setupResults, unitProps } from '../guest/systemd.mjs';
+import { P1 } from '../guest/fixtures.mjs';
 
 export const meta = { boot: 'systemd-valid', init: 'systemd', budgetSec: 120, needs: ['apply', 'install-unit'], title: 'boot: table before network-pre.target, early unit allowed/refused' };
 

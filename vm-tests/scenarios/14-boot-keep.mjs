@@ -3,7 +3,8 @@
 // loaded at boot, module included; the unit is failed and its journal names the policy line.
 // Fixing the policy and restarting the unit brings it back to active.
 import { deniedPacket } from '../guest/lib.mjs';
-import { ETC_POLICY, INVALID, P1, installSecmarkc, journal, setupResults, unitProps, writePolicy } from '../guest/systemd.mjs';
+import { ETC_POLICY, INVALID, installSecmarkc, journal, setupResults, unitProps, writePolicy } from '../guest/systemd.mjs';
+import { P1 } from '../guest/fixtures.mjs';
 import { writeFileSync } from 'node:fs';
 
 export const meta = { boot: 'systemd-keep', init: 'systemd', budgetSec: 300, needs: ['apply', 'install-unit'], title: 'boot with an invalid policy, keep: last good ruleset, unit failed with the reason' };
