@@ -35,9 +35,44 @@ export async function run(t) {
   // A batch the kernel refuses: the secmark contexts name level s1, which Debian's MCS policy lacks.
   await t.apply('swap-p1-again', P1);
   const before = t.run(['nft', '-s', 'list', 'table', 'inet', 'secmarkc']).stdout;
-  const bad = await t.apply('swap-bad', policy({ level: 's1', aConnect: [{ to: [PEER4], ports: ['tcp/3129'] }] }), { allowFail: true });
+  const badText = policy({ level: 's1', aConnect: [{ to: [PEER4], ports: ['tcp/3129'] }] });
+  const bad = await t.apply('swap-bad', badText, { allowFail: true });
   t.check('refused-batch-fails', bad.code !== 0, { expected: 'apply exits non-zero', got: `exit ${bad.code}: ${(bad.stderr + bad.stdout).trim().slice(0, 300)}` });
+  // The kernel refuses app a's secmark object (EINVAL: no such context): reported at a's first
+  // connect rule (`- ports:`) in the editor's form; the elements refused only because an object
+  // was (ENOENT) are folded into that object's line, never an SMC101 of their own. (The kernel
+  // answers a NEWSETELEM message with its first failing element only, so which object an
+  // element's refusal is folded into depends on the order of the map.)
+  const aRule = at(badText, /^ {2}a:$/m, /^ {6}- (ports:)/m);
+  const objectLine = new RegExp(`^${escape(`${bad.path}:${aRule}: error SMC100: the kernel refused secmark "a_client" (system_u:object_r:secmarkc_a_client_packet_t:s1): Invalid argument (EINVAL)`)}(; refused with it: .*)?$`, 'm');
+  t.check('refused-object-at-its-rule', objectLine.test(bad.stderr) && !/error SMC101/.test(bad.stderr) && /^secmarkc: the kernel refused the batch; the previous ruleset is unchanged$/m.test(bad.stderr), {
+    expected: `${bad.path}:${aRule}: error SMC100: the kernel refused secmark "a_client" (...s1): Invalid argument (EINVAL), no SMC101 line`,
+    got: bad.stderr.trim().slice(0, 900),
+  });
   const after = t.run(['nft', '-s', 'list', 'table', 'inet', 'secmarkc']).stdout;
   t.check('refused-batch-keeps-table', after === before, { expected: 'nft list table unchanged', got: after === before ? 'unchanged' : after.slice(0, 300) });
+
+  // semodule refuses a module that grants a domain the loaded policy lacks: SMC110 at that domain.
+  const unknownText = P1.replace('domain: smc_other_t', 'domain: no_such_t');
+  const refused = await t.apply('swap-unknown-domain', unknownText, { allowFail: true });
+  const domainAt = at(unknownText, /^ {2}other:$/m, /^ {4}domain: (no_such_t)$/m);
+  const moduleLine = new RegExp(`^${escape(`${refused.path}:${domainAt}: error SMC110: SELinux refused (allow no_such_t secmarkc_other_server_packet_t (packet (send recv)))`)}`, 'm');
+  t.check('refused-module-at-its-domain', refused.code === 1 && moduleLine.test(refused.stderr), {
+    expected: `exit 1, ${refused.path}:${domainAt}: error SMC110: SELinux refused (allow no_such_t ...)`,
+    got: `exit ${refused.code}: ${refused.stderr.trim().slice(0, 900)}`,
+  });
   await expectLive(t, 'after-refused-batch', 'P1');
 }
+
+/** `LINE:COL` of the first capture of `item` after `anchor` in `text` (1-based, as diagnostics count). */
+function at(text, anchor, item) {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => anchor.test(l));
+  for (let i = start + 1; i < lines.length; i++) {
+    const m = item.exec(lines[i]);
+    if (m) return `${i + 1}:${lines[i].indexOf(m[1]) + 1}`;
+  }
+  throw new Error(`no ${item} after ${anchor}`);
+}
+
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
