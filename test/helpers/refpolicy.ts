@@ -1,0 +1,81 @@
+// Host tests against Debian's real refpolicy, without an SELinux kernel: a private copy of the
+// installed policy store gets our CIL (semodule -p ROOT -n -i), so libsepol links it and writes
+// the binary policy that setools then reads. The host's own store is never written.
+// Without root, the store or the tools such a test is skipped with the reason in its title;
+// under CI=true it runs and fails with that reason instead (.ci/run installs the packages).
+
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext, type TestFn } from 'ava';
+
+export const STORE = '/var/lib/selinux/default';
+export const SEMODULE = '/usr/sbin/semodule';
+
+function probe(): string | undefined {
+  const missing = [
+    ...(process.getuid?.() === 0 ? [] : ['root (the policy store is readable by root only)']),
+    ...(existsSync(`${STORE}/active/modules`) ? [] : [`selinux-policy-default (no policy store at ${STORE})`]),
+    ...[`${SEMODULE} (policycoreutils)`, '/usr/bin/sesearch (setools)'].filter((p) => !existsSync(p.split(' ')[0]!)),
+  ];
+  return missing.length > 0 ? `needs ${missing.join(', ')}` : undefined;
+}
+
+export const refpolicySkipReason = probe();
+const failInstead = refpolicySkipReason !== undefined && process.env.CI === 'true';
+
+/**
+ * `test` when the store and tools are here, else `test.skip`; under CI=true `test`, and
+ * `refpolicyMissing` fails it. Use with `refpolicyTitle` so that the reason shows.
+ */
+export const refpolicyTest: TestFn = refpolicySkipReason && !failInstead ? (test.skip as unknown as TestFn) : test;
+
+export function refpolicyTitle(title: string): string {
+  return refpolicySkipReason ? `${title} [skipped: ${refpolicySkipReason}]` : title;
+}
+
+/** True (and the test failed) when the store or a tool is missing: under CI=true the test runs to say so. */
+export function refpolicyMissing(t: ExecutionContext): boolean {
+  if (!refpolicySkipReason) return false;
+  t.fail(`${refpolicySkipReason} (CI=true: a missing tool is a failure, not a skip)`);
+  return true;
+}
+
+/** A fresh private root (mkdtemp) holding a copy of the policy store and of /etc/selinux. */
+export function policyRoot(prefix = 'secmarkc-refpolicy-'): string {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(root, 'var/lib/selinux'), { recursive: true });
+  cpSync(STORE, join(root, 'var/lib/selinux/default'), { recursive: true });
+  cpSync('/etc/selinux', join(root, 'etc/selinux'), { recursive: true });
+  return root;
+}
+
+/** The binary policy semodule -p ROOT builds (and rebuilds on every install). */
+export function binaryPolicy(root: string): string {
+  return join(root, 'var/lib/selinux/default/active/policy.kern');
+}
+
+export interface Installed {
+  status: number | null;
+  output: string;
+  seconds: number;
+}
+
+/**
+ * Install CIL modules into ROOT's store in one transaction (each named after its file), without
+ * a reload: the whole store is relinked, several seconds each. Asynchronous, so that callers may
+ * link into several roots at once.
+ */
+export function semoduleInstall(root: string, files: readonly string[]): Promise<Installed> {
+  const start = process.hrtime.bigint();
+  const args = ['-p', root, '-n', ...files.flatMap((f) => ['-i', f])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(SEMODULE, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (output += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (output += s));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, output, seconds: Number(process.hrtime.bigint() - start) / 1e9 }));
+  });
+}
