@@ -9,7 +9,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from './helpers/cli.js';
-import { binaryPolicy, policyRoot, refpolicyMissing, refpolicyTest, refpolicyTitle, semoduleInstall } from './helpers/refpolicy.js';
+import { binaryPolicy, policyRoot, refpolicyMissing, refpolicySerialTest, refpolicyTitle, semoduleInstall } from './helpers/refpolicy.js';
 
 const POLICY = `version: 1
 unlabeled: deny
@@ -26,7 +26,7 @@ apps:
         ports: [tcp/22]
 `;
 
-refpolicyTest.serial(refpolicyTitle('our module links into refpolicy, and its labels are usable by the app domains and kernel_t (send) only'), async (t) => {
+refpolicySerialTest(refpolicyTitle('our module links into refpolicy, and its labels are usable by the app domains and kernel_t (send) only'), async (t) => {
   if (refpolicyMissing(t)) return;
   const root = policyRoot();
   t.teardown(() => rmSync(root, { recursive: true, force: true }));

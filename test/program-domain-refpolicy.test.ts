@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { programDomainCil, programExecTypeCil } from '../src/emit/program-domain.js';
 import { setoolsPython } from '../src/selinux/packet-users.js';
 import { ParentRulesError, readParentRules, type PolicyParentRules } from '../src/selinux/parent-rules.js';
-import { binaryPolicy, policyRoot, refpolicyMissing, refpolicySkipReason, refpolicyTest, refpolicyTitle, semoduleInstall } from './helpers/refpolicy.js';
+import { binaryPolicy, policyRoot, refpolicyMissing, refpolicySkipReason, refpolicySerialTest, refpolicyTitle, semoduleInstall } from './helpers/refpolicy.js';
 
 const COMPARE = fileURLToPath(new URL('./helpers/domain-rights.py', import.meta.url));
 const E = 'secmarkc_fetch_exec_t';
@@ -95,7 +95,7 @@ const paths = () => ({ binary: binaryPolicy(root), dir: join(root, 'work'), orig
 const parents = PAIRS.map((p) => p.parent);
 let rules: PolicyParentRules | undefined;
 
-refpolicyTest.serial(refpolicyTitle('a generated domain holds nothing its parent lacks but the app packet grant, and only its parent enters it'), async (t) => {
+refpolicySerialTest(refpolicyTitle('a generated domain holds nothing its parent lacks but the app packet grant, and only its parent enters it'), async (t) => {
   if (refpolicyMissing(t)) return;
   const { binary, dir, original } = paths();
   const [read, readSeconds] = timed(() => readParentRules(binary, parents, { ownTypePrefix: 'secmarkc_' }));
@@ -153,7 +153,7 @@ refpolicyTest.serial(refpolicyTitle('a generated domain holds nothing its parent
   }
 });
 
-refpolicyTest.serial(refpolicyTitle('the comparison fails on one more rule; our own rules are not read back as the parent'), async (t) => {
+refpolicySerialTest(refpolicyTitle('the comparison fails on one more rule; our own rules are not read back as the parent'), async (t) => {
   if (refpolicyMissing(t)) return;
   const { binary, dir, original } = paths();
   if (!rules || !existsSync(original)) return t.fail('needs the module of the test before');
@@ -190,7 +190,7 @@ refpolicyTest.serial(refpolicyTitle('the comparison fails on one more rule; our 
   t.deepEqual(readParentRules(binary, parents, { ownTypePrefix: 'secmarkc_', ownRules: [UNLABELED] }).parents, rules.parents);
 });
 
-refpolicyTest.serial(refpolicyTitle('a parent the policy does not have is said to be absent; an alias is refused'), (t) => {
+refpolicySerialTest(refpolicyTitle('a parent the policy does not have is said to be absent; an alias is refused'), (t) => {
   if (refpolicyMissing(t)) return;
   const { original } = paths();
   t.false(readParentRules(original, ['secmarkc_nosuch_t'], { ownTypePrefix: 'secmarkc_' }).parents.secmarkc_nosuch_t!.exists);

@@ -30,9 +30,11 @@ const failInstead = refpolicySkipReason !== undefined && process.env.CI === 'tru
  * `refpolicyMissing` fails it. Use with `refpolicyTitle` so that the reason shows.
  */
 export const refpolicyTest: TestFn = refpolicySkipReason && !failInstead ? (test.skip as unknown as TestFn) : test;
+/** The same for `test.serial`. */
+export const refpolicySerialTest: TestFn['serial'] = refpolicySkipReason && !failInstead ? (test.serial.skip as unknown as TestFn['serial']) : test.serial;
 
 export function refpolicyTitle(title: string): string {
-  return refpolicySkipReason ? `${title} [skipped: ${refpolicySkipReason}]` : title;
+  return refpolicySkipReason ? `${title} [${failInstead ? 'fails' : 'skipped'}: ${refpolicySkipReason}]` : title;
 }
 
 /** True (and the test failed) when the store or a tool is missing: under CI=true the test runs to say so. */
@@ -56,6 +58,28 @@ export function binaryPolicy(root: string): string {
   return join(root, 'var/lib/selinux/default/active/policy.kern');
 }
 
+export interface Spawned {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/** spawnSync's answer without blocking the event loop, so that callers may run several at once. */
+export function spawnAsync(command: string, args: readonly string[], input?: string): Promise<Spawned> {
+  const start = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const out: string[] = [];
+    const err: string[] = [];
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => out.push(s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => err.push(s));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout: out.join(''), stderr: err.join(''), seconds: Number(process.hrtime.bigint() - start) / 1e9 }));
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
 export interface Installed {
   status: number | null;
   output: string;
@@ -64,18 +88,9 @@ export interface Installed {
 
 /**
  * Install CIL modules into ROOT's store in one transaction (each named after its file), without
- * a reload: the whole store is relinked, several seconds each. Asynchronous, so that callers may
- * link into several roots at once.
+ * a reload: the whole store is relinked, several seconds each.
  */
-export function semoduleInstall(root: string, files: readonly string[]): Promise<Installed> {
-  const start = process.hrtime.bigint();
-  const args = ['-p', root, '-n', ...files.flatMap((f) => ['-i', f])];
-  return new Promise((resolve, reject) => {
-    const child = spawn(SEMODULE, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (output += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (output += s));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, output, seconds: Number(process.hrtime.bigint() - start) / 1e9 }));
-  });
+export async function semoduleInstall(root: string, files: readonly string[]): Promise<Installed> {
+  const r = await spawnAsync(SEMODULE, ['-p', root, '-n', ...files.flatMap((f) => ['-i', f])]);
+  return { status: r.status, output: r.stdout + r.stderr, seconds: r.seconds };
 }
