@@ -1,11 +1,12 @@
 // An oracle for the CIL goldens that is not the code under test (issue 17): each valid fixture's
 // module, as the compiler emits it, is linked into its own copy of Debian's refpolicy store
-// (semodule -p: libsepol decides whether it is valid), and setools reads what the link changed
+// (semodule -p, with refpolicy's neverallow rules checked: libsepol decides whether it is
+// valid), and setools reads what the link changed
 // in the binary policy against the same store built without it (test/helpers/cil-effect.py).
 // That effect must be exactly what the fixture's policy.yaml says (test/helpers/cil-oracle.ts,
 // written from the YAML and the README, not from src/emit): the packet types in no attribute,
 // their grants, the loader's relabelto, the unlabeled rule, and nothing else anywhere in the
-// policy. A mutated module shows that the oracle can fail. Needs root, selinux-policy-default,
+// policy. Mutated modules show that the oracle can fail. Needs root, selinux-policy-default,
 // semodule and setools (test/helpers/refpolicy.ts); each link relinks all of refpolicy (~6 s on
 // an idle machine), so they run two at a time.
 
@@ -74,7 +75,7 @@ let storeTypes: Promise<Set<string>> | undefined;
 /** Queued by the first link before its own job, so that it holds a slot before any link waits for it. */
 function startReference(): Promise<Reference> {
   reference ??= run(async () => {
-    const root = policyRoot('secmarkc-cil-oracle-ref-');
+    const root = policyRoot('secmarkc-cil-oracle-ref-', { neverallow: true });
     try {
       const r = await spawnAsync(SEMODULE, ['-p', root, '-n', '-B']);
       if (r.status !== 0) throw new Error(`semodule -B failed: ${r.stdout}${r.stderr}`);
@@ -109,7 +110,7 @@ async function link(label: string, expected: CilExpectation, cil: string): Promi
     }
     files.push(join(dir, `${expected.module}.cil`));
     writeFileSync(files.at(-1)!, cil);
-    const root = policyRoot('secmarkc-cil-oracle-');
+    const root = policyRoot('secmarkc-cil-oracle-', { neverallow: true });
     try {
       const installed = await semoduleInstall(root, files);
       if (installed.status !== 0) return { status: installed.status, output: installed.output, linkSeconds: installed.seconds, provided };
@@ -156,7 +157,8 @@ for (const { name, dir } of fixtures) {
   });
 }
 
-// The negative control: browser-proxy's module with one mutation of each kind the oracle must see.
+// The negative controls: browser-proxy's module with one mutation of each kind the oracle must
+// see in the linked policy, and one that the link itself must refuse.
 const MUTATED = 'browser-proxy';
 const MUTATIONS = {
   extraGrant: '(allow user_t secmarkc_browser_client_packet_t (packet (send)))',
@@ -248,4 +250,13 @@ test('the judgement reads expanded rules on new types only, and a conditional gr
     'rule beyond the policy: R (1 on new types, e.g. allow d_t m_a_client_packet_t:packet send [ b ]:True)',
     'rule missing: allow d_t m_a_client_packet_t:packet send',
   ]);
+});
+
+refpolicyTest(refpolicyTitle(`the link refuses a module that breaks a refpolicy neverallow (valid/${MUTATED} and a relabelto on shadow_t)`), async (t) => {
+  if (refpolicyMissing(t)) return;
+  // Debian's semanage.conf skips these checks (expand-check=0); the oracle's store copies do not.
+  const dir = fixtures.find((f) => f.name === MUTATED)!.dir;
+  const r = await link('neverallow', expectFixture(dir), `${compileFixture(dir).cil}(allow mozilla_t shadow_t (file (relabelto)))\n`);
+  t.not(r.status, 0);
+  t.regex(r.output, /neverallow check failed[\s\S]*\(neverallow \S+ shadow_t \(file \(relabelto\)\)\)[\s\S]*\(allow mozilla_t shadow_t \(file \(relabelto\)\)\)/);
 });

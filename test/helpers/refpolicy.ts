@@ -5,7 +5,7 @@
 // under CI=true it runs and fails with that reason instead (.ci/run installs the packages).
 
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext, type TestFn } from 'ava';
@@ -44,12 +44,21 @@ export function refpolicyMissing(t: ExecutionContext): boolean {
   return true;
 }
 
-/** A fresh private root (mkdtemp) holding a copy of the policy store and of /etc/selinux. */
-export function policyRoot(prefix = 'secmarkc-refpolicy-'): string {
+/**
+ * A fresh private root (mkdtemp) holding a copy of the policy store and of /etc/selinux.
+ * `neverallow`: link with expand-check=1, so that libsepol also checks refpolicy's neverallow
+ * rules, which Debian's semanage.conf skips (expand-check=0).
+ */
+export function policyRoot(prefix = 'secmarkc-refpolicy-', options: { neverallow?: boolean } = {}): string {
   const root = mkdtempSync(join(tmpdir(), prefix));
   mkdirSync(join(root, 'var/lib/selinux'), { recursive: true });
   cpSync(STORE, join(root, 'var/lib/selinux/default'), { recursive: true });
   cpSync('/etc/selinux', join(root, 'etc/selinux'), { recursive: true });
+  if (options.neverallow) {
+    const conf = join(root, 'etc/selinux/semanage.conf');
+    const text = readFileSync(conf, 'utf8');
+    writeFileSync(conf, /^expand-check\s*=/m.test(text) ? text.replace(/^expand-check\s*=.*$/m, 'expand-check=1') : `${text}\nexpand-check=1\n`);
+  }
   return root;
 }
 
