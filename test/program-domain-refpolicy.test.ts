@@ -196,3 +196,23 @@ refpolicySerialTest(refpolicyTitle('a parent the policy does not have is said to
   t.false(readParentRules(original, ['secmarkc_nosuch_t'], { ownTypePrefix: 'secmarkc_' }).parents.secmarkc_nosuch_t!.exists);
   t.throws(() => readParentRules(original, ['glance_var_run_t'], { ownTypePrefix: 'secmarkc_' }), { instanceOf: ParentRulesError, message: 'glance_var_run_t is an alias of glance_runtime_t: name the type itself' });
 });
+
+// KNOWN BUG, found by the CIL oracle's stricter link (issue 17): linked with refpolicy's
+// neverallow rules checked (expand-check=1; Debian's semanage.conf skips them, libsemanage's
+// default checks them), the module of the first test is refused. G copies its parent's rules but
+// not the attributes that exempt the parent from refpolicy's assertions: kern_unconfined and
+// devices_unconfined_type are left out on purpose (packet and entrypoint rules), and
+// set_curr_context, memory_raw_read/_write, can_dump_kernel, can_receive_kernel_messages exist
+// only in the modules' CIL (a binary policy drops attributes that no rule names), so
+// readParentRules cannot see them. Marked failing: AVA reports it when a fix makes it pass.
+(refpolicySkipReason ? refpolicySerialTest : test.serial.failing)(refpolicyTitle("KNOWN BUG: the generated domains break none of refpolicy's neverallow rules (semodule with expand-check=1)"), async (t) => {
+  if (refpolicyMissing(t)) return;
+  const file = join(paths().dir, 'secmarkc_fetch.cil');
+  if (!existsSync(file)) return t.fail('needs the module of the first test');
+  const strict = policyRoot('secmarkc-program-strict-', { neverallow: true });
+  t.teardown(() => rmSync(strict, { recursive: true, force: true }));
+  const installed = await semoduleInstall(strict, [file]);
+  const broken = [...new Set([...installed.output.matchAll(/^\s*\(neverallow (.*)\)$/gm)].map((m) => m[1]!.slice(0, 120)))];
+  if (broken.length > 0) t.log(`neverallow rules broken (${installed.seconds.toFixed(1)} s):\n${broken.join('\n')}`);
+  t.is(installed.status, 0, installed.output.split('\n').slice(0, 40).join('\n'));
+});
