@@ -1,17 +1,17 @@
-// An oracle for the CIL goldens that is not the code under test (issue 17): each valid fixture's
-// module, as the compiler emits it, is linked into its own copy of Debian's refpolicy store
-// (semodule -p, with refpolicy's neverallow rules checked: libsepol decides whether it is
-// valid), and setools reads what the link changed
-// in the binary policy against the same store built without it (test/helpers/cil-effect.py).
-// That effect must be exactly what the fixture's policy.yaml says (test/helpers/cil-oracle.ts,
-// written from the YAML and the README, not from src/emit): the packet types in no attribute,
-// their grants, the loader's relabelto, the unlabeled rule, and nothing else anywhere in the
-// policy. Mutated modules show that the oracle can fail. Needs root, selinux-policy-default,
-// semodule and setools (test/helpers/refpolicy.ts); each link relinks all of refpolicy (~6 s on
-// an idle machine), so they run two at a time.
+// An oracle for the CIL goldens that is not the code under test (issue 17). Each valid
+// fixture's module, as the compiler emits it, is linked into its own copy of Debian's refpolicy
+// store (semodule -p, refpolicy's neverallow rules checked): libsepol decides whether it is
+// valid. setools then reads what the link changed in the binary policy against the same store
+// built without it (test/helpers/cil-effect.py), and the store's file contexts and users are
+// compared line by line. That effect must be exactly what the fixture's policy.yaml says
+// (test/helpers/cil-oracle.ts, written from the YAML and the README, not from src/emit): the
+// packet types in no attribute, their grants, the loaders' relabelto, the unlabeled rules, and
+// nothing else anywhere. Mutated modules show that the oracle can fail. Needs root,
+// selinux-policy-default, semodule and setools (test/helpers/refpolicy.ts); each link relinks
+// all of refpolicy (~6 s of CPU), so they run two at a time.
 
 import test from 'ava';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,7 +64,28 @@ interface Linked {
  */
 interface Reference {
   policy: string;
+  /** The store's other outputs (file contexts, users), line by line. */
+  files: Map<string, Set<string>>;
   seconds: number;
+}
+
+/** What semodule writes beside the binary policy: a module's filecon and user statements land here. */
+const STORE_FILES = ['file_contexts', 'file_contexts.homedirs', 'homedir_template', 'seusers', 'users_extra'];
+
+function storeFiles(root: string): Map<string, Set<string>> {
+  return new Map(STORE_FILES.map((f) => [f, new Set(readFileSync(join(root, 'var/lib/selinux/default/active', f), 'utf8').split('\n'))]));
+}
+
+/** The lines each store file gained and lost against the reference, as components of the effect. */
+function storeFilesDiff(before: Map<string, Set<string>>, after: Map<string, Set<string>>): CilEffect['components'] {
+  const out: CilEffect['components'] = {};
+  for (const [name, lines] of after) {
+    const old = before.get(name)!;
+    const added = [...lines].filter((l) => !old.has(l));
+    const removed = [...old].filter((l) => !lines.has(l));
+    if (added.length + removed.length > 0) out[`store ${name}`] = { added, removed };
+  }
+  return out;
 }
 
 const run = limiter(JOBS);
@@ -81,7 +102,7 @@ function startReference(): Promise<Reference> {
       if (r.status !== 0) throw new Error(`semodule -B failed: ${r.stdout}${r.stderr}`);
       const policy = join(work, 'reference.kern');
       copyFileSync(binaryPolicy(root), policy);
-      return { policy, seconds: r.seconds };
+      return { policy, files: storeFiles(root), seconds: r.seconds };
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -114,7 +135,9 @@ async function link(label: string, expected: CilExpectation, cil: string): Promi
     try {
       const installed = await semoduleInstall(root, files);
       if (installed.status !== 0) return { status: installed.status, output: installed.output, linkSeconds: installed.seconds, provided };
-      const effect = await setools<CilEffect>({ mode: 'effect', original: (await built).policy, policy: binaryPolicy(root) });
+      const reference = await built;
+      const effect = await setools<CilEffect>({ mode: 'effect', original: reference.policy, policy: binaryPolicy(root) });
+      Object.assign(effect.components, storeFilesDiff(reference.files, storeFiles(root)));
       return { status: 0, output: installed.output, linkSeconds: installed.seconds, effect, provided };
     } finally {
       rmSync(root, { recursive: true, force: true });
@@ -167,6 +190,7 @@ const MUTATIONS = {
   missingAudit: '(auditallow domain unlabeled_t (packet (send recv)))',
   extraUnlabeled: '(allow domain unlabeled_t (packet (forward_in)))',
   permissiveDomain: '(typepermissive sshd_t)',
+  fileLabel: '(filecon "/usr/sbin/sshd" file (system_u object_r secmarkc_ssh_server_packet_t ((s0) (s0))))',
 };
 
 function mutant(): Promise<Linked> {
@@ -176,7 +200,7 @@ function mutant(): Promise<Linked> {
     if (!lines.includes(drop)) throw new Error(`valid/${MUTATED} has no line ${drop} to drop`);
     lines.splice(lines.indexOf(drop), 1);
   }
-  lines.push(MUTATIONS.extraGrant, MUTATIONS.broadAttribute, MUTATIONS.extraUnlabeled, MUTATIONS.permissiveDomain, '');
+  lines.push(MUTATIONS.extraGrant, MUTATIONS.broadAttribute, MUTATIONS.extraUnlabeled, MUTATIONS.permissiveDomain, MUTATIONS.fileLabel, '');
   return link('mutant', expectFixture(dir), lines.join('\n'));
 }
 
@@ -202,6 +226,9 @@ refpolicyTest(refpolicyTitle(`the oracle fails on a mutated module (valid/${MUTA
     ...take(/^rule missing: auditallow domain unlabeled_t:packet (send|recv)$/),
     ...take(/^rule beyond the policy: allow domain unlabeled_t:packet forward_in$/),
     ...take(/^types changed: (added|removed) sshd_t .*permissive=(True|False)$/),
+    // The module's file context replaces refpolicy's for the same path.
+    ...take(/^store file_contexts changed: added \/usr\/sbin\/sshd\s+--\s+system_u:object_r:secmarkc_ssh_server_packet_t:s0$/),
+    ...take(/^store file_contexts changed: removed \/usr\/sbin\/sshd\s+--\s+system_u:object_r:sshd_exec_t:s0$/),
   ];
   t.is(findings.filter((f) => /^rule missing: auditallow/.test(f)).length, 2);
   // Nothing is reported that the mutations do not explain, except other rules of refpolicy on packet_type.
