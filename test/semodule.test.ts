@@ -3,14 +3,13 @@
 // semodule refusing our module in a private copy of Debian's policy store.
 
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compilePolicy } from '../src/compile/compile.js';
 import { emitCil } from '../src/emit/cil.js';
 import { formatDiagnosticLines } from '../src/policy/diagnostics.js';
 import { explainFailure } from '../src/selinux/semodule.js';
+import { policyRoot, refpolicyMissing, refpolicyTest, refpolicyTitle, semoduleInstall } from './helpers/refpolicy.js';
 
 const POLICY = 'version: 1\nunlabeled: allow\napps:\n  web:\n    domain: no_such_t\n    connect:\n      - ports: [tcp/443]\n';
 
@@ -43,25 +42,14 @@ test("an error without a line keeps semodule's own words", (t) => {
   t.is(error.message, 'semodule refused module secmarkc: libsemanage.semanage_direct_install_info: Cannot install | semodule:  Failed!');
 });
 
-const STORE = '/var/lib/selinux/default';
-const missing = [
-  ...(existsSync(`${STORE}/active/modules`) ? [] : ['selinux-policy-default (no policy store at /var/lib/selinux/default)']),
-  ...(existsSync('/usr/sbin/semodule') ? [] : ['semodule (policycoreutils)']),
-  ...(process.getuid?.() === 0 ? [] : ['root (the policy store is readable by root only)']),
-];
-const realTest = missing.length > 0 && process.env.CI !== 'true' ? test.skip : test;
-const why = missing.length > 0 ? ` [skipped: needs ${missing.join(', ')}]` : '';
-
-realTest(`a real semodule refusing the module (a private copy of Debian's store) is reported at the policy line${why}`, (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'secmarkc-semodule-'));
+refpolicyTest(refpolicyTitle("a real semodule refusing the module (a private copy of Debian's store) is reported at the policy line"), async (t) => {
+  if (refpolicyMissing(t)) return;
+  const root = policyRoot('secmarkc-semodule-');
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  mkdirSync(join(root, 'var/lib/selinux'), { recursive: true });
-  cpSync(STORE, join(root, 'var/lib/selinux/default'), { recursive: true });
-  cpSync('/etc/selinux', join(root, 'etc/selinux'), { recursive: true });
   const module = compiled();
   const file = join(root, 'secmarkc.cil');
   writeFileSync(file, emitCil(module));
-  const r = spawnSync('/usr/sbin/semodule', ['-p', root, '-n', '-i', file], { encoding: 'utf8' });
+  const r = await semoduleInstall(root, [file]);
   t.not(r.status, 0, 'semodule refuses a module that names a type refpolicy does not have');
-  t.deepEqual(explainFailure(module, r.stderr).diagnostics.flatMap(formatDiagnosticLines), EXPECTED, r.stderr);
+  t.deepEqual(explainFailure(module, r.output).diagnostics.flatMap(formatDiagnosticLines), EXPECTED, r.output);
 });
