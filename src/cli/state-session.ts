@@ -42,7 +42,7 @@ import { ModuleError } from '../selinux/semodule.js';
 import { NotExclusiveError } from './exclusivity.js';
 import { faultPoint } from './fault-point.js';
 import { rebuildFromIntent } from './intent.js';
-import { NetnsError, withNetns, type KernelOptions } from './kernel-options.js';
+import { NetnsError, withNetns, type KernelOptions } from '../apply/kernel-target.js';
 import { describeError } from './report.js';
 
 export interface StateOptions extends KernelOptions {
