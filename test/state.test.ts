@@ -32,7 +32,7 @@ import { compareTables, expectedTable } from '../src/apply/drift.js';
 import { RowError } from '../src/records/element-rows.js';
 import { withCounterObjects } from '../src/compile/substitute.js';
 import { ROOT } from './helpers/cli.js';
-import { intentInputs, rebuildFromIntent } from '../src/cli/intent.js';
+import { intentInputs, rebuildFromIntent } from '../src/apply/intent.js';
 import { parsePortTableJson } from '../src/port-labels/port-table-json.js';
 
 const EXAMPLE = readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8');

@@ -9,6 +9,14 @@ import { DiagnosticSink, type Diagnostic } from '../policy/diagnostics.js';
 import type { Span } from '../policy/span.js';
 import type { PacketRuleUse, PacketUsers } from '../selinux/packet-users.js';
 
+/** The audit found a leak: apply throws this (and loads nothing) unless --allow-shared-labels was given. */
+export class NotExclusiveError extends Error {
+  constructor(readonly diagnostics: readonly Diagnostic[]) {
+    super(`${diagnostics.filter((d) => d.severity === 'error').length} label(s) not exclusive`);
+    this.name = 'NotExclusiveError';
+  }
+}
+
 export interface Leak {
   readonly type: string;
   readonly rule: string;

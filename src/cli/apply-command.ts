@@ -21,13 +21,14 @@ import { installedModule, installModule, restoreModule } from '../selinux/semodu
 import { MissingToolError } from '../selinux/tools.js';
 import { journalPath, syncProgramLabels, type LabelChange } from '../programs/sync-labels.js';
 import { EXIT } from './exit-codes.js';
-import { NotExclusiveError, runAudit } from './exclusivity.js';
+import { NotExclusiveError } from '../audit/exclusive.js';
+import { runAudit } from './exclusivity.js';
 import { rulesetFor, withNetns } from '../apply/kernel-target.js';
 import { addKernelOptions } from './kernel-options.js';
 import { stdinConflict } from './io.js';
 import { addPortsFromOption, loadPolicyWithSource, type PortsFromOption } from './load-policy.js';
-import { faultPoint } from './fault-point.js';
-import { intentInputs } from './intent.js';
+import { faultPoint } from '../apply/fault-point.js';
+import { intentInputs } from '../apply/intent.js';
 import { parseCount, parseSeconds, parseTableName } from './option-parsers.js';
 import { labelJson } from './remove-command.js';
 import { describeError, failRuntime, printDiagnostics } from './report.js';

@@ -9,7 +9,6 @@ import { readTrusted, writeFileDurably } from '../records/state-dir.js';
 import { auditExclusivity, describeAudit, type ExclusivityAudit, type TypeLabel } from '../audit/exclusive.js';
 import type { CilModule, PacketType } from '../compile/ir.js';
 import { describeOrigin, packetTypeOrigins } from '../explain/origins.js';
-import { type Diagnostic } from '../policy/diagnostics.js';
 import type { Policy } from '../policy/types.js';
 import { LOADED_POLICY, packetUsers, parseQueryOutput, withEnforcing, type PacketUsers } from '../selinux/packet-users.js';
 
@@ -24,14 +23,6 @@ export function addAuditOptions(command: Command): Command {
   return command
     .option('--selinux-policy <file>', 'audit against this binary SELinux policy (e.g. /etc/selinux/default/policy/policy.33) instead of the loaded one')
     .option('--no-audit', 'skip the exclusivity audit (who else may use the packet types)');
-}
-
-/** Thrown by apply when the audit finds a leak and --allow-shared-labels was not given. */
-export class NotExclusiveError extends Error {
-  constructor(readonly diagnostics: readonly Diagnostic[]) {
-    super(`${diagnostics.filter((d) => d.severity === 'error').length} label(s) not exclusive`);
-    this.name = 'NotExclusiveError';
-  }
 }
 
 /** Is there a policy to audit against? (A host without SELinux has none loaded.) */

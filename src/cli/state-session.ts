@@ -39,9 +39,9 @@ import {
 import { lockdownRuleset } from '../compile/lockdown.js';
 import { withCounterObjects } from '../compile/substitute.js';
 import { ModuleError } from '../selinux/semodule.js';
-import { NotExclusiveError } from './exclusivity.js';
-import { faultPoint } from './fault-point.js';
-import { rebuildFromIntent } from './intent.js';
+import { NotExclusiveError } from '../audit/exclusive.js';
+import { faultPoint } from '../apply/fault-point.js';
+import { rebuildFromIntent } from '../apply/intent.js';
 import { NetnsError, withNetns, type KernelOptions } from '../apply/kernel-target.js';
 import { describeError } from './report.js';
 
