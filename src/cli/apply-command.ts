@@ -24,6 +24,7 @@ import { EXIT } from './exit-codes.js';
 import { NotExclusiveError } from '../audit/exclusive.js';
 import { runAudit } from './exclusivity.js';
 import { rulesetFor, withNetns } from '../apply/kernel-target.js';
+import { DEFAULT_WAIT_SECONDS, describeClaim, describeLive, describeRecord, matchLive, readLiveTable, WriterSession, type StateOptions } from '../apply/state-session.js';
 import { addKernelOptions } from './kernel-options.js';
 import { stdinConflict } from './io.js';
 import { addPortsFromOption, loadPolicyWithSource, type PortsFromOption } from './load-policy.js';
@@ -32,7 +33,7 @@ import { intentInputs } from '../apply/intent.js';
 import { parseCount, parseSeconds, parseTableName } from './option-parsers.js';
 import { labelJson } from './remove-command.js';
 import { describeError, failRuntime, printDiagnostics } from './report.js';
-import { DEFAULT_WAIT_SECONDS, describeClaim, describeLive, describeRecord, matchLive, readLiveTable, WriterSession, type StateOptions } from './state-session.js';
+import { stderrNotes } from './notes.js';
 
 export const ON_INVALID = ['fail', 'keep', 'lockdown'] as const;
 export type OnInvalid = (typeof ON_INVALID)[number];
@@ -259,7 +260,7 @@ export function registerApply(program: Command): void {
 /** The writer's session, or undefined after saying why not: nothing has been sent then. */
 async function openSession(options: ApplyOptions, table: string, command: LoadCommand): Promise<WriterSession | undefined> {
   try {
-    return await WriterSession.open(options, table, command);
+    return await WriterSession.open(options, table, command, stderrNotes);
   } catch (error) {
     const denied = /EACCES|EPERM/.test(describeError(error)) && process.geteuid?.() !== 0;
     failRuntime(`${describeError(error)}${denied ? ' (apply needs root: CAP_NET_ADMIN, and the state directory)' : ''}. Nothing was sent to the kernel.`);
@@ -411,7 +412,7 @@ async function rollback(options: ApplyOptions): Promise<void> {
     }
     const { live } = await readLiveTable(options, table);
     if (sameTable(rulesetFor(previous.ruleset, options), live)) {
-      const match = matchLive(stateDir, session.index, live);
+      const match = matchLive(stateDir, session.index, live, describeError);
       const says = describeClaim(stateDir, session.index);
       failRuntime(
         `the previous policy (${describeRecord(previous)}) is already live: rolling back would load it again. ` +
@@ -543,7 +544,7 @@ async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: st
     }
     if (!session) {
       try {
-        session = await WriterSession.open(options, table, mode);
+        session = await WriterSession.open(options, table, mode, stderrNotes);
       } catch (error) {
         if (error instanceof LockError) throw error;
         // An untrusted or unreadable state directory holds no policy to keep, and can record nothing.
