@@ -6,18 +6,11 @@
 // setools (.ci/run installs them); skipped with the reason otherwise.
 
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './helpers/cli.js';
-
-const STORE = '/var/lib/selinux/default';
-const missing = [
-  ...(existsSync(`${STORE}/active/modules`) ? [] : ['selinux-policy-default (no policy store at /var/lib/selinux/default)']),
-  ...['/usr/sbin/semodule', '/usr/bin/sesearch'].filter((p) => !existsSync(p)).map((p) => `${p} (policycoreutils / setools)`),
-  ...(process.getuid?.() === 0 ? [] : ['root (the policy store is readable by root only)']),
-];
+import { copyPolicyStore, refpolicyMissing, semoduleInstall } from './helpers/refpolicy.js';
 
 const POLICY = `version: 1
 unlabeled: deny
@@ -34,23 +27,16 @@ apps:
         ports: [tcp/22]
 `;
 
-/** A private copy of the policy store and config, so semodule -p builds there and not on the host. */
+/** A fresh folder with a copy of the policy store (helpers/refpolicy.ts). */
 function policyRoot(): string {
   const root = mkdtempSync(join(tmpdir(), 'secmarkc-refpolicy-'));
-  mkdirSync(join(root, 'var/lib/selinux'), { recursive: true });
-  cpSync(STORE, join(root, 'var/lib/selinux/default'), { recursive: true });
-  cpSync('/etc/selinux', join(root, 'etc/selinux'), { recursive: true });
+  copyPolicyStore(root);
   return root;
 }
 
-function semoduleInstall(root: string, file: string): { status: number | null; output: string } {
-  const r = spawnSync('/usr/sbin/semodule', ['-p', root, '-n', '-i', file], { encoding: 'utf8' });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
-}
-
-if (missing.length > 0) {
+if (refpolicyMissing.length > 0) {
   test('exclusivity against Debian refpolicy', (t) => {
-    t.log(`skipped: needs ${missing.join(', ')}`);
+    t.log(`skipped: needs ${refpolicyMissing.join(', ')}`);
     t.pass();
   });
 } else {

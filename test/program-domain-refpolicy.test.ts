@@ -14,13 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { programDomainCil, programExecTypeCil } from '../src/emit/program-domain.js';
 import { setoolsPython } from '../src/selinux/packet-users.js';
 import { ParentRulesError, readParentRules, type PolicyParentRules } from '../src/selinux/parent-rules.js';
-
-const STORE = '/var/lib/selinux/default';
-const missing = [
-  ...(existsSync(`${STORE}/active/modules`) ? [] : ['selinux-policy-default (no policy store at /var/lib/selinux/default)']),
-  ...['/usr/sbin/semodule', '/usr/bin/sesearch'].filter((p) => !existsSync(p)).map((p) => `${p} (policycoreutils / setools)`),
-  ...(process.getuid?.() === 0 ? [] : ['root (the policy store is readable by root only)']),
-];
+import { copyPolicyStore, refpolicyMissing, semoduleInstall } from './helpers/refpolicy.js';
 
 const COMPARE = fileURLToPath(new URL('./helpers/domain-rights.py', import.meta.url));
 const E = 'secmarkc_fetch_exec_t';
@@ -49,19 +43,6 @@ interface Comparison {
       triples: { domain: number; parent: number };
     }>;
   }[];
-}
-
-/** A private copy of the policy store and config, so semodule -p builds there and not on the host. */
-function copyPolicyStore(root: string): void {
-  mkdirSync(join(root, 'var/lib/selinux'), { recursive: true });
-  cpSync(STORE, join(root, 'var/lib/selinux/default'), { recursive: true });
-  cpSync('/etc/selinux', join(root, 'etc/selinux'), { recursive: true });
-}
-
-function semoduleInstall(root: string, file: string): { status: number | null; output: string; seconds: number } {
-  const start = process.hrtime.bigint();
-  const r = spawnSync('/usr/sbin/semodule', ['-p', root, '-n', '-i', file], { encoding: 'utf8' });
-  return { status: r.status, output: `${r.stdout}${r.stderr}`, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
 }
 
 /** G's rights in the built policy against P's in the original one, G's targets read as their originals. */
@@ -101,9 +82,9 @@ function timed<T>(f: () => T): [T, number] {
   return [value, Number(process.hrtime.bigint() - start) / 1e9];
 }
 
-if (missing.length > 0) {
+if (refpolicyMissing.length > 0) {
   test('program domains against Debian refpolicy', (t) => {
-    t.log(`skipped: needs ${missing.join(', ')}`);
+    t.log(`skipped: needs ${refpolicyMissing.join(', ')}`);
     t.pass();
   });
 } else {
