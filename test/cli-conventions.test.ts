@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseTableName } from '../src/cli/option-parsers.js';
+import { parsePolicy } from '../src/policy/parse.js';
 import { ROOT } from './helpers/cli.js';
 import { buildFastCli, type FastCli } from './helpers/fast-cli.js';
 import { inFreshNamespace, NFT, nsTest, nsTitle } from './helpers/namespace.js';
@@ -172,9 +174,11 @@ test('bad option values are refused by commander in our form, exit 2, with the u
     [['apply', EXAMPLE, '--wait', 'soon'], "option '--wait <seconds>' argument 'soon' is invalid. It takes a number of seconds >= 0."],
     [['remove', '--wait', '-5'], "option '--wait <seconds>' argument '-5' is invalid. It takes a number of seconds >= 0."],
     [['apply', EXAMPLE, '--on-invalid', 'open'], "option '--on-invalid <mode>' argument 'open' is invalid. Allowed choices are fail, keep, lockdown."],
-    [['apply', '--rollback', '-t', 'Bad-Name'], "option '-t, --table <name>' argument 'Bad-Name' is invalid. A table name is 1 to 32 of a-z, 0-9 and _, starting with a letter."],
-    [['status', '-t', 'Bad-Name'], "option '-t, --table <name>' argument 'Bad-Name' is invalid. A table name is 1 to 32 of a-z, 0-9 and _, starting with a letter."],
-    [['remove', '--table', 'x'.repeat(33)], `option '-t, --table <name>' argument '${'x'.repeat(33)}' is invalid. A table name is 1 to 32 of a-z, 0-9 and _, starting with a letter.`],
+    [['apply', '--rollback', '-t', 'Bad-Name'], "option '-t, --table <name>' argument 'Bad-Name' is invalid. A table name must start with a lowercase letter and contain only a-z, 0-9 and _."],
+    [['status', '-t', 'Bad-Name'], "option '-t, --table <name>' argument 'Bad-Name' is invalid. A table name must start with a lowercase letter and contain only a-z, 0-9 and _."],
+    [['remove', '--table', 'x'.repeat(33)], `option '-t, --table <name>' argument '${'x'.repeat(33)}' is invalid. A table name is longer than 32 characters.`],
+    [['status', '-t', 'web__proxy'], `option '-t, --table <name>' argument 'web__proxy' is invalid. A table name must not contain "__" or end with "_".`],
+    [['apply', '--rollback', '--table', 'secmarkc_'], `option '-t, --table <name>' argument 'secmarkc_' is invalid. A table name must not contain "__" or end with "_".`],
     [['learn', '--ephemeral', '60999-32768'], "option '--ephemeral <from-to>' argument '60999-32768' is invalid. It takes a port range FROM-TO within 1-65535, e.g. 32768-60999."],
     [['compile', EXAMPLE, '--format', 'yaml'], "option '-f, --format <format>' argument 'yaml' is invalid. Allowed choices are nft, json, cil, all."],
   ];
@@ -187,6 +191,21 @@ test('bad option values are refused by commander in our form, exit 2, with the u
   const unknown = run(['apply', '--frobnicate']);
   t.is(unknown.status, 2);
   t.is(unknown.stderr, "secmarkc: unknown option '--frobnicate'\n(run with --help for usage)\n");
+});
+
+test('-t/--table takes exactly the table names a policy may have (no "__", no trailing "_": they are the prefix of our type names)', (t) => {
+  const names = ['secmarkc', 'a', 'web_proxy2', 'x'.repeat(32), 'x'.repeat(33), '', 'Web', '2web', 'web-proxy', 'web__proxy', 'web_', '_web'];
+  for (const name of names) {
+    const policy = parsePolicy(`version: 1\ntable: ${JSON.stringify(name)}\nunlabeled: deny\napps: {}\n`, 'policy.yaml');
+    let option = true;
+    try {
+      parseTableName(name);
+    } catch {
+      option = false;
+    }
+    t.is(option, policy.ok, `${JSON.stringify(name)}: ${policy.diagnostics.map((d) => d.message).join('; ')}`);
+  }
+  t.true(parsePolicy('version: 1\ntable: web_proxy2\nunlabeled: deny\napps: {}\n', 'policy.yaml').ok, 'the policy around the name is valid');
 });
 
 // --- compile's formats

@@ -5,6 +5,7 @@ import test from 'ava';
 import { compilePolicy } from '../src/compile/compile.js';
 import type { ObjectMap, Ruleset } from '../src/compile/ir.js';
 import { elementText } from '../src/emit/nft-text.js';
+import { compiled } from './helpers/fixtures.js';
 
 const POLICY = `version: 1
 unlabeled: allow
@@ -21,11 +22,7 @@ apps:
       - ports: [udp/123]
 `;
 
-function compile(text: string): Ruleset {
-  const result = compilePolicy(text, 'policy.yaml');
-  if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
-  return result.compiled.ruleset;
-}
+const compile = (text: string): Ruleset => compiled(text, 'policy.yaml').ruleset;
 
 const elements = (map: ObjectMap | undefined): string[] => (map ? map.elements.map(elementText) : []);
 

@@ -4,33 +4,13 @@
 // `status` says in agreement, or with an error that says what is live.
 
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFastCli, type FastCli } from './helpers/fast-cli.js';
-import { ROOT } from './helpers/cli.js';
-import { namespaceSkipReason, NFT, normaliseNftJson, nsTest, nsTitle, type RunResult } from './helpers/namespace.js';
+import { inFreshNamespaceAsync, namespaceSkipReason, NFT, normaliseNftJson, nsTest, nsTitle } from './helpers/namespace.js';
+import { policyWorkspace, type PolicyWorkspace } from './helpers/policy-workspace.js';
 
-/**
- * inFreshNamespace without blocking the event loop: the tests of this file then run side by side
- * (most of their time is process start-up, which the second core can take).
- */
-function inNamespace(script: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['-n', 'sh', '-c', script], { env: { ...process.env, PATH: SYSTEM_PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-const EXAMPLE_TEXT = readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8');
-const PORTS = ['3128', '8080', '8443', '9000', '9100'];
 
 let cli: FastCli | undefined;
 /** nft's own reading of each policy and of the lockdown ruleset (normalised `nft -j`): the tests' oracle. */
@@ -41,7 +21,7 @@ test.before(async () => {
   if (namespaceSkipReason) return;
   const w = workspace();
   const dump = (name: string) => `${NFT} -j list table inet secmarkc > ${w.dir}/ref-${name}`;
-  const run = await inNamespace(
+  const run = await inFreshNamespaceAsync(
     [
       ...w.p.map((p, i) => `${CLI()} apply ${p} --no-lsm --state-dir ${w.state} 2>/dev/null && ${dump(`p${i}`)}`),
       `${CLI()} apply ${w.bad} --on-invalid lockdown --no-lsm --state-dir ${w.state} 2>/dev/null; ${dump('lockdown')}`,
@@ -62,32 +42,13 @@ function truth(file: string): string {
   return d === undefined ? 'none' : (references.get(d) ?? 'other');
 }
 
-interface Workspace {
-  dir: string;
-  /** p[0..4]: the example on ports 3128, 8080, 8443, 9000, 9100. */
-  p: string[];
-  bad: string;
-  state: string;
-}
-
-function workspace(): Workspace {
-  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-faults-'));
-  const write = (name: string, text: string) => {
-    writeFileSync(join(dir, name), text);
-    return join(dir, name);
-  };
-  return {
-    dir,
-    p: PORTS.map((port, i) => write(`p${i}.yaml`, EXAMPLE_TEXT.replace('tcp/3128', `tcp/${port}`))),
-    bad: write('bad.yaml', EXAMPLE_TEXT.replace('tcp/3128', 'tcp/0')),
-    state: join(dir, 'state'),
-  };
-}
+/** p[0..4]: the example on ports 3128, 8080, 8443, 9000, 9100. */
+const workspace = () => policyWorkspace('faults', [3128, 8080, 8443, 9000, 9100]);
 
 nsTest(nsTitle('status says which record is live; --rollback refuses to load what is already live (defect 3)'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
-  const run = await inNamespace(
+  const run = await inFreshNamespaceAsync(
     [
       `${CLI()} apply ${w.p[0]} ${opts} 2>/dev/null && ${CLI()} apply ${w.p[1]} ${opts} 2>/dev/null || exit 9`,
       `${CLI()} status ${opts} > ${w.dir}/s1; echo "status1 rc=$?"`,
@@ -112,7 +73,7 @@ nsTest(nsTitle('status says which record is live; --rollback refuses to load wha
 nsTest(nsTitle('an unwritable state directory is found before the batch: nothing is sent (defect 5)'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
-  const run = await inNamespace(
+  const run = await inFreshNamespaceAsync(
     [
       `${CLI()} apply ${w.p[0]} ${opts} 2>/dev/null || exit 9`,
       `unshare -m sh -c 'mount --bind ${w.state} ${w.state} && mount -o remount,bind,ro ${w.state} && ${CLI()} apply ${w.p[1]} ${opts}; echo "ro rc=$?"'`,
@@ -130,7 +91,7 @@ const WAIT_STOPPED = 'stopped() { for i in $(seq 200); do grep -q "^State:.*T" /
 nsTest(nsTitle('a state directory made read-only after the batch: the error says what is live, the next writer records it (defect 5)'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
-  const run = await inNamespace(
+  const run = await inFreshNamespaceAsync(
     [
       `${CLI()} apply ${w.p[0]} ${opts} 2>/dev/null || exit 9`,
       WAIT_STOPPED,
@@ -171,7 +132,7 @@ nsTest(nsTitle('a state directory made read-only after the batch: the error says
 nsTest(nsTitle('an apply killed before its record was written, then a read-only state directory: keep keeps that policy (live already: no batch), the next writable run records it'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
-  const run = await inNamespace(
+  const run = await inFreshNamespaceAsync(
     [
       `${CLI()} apply ${w.p[0]} ${opts} 2>/dev/null || exit 9`,
       `SECMARKC_TEST_DELAY_AT=sent:400 SECMARKC_TEST_KILL_AT=sent ${CLI()} apply ${w.p[1]} ${opts} 2>/dev/null; echo "killed rc=$?"`,
@@ -204,7 +165,7 @@ nsTest(nsTitle('an apply killed before its record was written, then a read-only 
 nsTest(nsTitle('one writer at a time: --wait 0 fails at once, status does not block, a waiter goes on when the holder is killed'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
-  const run = await inNamespace(
+  const run = await inFreshNamespaceAsync(
     [
       `${CLI()} apply ${w.p[0]} ${opts} 2>/dev/null || exit 9`,
       WAIT_STOPPED,
@@ -236,7 +197,7 @@ nsTest(nsTitle('one writer at a time: --wait 0 fails at once, status does not bl
 nsTest(nsTitle('a damaged current record with --on-invalid keep: says so, loads nothing and leaves the live table (defect 5)'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
-  const run = await inNamespace(
+  const run = await inFreshNamespaceAsync(
     [
       `${CLI()} apply ${w.p[0]} ${opts} 2>/dev/null || exit 9`,
       `for f in ${w.state}/*.json; do grep -q '"ruleset"' $f && head -c 3000 $f > $f.cut && cat $f.cut > $f && rm $f.cut; done`,
@@ -255,7 +216,7 @@ nsTest(nsTitle('a damaged current record with --on-invalid keep: says so, loads 
 nsTest(nsTitle('records forged by another user in a world-writable state directory are refused (defect 4)'), async (t) => {
   const w = workspace();
   const opts = `--no-lsm --state-dir ${w.state}`;
-  const run = await inNamespace(
+  const run = await inFreshNamespaceAsync(
     [
       `${CLI()} apply ${w.p[0]} ${opts} 2>/dev/null || exit 9`,
       // The "attacker" made p1's records elsewhere and puts them in place, owned by nobody.
@@ -285,7 +246,7 @@ nsTest(nsTitle('concurrent appliers and a third-party nft writer: the last one w
       dump(`${w.dir}/k${round}`),
     );
   }
-  const run = await inNamespace(lines.join('\n'));
+  const run = await inFreshNamespaceAsync(lines.join('\n'));
   t.is(run.status, 0, run.stderr);
   for (let round = 0; round < rounds; round++) {
     t.is(run.stdout.match(new RegExp(`round ${round} rc=0`, 'g'))?.length, 4, run.stdout);
@@ -325,7 +286,7 @@ interface IndexJson {
 }
 
 /** What `status --json` says is live, in the oracle's terms (p0..p4, lockdown, none, other). */
-function statusSays(w: Workspace, s: StatusJson): string {
+function statusSays(w: PolicyWorkspace, s: StatusJson): string {
   const r = s.record;
   const policy = (path: string) => (w.p.includes(path) ? `p${w.p.indexOf(path)}` : `record of ${path}`);
   if (r.liveRecord) return policy(r.liveRecord.source.path);
@@ -351,7 +312,7 @@ type Window = 'before its intent' | 'after its commit' | 'intent, kernel as the 
  * in agreement (an apply killed in that window now recorded as `previous`); at the end status
  * agrees too. Returns how many kills left each window.
  */
-async function runTrials(t: ExecutionContext, w: Workspace, list: readonly Trial[]): Promise<Map<Window, number>> {
+async function runTrials(t: ExecutionContext, w: PolicyWorkspace, list: readonly Trial[]): Promise<Map<Window, number>> {
   const opts = `--no-lsm --state-dir ${w.state}`;
   const nextOf = (k: number) => (k + 2) % w.p.length;
   const lines = [
@@ -375,7 +336,7 @@ async function runTrials(t: ExecutionContext, w: Workspace, list: readonly Trial
     );
   });
   lines.push(`${CLI()} status --json ${opts} > ${w.dir}/final.json; echo "final status rc=$?"`, dump(`${w.dir}/kfinal`));
-  const run = await inNamespace(lines.join('\n'));
+  const run = await inFreshNamespaceAsync(lines.join('\n'));
   t.is(run.status, 0, run.stderr);
   const outcomes = new Map<string, number>();
   const windows = new Map<Window, number>();

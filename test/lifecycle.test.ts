@@ -10,30 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { lockdownRuleset } from '../src/compile/lockdown.js';
 import { emitNftText } from '../src/emit/nft-text.js';
 import { encodeRuleset } from '../src/netlink/encode-ruleset.js';
-import { NFNL_MSG_BATCH_END, NLM_F_ACK } from '../src/netlink/wire/constants.js';
-import { parseMessages } from '../src/netlink/wire/message.js';
-import { ROOT, runCli } from './helpers/cli.js';
+import { runCli } from './helpers/cli.js';
 import { inFreshNamespace, NFT, nsTest, nsTitle } from './helpers/namespace.js';
-import { captureBatch, captureSkipReason, sideBySide } from './netlink/helpers/golden.js';
+import { policyWorkspace } from './helpers/policy-workspace.js';
+import { captureBatch, captureSkipReason, sideBySide, withoutAck } from './netlink/helpers/golden.js';
 
 const ENTRY = fileURLToPath(new URL('./helpers/cli-entry.ts', import.meta.url));
 const CLI = `${process.execPath} --import=tsx ${ENTRY}`;
-const EXAMPLE_TEXT = readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8');
-
-/** P1 (the example, proxy on tcp/3128), P2 (tcp/8080 instead), an invalid one (SMC031), in a fresh folder with a state dir. */
-function workspace(): { p1: string; p2: string; bad: string; state: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-lifecycle-'));
-  const write = (name: string, text: string) => {
-    writeFileSync(join(dir, name), text);
-    return join(dir, name);
-  };
-  return {
-    p1: write('p1.yaml', EXAMPLE_TEXT),
-    p2: write('p2.yaml', EXAMPLE_TEXT.replace('tcp/3128', 'tcp/8080')),
-    bad: write('bad.yaml', EXAMPLE_TEXT.replace('tcp/3128', 'tcp/0')),
-    state: join(dir, 'state'),
-  };
-}
+/** p[0] (the example, proxy on tcp/3128), p[1] (tcp/8080 instead), an invalid one, and a state dir. */
+const workspace = () => policyWorkspace('lifecycle', [3128, 8080]);
 
 const drift = (policy: string, state: string) => `${CLI} status ${policy} --no-lsm >/dev/null && echo "${state}: no drift from $(basename ${policy})"`;
 
@@ -42,21 +27,21 @@ nsTest(nsTitle('apply --rollback loads the previous policy, a second rollback th
   const opts = `--no-lsm --state-dir ${w.state}`;
   const run = inFreshNamespace(
     [
-      `${CLI} apply ${w.p1} ${opts} || exit 9`,
-      `${CLI} apply ${w.p2} ${opts} || exit 9`,
+      `${CLI} apply ${w.p[0]} ${opts} || exit 9`,
+      `${CLI} apply ${w.p[1]} ${opts} || exit 9`,
       `${CLI} apply --rollback ${opts} || exit 9`,
-      drift(w.p1, 'after rollback'),
+      drift(w.p[0], 'after rollback'),
       `${CLI} apply --rollback ${opts} || exit 9`,
-      drift(w.p2, 'after second rollback'),
+      drift(w.p[1], 'after second rollback'),
       `${NFT} list ruleset > ${w.state}/before`,
       `${CLI} apply --rollback --no-lsm --state-dir ${w.state}/empty; echo "empty rc=$?"`,
       `${NFT} list ruleset | cmp -s - ${w.state}/before && echo "empty: unchanged"`,
     ].join('\n'),
   );
   t.is(run.status, 0, run.stderr);
-  t.regex(run.stdout, /after rollback: no drift from p1\.yaml/);
-  t.regex(run.stdout, /after second rollback: no drift from p2\.yaml/);
-  t.regex(run.stdout, new RegExp(`rolled back table inet secmarkc to the policy compiled from ${w.p1} \\(sha256 [0-9a-f]{12}\\)`));
+  t.regex(run.stdout, /after rollback: no drift from p0\.yaml/);
+  t.regex(run.stdout, /after second rollback: no drift from p1\.yaml/);
+  t.regex(run.stdout, new RegExp(`rolled back table inet secmarkc to the policy compiled from ${w.p[0]} \\(sha256 [0-9a-f]{12}\\)`));
   t.regex(run.stdout, /empty rc=1/);
   t.regex(run.stderr, /secmarkc: nothing to roll back to: no previous policy recorded for table secmarkc .*Nothing was changed\./);
   t.regex(run.stdout, /empty: unchanged/);
@@ -69,16 +54,16 @@ nsTest(nsTitle('a damaged previous record is refused with its path; the live tab
   const opts = `--no-lsm --state-dir ${w.state}`;
   const run = inFreshNamespace(
     [
-      `${CLI} apply ${w.p1} ${opts} && ${CLI} apply ${w.p2} ${opts} || exit 9`,
+      `${CLI} apply ${w.p[0]} ${opts} && ${CLI} apply ${w.p[1]} ${opts} || exit 9`,
       // The first apply's record (secmarkc.record.1.json) is the previous one now.
       `head -c 200 ${w.state}/secmarkc.record.1.json > ${w.state}/cut && mv ${w.state}/cut ${w.state}/secmarkc.record.1.json`,
       `${CLI} apply --rollback ${opts}; echo "rc=$?"`,
-      drift(w.p2, 'after refused rollback'),
+      drift(w.p[1], 'after refused rollback'),
     ].join('\n'),
   );
   t.regex(run.stdout, /rc=1/, run.stderr);
   t.regex(run.stderr, new RegExp(`secmarkc: state file ${w.state}/secmarkc.record.1.json is corrupt \\(its content changed since it was written: 200 bytes.*\\. Nothing was changed\\.`));
-  t.regex(run.stdout, /after refused rollback: no drift from p2\.yaml/);
+  t.regex(run.stdout, /after refused rollback: no drift from p1\.yaml/);
 });
 
 nsTest(nsTitle('--on-invalid keep loads the last good policy when there is no table (as at boot); exit 2 and the reason'), (t) => {
@@ -86,16 +71,16 @@ nsTest(nsTitle('--on-invalid keep loads the last good policy when there is no ta
   const opts = `--no-lsm --state-dir ${w.state}`;
   const run = inFreshNamespace(
     [
-      `${CLI} apply ${w.p1} ${opts} && ${CLI} remove ${opts} || exit 9`,
+      `${CLI} apply ${w.p[0]} ${opts} && ${CLI} remove ${opts} || exit 9`,
       `${CLI} apply ${w.bad} --on-invalid keep ${opts}; echo "rc=$?"`,
-      drift(w.p1, 'after keep'),
+      drift(w.p[0], 'after keep'),
       `${CLI} apply ${w.bad} ${opts}; echo "fail rc=$?"`,
     ].join('\n'),
   );
   t.regex(run.stdout, /^rc=2$/m, run.stderr);
   t.regex(run.stderr, new RegExp(`^${w.bad}:\\d+:\\d+: error SMC031: `, 'm'));
-  t.regex(run.stderr, new RegExp(`secmarkc: ${w.bad} is invalid: kept the last good policy, compiled from ${w.p1}`));
-  t.regex(run.stdout, /after keep: no drift from p1\.yaml/);
+  t.regex(run.stderr, new RegExp(`secmarkc: ${w.bad} is invalid: kept the last good policy, compiled from ${w.p[0]}`));
+  t.regex(run.stdout, /after keep: no drift from p0\.yaml/);
   t.regex(run.stdout, /^fail rc=2$/m, 'the default (fail) changes nothing and still exits 2');
   const events = readFileSync(join(w.state, 'secmarkc.history'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
   t.deepEqual(events, ['apply', 'remove', 'keep']);
@@ -108,12 +93,12 @@ nsTest(nsTitle('--on-invalid keep without a record loads nothing and never locks
       `${CLI} apply ${w.bad} --on-invalid keep --no-lsm --state-dir ${w.state} 2>${w.state}-e1; echo "rc=$?"`,
       `${NFT} list tables; echo "tables listed"`,
       // A table of ours that no record knows (loaded with another state directory): left alone.
-      `${CLI} apply ${w.p2} --no-lsm --state-dir ${w.state}-other 2>/dev/null || exit 9`,
+      `${CLI} apply ${w.p[1]} --no-lsm --state-dir ${w.state}-other 2>/dev/null || exit 9`,
       `${CLI} apply ${w.bad} --on-invalid keep --no-lsm --state-dir ${w.state}; echo "live rc=$?"`,
-      drift(w.p2, 'after keep with a live table'),
+      drift(w.p[1], 'after keep with a live table'),
       `${NFT} delete table inet secmarkc`,
       // The secmark version is refused by this kernel (no LSM): a runtime failure, then lockdown.
-      `${CLI} apply ${w.p1} --no-module --on-invalid lockdown --state-dir ${w.state}; echo "refused rc=$?"`,
+      `${CLI} apply ${w.p[0]} --no-module --on-invalid lockdown --state-dir ${w.state}; echo "refused rc=$?"`,
       `${NFT} list table inet secmarkc`,
     ].join('\n'),
   );
@@ -126,9 +111,9 @@ nsTest(nsTitle('--on-invalid keep without a record loads nothing and never locks
   t.notRegex(run.stdout, /table inet secmarkc\n(?:.|\n)*tables listed/, 'no table after keep without a record');
   t.regex(run.stdout, /^live rc=2$/m);
   t.regex(run.stderr, /nothing was loaded \(keep never locks down\); the live table inet secmarkc is left as it is: a table inet secmarkc that matches no record/);
-  t.regex(run.stdout, /after keep with a live table: no drift from p2\.yaml/);
+  t.regex(run.stdout, /after keep with a live table: no drift from p1\.yaml/);
   t.regex(run.stdout, /^refused rc=1$/m);
-  t.regex(run.stderr, new RegExp(`${w.p1} could not be applied: LOCKDOWN`));
+  t.regex(run.stderr, new RegExp(`${w.p[0]} could not be applied: LOCKDOWN`));
   t.regex(run.stdout, /chain input \{\s+type filter hook input priority filter; policy drop;\s+iif "lo" counter packets \d+ bytes \d+ accept comment "lockdown: loopback stays open"/);
 });
 
@@ -142,11 +127,11 @@ nsTest(nsTitle('a missing policy file: keep with no record is nothing to apply (
       `${NFT} list tables | grep -c secmarkc; test -e ${w.state} && echo "state dir made" || echo "no state dir"`,
       `${CLI} apply ${missing} --on-invalid keep --dry-run ${opts}; echo "dry rc=$?"`,
       `${CLI} apply ${missing} ${opts}; echo "fail rc=$?"`,
-      `${CLI} apply ${w.p1} ${opts} 2>/dev/null || exit 9`,
+      `${CLI} apply ${w.p[0]} ${opts} 2>/dev/null || exit 9`,
       `${CLI} apply ${missing} --on-invalid keep ${opts} 2>${w.state}-e2 >${w.state}-o2; echo "live rc=$?"`,
       `${NFT} delete table inet secmarkc`,
       `${CLI} apply ${missing} --on-invalid keep ${opts} 2>${w.state}-e3 >${w.state}-o3; echo "record rc=$?"`,
-      drift(w.p1, 'after keep'),
+      drift(w.p[0], 'after keep'),
       `${CLI} apply ${missing} --on-invalid lockdown ${opts} 2>${w.state}-e4; echo "lockdown rc=$?"`,
       `${NFT} list table inet secmarkc | grep -c 'policy drop'`,
     ].join('\n'),
@@ -160,12 +145,12 @@ nsTest(nsTitle('a missing policy file: keep with no record is nothing to apply (
   t.regex(run.stdout, /^fail rc=1$/m);
   t.regex(run.stderr, new RegExp(`secmarkc: policy ${missing} does not exist\\. Nothing was changed\\.`));
   t.regex(run.stdout, /^live rc=1$/m, err(2));
-  t.regex(err(2), new RegExp(`^secmarkc: policy ${missing} does not exist\\nsecmarkc: ${missing} does not exist: the last good policy, compiled from ${w.p1} .*, is live already: left as it is\\.`));
+  t.regex(err(2), new RegExp(`^secmarkc: policy ${missing} does not exist\\nsecmarkc: ${missing} does not exist: the last good policy, compiled from ${w.p[0]} .*, is live already: left as it is\\.`));
   t.is(out(2), '', 'no batch when the last good policy is live');
   t.regex(run.stdout, /^record rc=1$/m, err(3));
   t.regex(out(3), /^applied table inet secmarkc/m);
-  t.regex(err(3), new RegExp(`${missing} does not exist: kept the last good policy, compiled from ${w.p1}`));
-  t.regex(run.stdout, /after keep: no drift from p1\.yaml/);
+  t.regex(err(3), new RegExp(`${missing} does not exist: kept the last good policy, compiled from ${w.p[0]}`));
+  t.regex(run.stdout, /after keep: no drift from p0\.yaml/);
   t.regex(run.stdout, /^lockdown rc=1$/m, err(4));
   t.regex(err(4), new RegExp(`${missing} does not exist: LOCKDOWN`));
   t.regex(run.stdout, /^2$/m, 'two policy drop chains');
@@ -183,10 +168,7 @@ const goldenTitle = 'lockdown: our batch equals the one nft sends for the emitte
   const file = join(dir, 'lockdown.nft');
   writeFileSync(file, emitNftText(ruleset));
   const theirs = captureBatch(file).bytes;
-  const ours = encodeRuleset(ruleset, { mode: 'replace', seqStart: 0 }).bytes.slice();
-  // We ask for an ACK on the last message; nft -f does not (see test/netlink/golden.test.ts).
-  const view = new DataView(ours.buffer);
-  for (const m of parseMessages(ours)) if (m.type !== NFNL_MSG_BATCH_END) view.setUint16(m.offset + 6, m.flags & ~NLM_F_ACK, true);
+  const ours = withoutAck(encodeRuleset(ruleset, { mode: 'replace', seqStart: 0 }).bytes);
   t.true(Buffer.from(ours).equals(Buffer.from(theirs)), sideBySide(ours, theirs));
 });
 
@@ -238,10 +220,10 @@ test('--dry-run with --on-invalid says what it would load and sends nothing (no 
 
 test('--rollback takes no POLICY; a bad --on-invalid is a usage error', (t) => {
   const w = workspace();
-  const a = runCli(['apply', w.p1, '--rollback']);
+  const a = runCli(['apply', w.p[0], '--rollback']);
   t.is(a.status, 2);
   t.regex(a.stderr, /--rollback takes no POLICY/);
-  const b = runCli(['apply', w.p1, '--on-invalid', 'open']);
+  const b = runCli(['apply', w.p[0], '--on-invalid', 'open']);
   t.is(b.status, 2);
   t.is(b.stderr, "secmarkc: option '--on-invalid <mode>' argument 'open' is invalid. Allowed choices are fail, keep, lockdown.\n(run with --help for usage)\n");
 });

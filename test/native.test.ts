@@ -3,12 +3,11 @@
 // Requests are built by hand here: the addon must move bytes without knowing nf_tables.
 
 import test from 'ava';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readlinkSync } from 'node:fs';
-import { once } from 'node:events';
 import { endianness } from 'node:os';
 import { type NetfilterSocket, openNetfilterSocket } from '../src/native.js';
-import { NFT } from './helpers/namespace.js';
+import { holdNamespace, namespaceSkipReason, NFT, nsSerialTest, nsTest, nsTitle } from './helpers/namespace.js';
 
 // include/uapi/linux/netlink.h
 const NLMSG_NOOP = 0x1;
@@ -41,17 +40,6 @@ const NFPROTO_INET = 1;
 const nft = (msg: number): number => (NFNL_SUBSYS_NFTABLES << 8) | msg;
 const LE = endianness() === 'LE'; // netlink headers are host byte order; nf_tables values big-endian
 const TEST_TABLE = 'secmarkc_native_test';
-
-function probe(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root for a private network namespace';
-  const r = spawnSync('unshare', ['-n', 'true'], { encoding: 'utf8' });
-  if (r.status !== 0) return `unshare -n failed: ${(r.stderr || String(r.error)).trim()}`;
-  return undefined;
-}
-const skipReason = probe();
-const kernelTest = skipReason ? test.skip : test;
-const kernelSerialTest = skipReason ? test.serial.skip : test.serial;
-const title = (text: string): string => (skipReason ? `${text} [skipped: ${skipReason}]` : text);
 
 // --- hand-built messages -------------------------------------------------------------------
 
@@ -153,27 +141,11 @@ const ackAttributes = (r: Reply): Map<number, DataView> => attributes(r.body, 4 
 
 // --- the namespace -------------------------------------------------------------------------
 
-let holder: ChildProcess | undefined;
-let holderPid = 0;
-let netnsFd = -1;
-
-if (!skipReason) {
-  test.before(async () => {
-    // `exec sleep` keeps the PID; "ready" means unshare(2) has already happened.
-    holder = spawn('unshare', ['-n', 'sh', '-c', 'echo ready && exec sleep 3600'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [line] = (await once(holder.stdout!, 'data')) as [Buffer];
-    if (line.toString().trim() !== 'ready') throw new Error(`namespace holder said ${line.toString()}`);
-    holderPid = holder.pid!;
-    netnsFd = openSync(`/proc/${holderPid}/ns/net`, 'r');
-  });
-  test.after.always(() => {
-    if (netnsFd >= 0) closeSync(netnsFd);
-    if (holderPid) process.kill(holderPid, 'SIGKILL');
-  });
-}
+const ns = namespaceSkipReason ? undefined : holdNamespace();
 
 const sockets: NetfilterSocket[] = [];
 function open(receiveBufferBytes?: number): NetfilterSocket {
+  const netnsFd = ns!.fd;
   const socket = openNetfilterSocket(receiveBufferBytes === undefined ? { netnsFd } : { netnsFd, receiveBufferBytes });
   sockets.push(socket);
   return socket;
@@ -184,7 +156,7 @@ test.after.always(() => {
 
 // --- tests ---------------------------------------------------------------------------------
 
-kernelTest(title('GETGEN is answered by NEWGEN with NFTA_GEN_ID, then an ACK, queued before send returns'), (t) => {
+nsTest(nsTitle('GETGEN is answered by NEWGEN with NFTA_GEN_ID, then an ACK, queued before send returns'), (t) => {
   const socket = open();
   t.true(socket.portId > 0);
   socket.send(getgen(7));
@@ -202,7 +174,7 @@ kernelTest(title('GETGEN is answered by NEWGEN with NFTA_GEN_ID, then an ACK, qu
   t.deepEqual(socket.drain(), []);
 });
 
-kernelTest(title('a malformed message (unknown nf_tables message type) gets NLMSG_ERROR -EINVAL'), (t) => {
+nsTest(nsTitle('a malformed message (unknown nf_tables message type) gets NLMSG_ERROR -EINVAL'), (t) => {
   const socket = open();
   socket.send(message(nft(0xff), NLM_F_REQUEST | NLM_F_ACK, 42, nfgenmsg(NFPROTO_UNSPEC)));
   const [reply, ...rest] = parse(socket.drain());
@@ -212,7 +184,7 @@ kernelTest(title('a malformed message (unknown nf_tables message type) gets NLMS
   t.is(errorOf(reply!), -22); // EINVAL
 });
 
-kernelTest(title('errors carry the extended-ack offset and do not echo the request (EXT_ACK, CAP_ACK)'), (t) => {
+nsTest(nsTitle('errors carry the extended-ack offset and do not echo the request (EXT_ACK, CAP_ACK)'), (t) => {
   const socket = open();
   const request = message(nft(NFT_MSG_GETTABLE), NLM_F_REQUEST | NLM_F_ACK, 3, nfgenmsg(NFPROTO_INET), attr(NFTA_TABLE_NAME, cString('no_such_table')));
   socket.send(request);
@@ -223,7 +195,7 @@ kernelTest(title('errors carry the extended-ack offset and do not echo the reque
   t.is(ackAttributes(reply!).get(NLMSGERR_ATTR_OFFS)?.getUint32(0, LE), 16 + 4); // the NFTA_TABLE_NAME attribute
 });
 
-kernelTest(title('a batch is applied inside send, in the namespace given by netnsFd and not in the host'), (t) => {
+nsTest(nsTitle('a batch is applied inside send, in the namespace given by netnsFd and not in the host'), (t) => {
   const socket = open();
   const batch = concat([
     message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 1, nfgenmsg(NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES)),
@@ -251,12 +223,12 @@ kernelTest(title('a batch is applied inside send, in the namespace given by netn
   );
   t.is(hostReply?.type, NLMSG_ERROR);
   t.is(errorOf(hostReply!), -2); // ENOENT: not in the host
-  const inside = spawnSync('nsenter', [`--net=/proc/${holderPid}/ns/net`, NFT, 'list', 'tables'], { encoding: 'utf8' });
+  const inside = ns!.nft('list', 'tables');
   t.is(inside.status, 0, inside.stderr);
   t.true(inside.stdout.includes(`table inet ${TEST_TABLE}`), inside.stdout);
 });
 
-kernelTest(title('sendAsync() sends off the main thread (the event loop turns meanwhile): when it resolves the kernel has processed the batch'), async (t) => {
+nsTest(nsTitle('sendAsync() sends off the main thread (the event loop turns meanwhile): when it resolves the kernel has processed the batch'), async (t) => {
   const socket = open();
   const name = `${TEST_TABLE}_async`;
   const batch = concat([
@@ -274,7 +246,7 @@ kernelTest(title('sendAsync() sends off the main thread (the event loop turns me
     parse(socket.drain()).map((r) => [r.type, r.seq, errorOf(r)]),
     [[NLMSG_ERROR, 2, 0]],
   );
-  const inside = spawnSync('nsenter', [`--net=/proc/${holderPid}/ns/net`, NFT, 'list', 'tables'], { encoding: 'utf8' });
+  const inside = ns!.nft('list', 'tables');
   t.true(inside.stdout.includes(`table inet ${name}`), inside.stdout);
   // Errors of the send itself reject, like send() throws them.
   socket.close();
@@ -282,7 +254,7 @@ kernelTest(title('sendAsync() sends off the main thread (the event loop turns me
   t.like(error, { code: 'EBADF', syscall: 'sendmsg', errno: 9 });
 });
 
-kernelTest(title('sendAsync() of a 10 MB message is sent whole and acknowledged'), async (t) => {
+nsTest(nsTitle('sendAsync() of a 10 MB message is sent whole and acknowledged'), async (t) => {
   const socket = open();
   await socket.sendAsync(message(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, 6, new Uint8Array(10 * 1024 * 1024)));
   t.deepEqual(
@@ -291,7 +263,7 @@ kernelTest(title('sendAsync() of a 10 MB message is sent whole and acknowledged'
   );
 });
 
-kernelSerialTest(title('dump parts are as large as the kernel makes them (~32 KiB), not one page; drain(max) returns at most max'), (t) => {
+nsSerialTest(nsTitle('dump parts are as large as the kernel makes them (~32 KiB), not one page; drain(max) returns at most max'), (t) => {
   // Serial: the many tables exist only during this test, in the namespace the others share.
   const socket = open();
   const names = Array.from({ length: 1500 }, (_, i) => `${TEST_TABLE}_many_${i}`);
@@ -322,7 +294,7 @@ kernelSerialTest(title('dump parts are as large as the kernel makes them (~32 Ki
   }
 });
 
-kernelTest(title('receive() returns one datagram of a dump at a time, then null once nothing is queued'), async (t) => {
+nsTest(nsTitle('receive() returns one datagram of a dump at a time, then null once nothing is queued'), async (t) => {
   const socket = open();
   socket.send(message(nft(NFT_MSG_GETTABLE), NLM_F_REQUEST | NLM_F_DUMP, 9, nfgenmsg(NFPROTO_UNSPEC)));
   const replies: Reply[] = [];
@@ -338,7 +310,7 @@ kernelTest(title('receive() returns one datagram of a dump at a time, then null 
 });
 
 // Serial: other tests block the event loop on purpose (spawnSync, 10 MB copies).
-kernelSerialTest(title('receive(200) resolves null when nothing is queued, without blocking the event loop'), async (t) => {
+nsSerialTest(nsTitle('receive(200) resolves null when nothing is queued, without blocking the event loop'), async (t) => {
   const socket = open();
   // A timer due long before the receive times out must run while it waits: had receive blocked
   // the thread, the timer would only fire after it returned. (No tick counting: a loaded machine
@@ -354,7 +326,7 @@ kernelSerialTest(title('receive(200) resolves null when nothing is queued, witho
   t.true(timerRanAt !== undefined && timerRanAt < returnedAt, 'the event loop ran a timer while receive() waited');
 });
 
-kernelTest(title('receive() returns an already queued reply as a Buffer'), async (t) => {
+nsTest(nsTitle('receive() returns an already queued reply as a Buffer'), async (t) => {
   const socket = open();
   socket.send(getgen(11));
   const datagram = await socket.receive(1000);
@@ -362,7 +334,7 @@ kernelTest(title('receive() returns an already queued reply as a Buffer'), async
   t.is(parse([datagram!])[0]?.type, nft(NFT_MSG_NEWGEN));
 });
 
-kernelTest(title('close() wakes a pending receive (null), is idempotent, and later calls fail with EBADF'), async (t) => {
+nsTest(nsTitle('close() wakes a pending receive (null), is idempotent, and later calls fail with EBADF'), async (t) => {
   const socket = open();
   // Longer than ava's timeout: only close() can end this wait in time.
   const pending = socket.receive(600_000);
@@ -375,7 +347,7 @@ kernelTest(title('close() wakes a pending receive (null), is idempotent, and lat
   await t.throwsAsync(socket.receive(10), { code: 'EBADF' });
 });
 
-kernelTest(title('a 10 MB message is sent whole (no EMSGSIZE) and acknowledged'), (t) => {
+nsTest(nsTitle('a 10 MB message is sent whole (no EMSGSIZE) and acknowledged'), (t) => {
   const socket = open();
   const big = message(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, 5, new Uint8Array(10 * 1024 * 1024));
   t.notThrows(() => socket.send(big));
@@ -387,14 +359,14 @@ kernelTest(title('a 10 MB message is sent whole (no EMSGSIZE) and acknowledged')
   t.true(replies[0]!.body.byteLength <= 64, `ack body is ${replies[0]!.body.byteLength} bytes`);
 });
 
-kernelTest(title('an overrun receive buffer surfaces as ENOBUFS'), (t) => {
+nsTest(nsTitle('an overrun receive buffer surfaces as ENOBUFS'), (t) => {
   const socket = open(1); // the kernel's minimum, a few KiB
   socket.send(concat(Array.from({ length: 200 }, (_, i) => getgen(i + 1))));
   const error = t.throws(() => socket.drain());
   t.like(error, { code: 'ENOBUFS', errno: 105, syscall: 'recv', message: 'recv: No buffer space available' });
 });
 
-kernelTest(title('an invalid netnsFd fails in setns with an errno error'), (t) => {
+nsTest(nsTitle('an invalid netnsFd fails in setns with an errno error'), (t) => {
   const notANamespace = openSync('/dev/null', 'r');
   try {
     const error = t.throws(() => openNetfilterSocket({ netnsFd: notANamespace }));
@@ -407,9 +379,9 @@ kernelTest(title('an invalid netnsFd fails in setns with an errno error'), (t) =
   t.throws(() => openNetfilterSocket({ netnsFd: -1 }), { instanceOf: RangeError });
 });
 
-kernelTest(title('opening in another namespace returns the calling thread to its own'), (t) => {
+nsTest(nsTitle('opening in another namespace returns the calling thread to its own'), (t) => {
   const own = readlinkSync('/proc/thread-self/ns/net');
-  t.not(readlinkSync(`/proc/${holderPid}/ns/net`), own);
+  t.not(readlinkSync(`/proc/${ns!.pid}/ns/net`), own);
   open();
   t.is(readlinkSync('/proc/thread-self/ns/net'), own);
 });

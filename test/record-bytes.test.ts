@@ -8,17 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePolicy } from '../bench/generate.js';
 import { makeRecord, readRecord, recordApplied, recordFile, recordRollback } from '../src/records/state.js';
-import { compilePolicy } from '../src/compile/compile.js';
 import type { CompiledPolicy, ObjectMap } from '../src/compile/ir.js';
-import { ROOT } from './helpers/cli.js';
-import { cases, readPolicy, readPortTable } from './helpers/fixtures.js';
+import { cases, compiled, EXAMPLE_TEXT, readPolicy, readPortTable } from './helpers/fixtures.js';
 import { referenceDigest, referenceFile } from './helpers/record-reference.js';
-
-function compiled(text: string, file = '/etc/secmarkc/policy.yaml', options = {}): CompiledPolicy {
-  const r = compilePolicy(text, file, options);
-  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  return r.compiled;
-}
 
 /** Write the record the product's way and compare file and digest with the reference; then read it back. */
 function sameAsReference(t: ExecutionContext, name: string, policy: CompiledPolicy, path = '/etc/secmarkc/policy.yaml'): void {
@@ -47,7 +39,7 @@ function firstDifference(a: Buffer, b: Buffer): number {
 const mapsOf = (policy: CompiledPolicy) => policy.ruleset.maps;
 
 test('the example and every valid fixture: same file and digest as the reference', (t) => {
-  sameAsReference(t, 'examples/browser-proxy.yaml', compiled(readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8')));
+  sameAsReference(t, 'examples/browser-proxy.yaml', compiled(EXAMPLE_TEXT));
   for (const { name, dir } of cases('valid')) sameAsReference(t, name, compiled(readPolicy(dir), 'policy.yaml', readPortTable(dir)));
 });
 
@@ -90,7 +82,7 @@ test('a generated policy of 10,000 entries: same file and digest as the referenc
 });
 
 test('non-ASCII text around the rows, an empty map, one-field keys, long spans, and a map kept as JSON elements', (t) => {
-  const base = compiled(readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8'), '/etc/sécmarkc/pölicy-✓.yaml');
+  const base = compiled(EXAMPLE_TEXT, '/etc/sécmarkc/pölicy-✓.yaml');
   sameAsReference(t, 'non-ASCII file name', base, '/etc/sécmarkc/pölicy-✓.yaml');
   const [first, ...rest] = mapsOf(base) as [ObjectMap, ...ObjectMap[]];
   const empty: ObjectMap = { ...first, elements: [] };

@@ -6,19 +6,11 @@ import fs, { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, readl
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendHistory, makeRecord, readRecord, recordApplied, recordFile, StateError } from '../src/records/state.js';
-import { compilePolicy } from '../src/compile/compile.js';
-import { ROOT } from './helpers/cli.js';
+import { appendHistory, readRecord, recordApplied, recordFile, StateError } from '../src/records/state.js';
+import { EXAMPLE_TEXT, recordOf } from './helpers/fixtures.js';
 
-const EXAMPLE = readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8');
-const P2 = EXAMPLE.replace('tcp/3128', 'tcp/8080');
-const P3 = EXAMPLE.replace('tcp/3128', 'tcp/8443');
-
-function record(text: string) {
-  const r = compilePolicy(text, '/etc/secmarkc/policy.yaml');
-  if (!r.ok) throw new Error('fixture does not compile');
-  return makeRecord(r.compiled, { path: '/etc/secmarkc/policy.yaml', text });
-}
+const P2 = EXAMPLE_TEXT.replace('tcp/3128', 'tcp/8080');
+const P3 = EXAMPLE_TEXT.replace('tcp/3128', 'tcp/8443');
 const stateDir = () => mkdtempSync(join(tmpdir(), 'secmarkc-faults-'));
 const digestOf = (dir: string, slot: 'current' | 'previous') => readRecord(dir, 'secmarkc', slot)?.digest;
 
@@ -48,13 +40,13 @@ function crashingAt<T>(n: number, names: readonly ('renameSync' | 'unlinkSync' |
 }
 
 test('a crash at any filesystem step of a commit leaves the old records or the new ones, never none (defect 1)', (t) => {
-  const p1 = record(EXAMPLE).digest;
-  const p2 = record(P2).digest;
+  const p1 = recordOf(EXAMPLE_TEXT).digest;
+  const p2 = recordOf(P2).digest;
   let steps = 0;
   for (let n = 1; ; n++) {
     const dir = stateDir();
-    recordApplied(dir, record(EXAMPLE));
-    const { crashed } = crashingAt(n, ['renameSync', 'unlinkSync', 'rmSync', 'fsyncSync'], () => recordApplied(dir, record(P2)));
+    recordApplied(dir, recordOf(EXAMPLE_TEXT));
+    const { crashed } = crashingAt(n, ['renameSync', 'unlinkSync', 'rmSync', 'fsyncSync'], () => recordApplied(dir, recordOf(P2)));
     const current = digestOf(dir, 'current');
     const previous = digestOf(dir, 'previous');
     if (current === p2) t.is(previous, p1, `crash at step ${n}: new current, the old one as previous`);
@@ -68,22 +60,22 @@ test('a crash at any filesystem step of a commit leaves the old records or the n
 
 test('a truncated current record is replaced, not rotated: previous keeps the good one (defect 2)', (t) => {
   const dir = stateDir();
-  recordApplied(dir, record(EXAMPLE));
-  recordApplied(dir, record(P2));
-  const currentFile = readdirSync(dir).map((f) => join(dir, f)).find((f) => readFileSync(f, 'utf8').includes('"digest":"' + record(P2).digest));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
+  recordApplied(dir, recordOf(P2));
+  const currentFile = readdirSync(dir).map((f) => join(dir, f)).find((f) => readFileSync(f, 'utf8').includes('"digest":"' + recordOf(P2).digest));
   if (!currentFile) return t.fail('no current record file');
   // Cut after the digest field: the declared digest is still readable at the top of the file.
   writeFileSync(currentFile, readFileSync(currentFile).subarray(0, 6000));
   t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError });
-  recordApplied(dir, record(P3));
-  t.is(digestOf(dir, 'current'), record(P3).digest);
-  t.is(digestOf(dir, 'previous'), record(EXAMPLE).digest, 'the good previous record survives');
+  recordApplied(dir, recordOf(P3));
+  t.is(digestOf(dir, 'current'), recordOf(P3).digest);
+  t.is(digestOf(dir, 'previous'), recordOf(EXAMPLE_TEXT).digest, 'the good previous record survives');
 });
 
 const root = process.getuid?.() === 0;
 (root ? test : test.skip)(`a record owned by another user, or in a group/world-writable directory, is refused (defect 4)${root ? '' : ' [skipped: needs root to chown]'}`, (t) => {
   const dir = stateDir();
-  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
   for (const f of readdirSync(dir)) if (f.endsWith('.json')) chownSync(join(dir, f), 65534, 65534);
   t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: /owned by uid 65534/ });
   for (const f of readdirSync(dir)) if (f.endsWith('.json')) chownSync(join(dir, f), 0, 0);
@@ -105,11 +97,11 @@ test('history is never appended through a symlink (defect 4)', (t) => {
 
 test('temporaries left by a killed writer are swept by the next one; only ours (defect 5)', (t) => {
   const dir = stateDir();
-  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
   const ours = ['secmarkc.applied.json.0123456789ab.tmp', 'secmarkc.state.json.0123456789ab.tmp', 'secmarkc.record.7.json.ba9876543210.tmp'];
   const theirs = ['other.applied.json.0123456789ab.tmp', 'notes.tmp', 'secmarkc.applied.json.tmp'];
   for (const f of [...ours, ...theirs]) writeFileSync(join(dir, f), 'x');
-  recordApplied(dir, record(P2));
+  recordApplied(dir, recordOf(P2));
   const left = readdirSync(dir);
   for (const f of ours) t.false(left.includes(f), `${f} swept`);
   for (const f of theirs) t.true(left.includes(f), `${f} left alone`);
@@ -140,12 +132,12 @@ test('copies of damaged records are bounded: the newest 3 are kept, nobody else\
   const dir = stateDir();
   const theirs = ['other.record.1.json.damaged', 'secmarkc.notes.damaged', 'secmarkc.record.x.json.damaged'];
   for (const f of theirs) writeFileSync(join(dir, f), 'x');
-  const policies = [EXAMPLE, P2, P3];
-  recordApplied(dir, record(EXAMPLE));
+  const policies = [EXAMPLE_TEXT, P2, P3];
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
   for (let round = 1; round <= 6; round++) {
     const current = recordFile(dir, 'secmarkc', 'current')!;
     writeFileSync(current, readFileSync(current).subarray(0, 3000));
-    recordApplied(dir, record(policies[round % 3]!));
+    recordApplied(dir, recordOf(policies[round % 3]!));
   }
   const damaged = readdirSync(dir).filter((f) => /^secmarkc\.record\.\d+\.json\.damaged$/.test(f)).sort();
   // Records 1..6 were damaged in turn (record 7 is current): 4, 5 and 6 are kept.

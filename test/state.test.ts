@@ -7,7 +7,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePolicy } from '../src/compile/compile.js';
-import type { CompiledPolicy } from '../src/compile/ir.js';
 import { encodeRuleset } from '../src/netlink/encode-ruleset.js';
 import {
   abandonLoad,
@@ -32,25 +31,18 @@ import { compareTables, expectedTable } from '../src/apply/drift.js';
 import { RowError } from '../src/records/element-rows.js';
 import { withCounterObjects } from '../src/compile/substitute.js';
 import { ROOT } from './helpers/cli.js';
-import { intentInputs, rebuildFromIntent } from '../src/cli/intent.js';
+import { compiled, EXAMPLE_TEXT, recordOf } from './helpers/fixtures.js';
+import { intentInputs, rebuildFromIntent } from '../src/apply/intent.js';
 import { parsePortTableJson } from '../src/port-labels/port-table-json.js';
 
-const EXAMPLE = readFileSync(join(ROOT, 'examples/browser-proxy.yaml'), 'utf8');
-const OTHER = EXAMPLE.replace('tcp/3128', 'tcp/8080');
-
-function compiled(text: string): CompiledPolicy {
-  const r = compilePolicy(text, '/etc/secmarkc/policy.yaml');
-  if (!r.ok) throw new Error('fixture does not compile');
-  return r.compiled;
-}
+const OTHER = EXAMPLE_TEXT.replace('tcp/3128', 'tcp/8080');
 
 const stateDir = () => mkdtempSync(join(tmpdir(), 'secmarkc-state-'));
-const record = (text: string) => makeRecord(compiled(text), { path: '/etc/secmarkc/policy.yaml', text });
 
 test('a record reads back to the same compiled policy: the batch encodes to the same bytes', (t) => {
   const dir = stateDir();
-  const original = compiled(EXAMPLE);
-  recordApplied(dir, makeRecord(original, { path: 'p.yaml', text: EXAMPLE }));
+  const original = compiled(EXAMPLE_TEXT);
+  recordApplied(dir, makeRecord(original, { path: 'p.yaml', text: EXAMPLE_TEXT }));
   const back = readRecord(dir, 'secmarkc', 'current');
   if (!back) return t.fail('no record');
   t.deepEqual(Buffer.from(encodeRuleset(back.ruleset, { mode: 'replace', seqStart: 0 }).bytes), Buffer.from(encodeRuleset(original.ruleset, { mode: 'replace', seqStart: 0 }).bytes));
@@ -60,8 +52,8 @@ test('a record reads back to the same compiled policy: the batch encodes to the 
 
 test('a record read with its elements as rows compares with the kernel as the decoded record does', (t) => {
   const dir = stateDir();
-  const policy = `${EXAMPLE}\n${generatedApps(3000)}`;
-  recordApplied(dir, record(policy));
+  const policy = `${EXAMPLE_TEXT}\n${generatedApps(3000)}`;
+  recordApplied(dir, recordOf(policy));
   const index = readIndex(dir, 'secmarkc');
   const rows = readEntryRows(dir, 'secmarkc', index.current!);
   const decoded = readEntry(dir, 'secmarkc', index.current!);
@@ -85,54 +77,54 @@ function generatedApps(n: number): string {
 
 test('a different policy moves the current record to previous; the same policy again does not', (t) => {
   const dir = stateDir();
-  t.false(recordApplied(dir, record(EXAMPLE)).rotated);
+  t.false(recordApplied(dir, recordOf(EXAMPLE_TEXT)).rotated);
   t.is(readRecord(dir, 'secmarkc', 'previous'), undefined);
-  t.true(recordApplied(dir, record(OTHER)).rotated);
-  t.is(readRecord(dir, 'secmarkc', 'previous')?.digest, record(EXAMPLE).digest);
-  t.false(recordApplied(dir, record(OTHER)).rotated, 're-applying the current policy');
-  t.is(readRecord(dir, 'secmarkc', 'previous')?.digest, record(EXAMPLE).digest, 'previous still the policy before');
-  t.is(readRecord(dir, 'secmarkc', 'current')?.digest, record(OTHER).digest);
+  t.true(recordApplied(dir, recordOf(OTHER)).rotated);
+  t.is(readRecord(dir, 'secmarkc', 'previous')?.digest, recordOf(EXAMPLE_TEXT).digest);
+  t.false(recordApplied(dir, recordOf(OTHER)).rotated, 're-applying the current policy');
+  t.is(readRecord(dir, 'secmarkc', 'previous')?.digest, recordOf(EXAMPLE_TEXT).digest, 'previous still the policy before');
+  t.is(readRecord(dir, 'secmarkc', 'current')?.digest, recordOf(OTHER).digest);
 });
 
 test('the digest ignores where the policy came from, not what it loads', (t) => {
-  const a = compiled(EXAMPLE);
-  const moved = compilePolicy(`# moved\n${EXAMPLE}`, '/elsewhere/policy.yaml');
+  const a = compiled(EXAMPLE_TEXT);
+  const moved = compilePolicy(`# moved\n${EXAMPLE_TEXT}`, '/elsewhere/policy.yaml');
   if (!moved.ok) return t.fail();
   t.is(makeRecord(moved.compiled, { path: 'x', text: 'x' }).digest, makeRecord(a, { path: 'y', text: 'y' }).digest);
-  t.not(record(OTHER).digest, record(EXAMPLE).digest);
+  t.not(recordOf(OTHER).digest, recordOf(EXAMPLE_TEXT).digest);
 });
 
 test('rollback swaps the records and marks the restored one', (t) => {
   const dir = stateDir();
-  recordApplied(dir, record(EXAMPLE));
-  recordApplied(dir, record(OTHER));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
+  recordApplied(dir, recordOf(OTHER));
   const files = [recordFile(dir, 'secmarkc', 'current'), recordFile(dir, 'secmarkc', 'previous')];
   recordRollback(dir, 'secmarkc');
-  t.is(readRecord(dir, 'secmarkc', 'current')?.digest, record(EXAMPLE).digest);
+  t.is(readRecord(dir, 'secmarkc', 'current')?.digest, recordOf(EXAMPLE_TEXT).digest);
   t.is(readRecord(dir, 'secmarkc', 'current')?.via, 'rollback');
-  t.is(readRecord(dir, 'secmarkc', 'previous')?.digest, record(OTHER).digest);
+  t.is(readRecord(dir, 'secmarkc', 'previous')?.digest, recordOf(OTHER).digest);
   t.deepEqual([recordFile(dir, 'secmarkc', 'previous'), recordFile(dir, 'secmarkc', 'current')], files, 'the files are swapped by the index, not rewritten');
 });
 
 test('writes are atomic: no temporary files are left, files are private; files no longer named are removed', (t) => {
   const dir = stateDir();
-  recordApplied(dir, record(EXAMPLE));
-  recordApplied(dir, record(OTHER));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
+  recordApplied(dir, recordOf(OTHER));
   t.deepEqual(readdirSync(dir).sort(), ['secmarkc.record.1.json', 'secmarkc.record.2.json', 'secmarkc.state.json']);
   t.is(statSync(recordFile(dir, 'secmarkc', 'current')!).mode & 0o777, 0o600);
   t.is(statSync(statePaths(dir, 'secmarkc').index).mode & 0o777, 0o600);
-  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
   t.deepEqual(readdirSync(dir).sort(), ['secmarkc.record.2.json', 'secmarkc.record.3.json', 'secmarkc.state.json']);
 });
 
 test('a pending load is in the index before anything is sent; commit names the staged file, abandon removes it', (t) => {
   const dir = stateDir();
-  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
   const before = readFileSync(recordFile(dir, 'secmarkc', 'current')!);
 
   const refused = beginLoad(dir, openRecords(dir, 'secmarkc').index, 'apply', { kind: 'new-record', lsm: false });
   t.like(readIndex(dir, 'secmarkc').pending, { command: 'apply', pid: process.pid, load: { kind: 'record', file: 'secmarkc.record.2.json', lsm: false } });
-  const staged = stageRecord(dir, refused, record(OTHER));
+  const staged = stageRecord(dir, refused, recordOf(OTHER));
   t.true(readdirSync(dir).includes(staged.file));
   t.deepEqual(readFileSync(recordFile(dir, 'secmarkc', 'current')!), before, 'staging leaves the current record alone');
   abandonLoad(dir, refused);
@@ -141,22 +133,22 @@ test('a pending load is in the index before anything is sent; commit names the s
   t.is(readRecord(dir, 'secmarkc', 'previous'), undefined);
 
   const begun = beginLoad(dir, readIndex(dir, 'secmarkc'), 'apply', { kind: 'new-record', lsm: true });
-  const second = stageRecord(dir, begun, record(OTHER));
+  const second = stageRecord(dir, begun, recordOf(OTHER));
   const written = readFileSync(join(dir, second.file));
   t.true(commitLoad(dir, begun, second).rotated);
   t.deepEqual(readFileSync(recordFile(dir, 'secmarkc', 'current')!), written);
   t.deepEqual(readFileSync(recordFile(dir, 'secmarkc', 'previous')!), before);
-  t.is(readRecord(dir, 'secmarkc', 'current')?.digest, record(OTHER).digest);
+  t.is(readRecord(dir, 'secmarkc', 'current')?.digest, recordOf(OTHER).digest);
   t.like(readIndex(dir, 'secmarkc'), { live: 'current', pending: null });
 
   const lockdown = commitLoad(dir, beginLoad(dir, readIndex(dir, 'secmarkc'), 'lockdown', { kind: 'lockdown' })).index;
-  t.like(lockdown, { live: 'lockdown', current: { digest: record(OTHER).digest } }, 'a lockdown keeps the last good record');
+  t.like(lockdown, { live: 'lockdown', current: { digest: recordOf(OTHER).digest } }, 'a lockdown keeps the last good record');
   t.like(commitLoad(dir, beginLoad(dir, lockdown, 'remove', { kind: 'none' })).index, { live: 'none' });
 });
 
 test("an apply's intent keeps its policy text and port labels: compiled again, it is the record the apply would have written", (t) => {
   const dir = stateDir();
-  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
   const fixture = join(ROOT, 'test/fixtures/valid/ports-policy');
   const text = readFileSync(join(fixture, 'policy.yaml'), 'utf8');
   const portTable = parsePortTableJson(readFileSync(join(fixture, 'ports.json'), 'utf8'), 'ports.json');
@@ -183,7 +175,7 @@ test("an apply's intent keeps its policy text and port labels: compiled again, i
 
 test('an intent that changed, or was written by another version, is not compiled again', (t) => {
   const dir = stateDir();
-  const source = { path: '/etc/secmarkc/policy.yaml', text: EXAMPLE };
+  const source = { path: '/etc/secmarkc/policy.yaml', text: EXAMPLE_TEXT };
   const begun = beginLoad(dir, readIndex(dir, 'secmarkc'), 'apply', { kind: 'new-record', lsm: true, source, inputs: intentInputs('policy.yaml', undefined) });
   const file = join(dir, 'secmarkc.intent.1.json');
   const bytes = readFileSync(file);
@@ -201,7 +193,7 @@ test('an intent that changed, or was written by another version, is not compiled
   t.regex('why' in notKept ? notKept.why : 'compiled', /apps by program path were compiled with the SELinux policy and the files of the moment/);
   const orphan = readdirSync(dir).filter((f) => f.includes('intent'));
   t.deepEqual(orphan.sort(), ['secmarkc.intent.1.json', 'secmarkc.intent.2.json', 'secmarkc.intent.3.json']);
-  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
   t.false(readdirSync(dir).some((f) => f.includes('intent')), 'intents no index names are removed by the next commit');
 });
 
@@ -213,7 +205,7 @@ test('a missing record is undefined; damaged ones are refused with the path and 
   t.throws(() => readRecord(dir, 'secmarkc', 'current'), { instanceOf: StateError, message: new RegExp(`^state file ${index} is corrupt \\(not JSON`) });
   rmSync(index);
 
-  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
   const path = recordFile(dir, 'secmarkc', 'current')!;
   const text = readFileSync(path, 'utf8');
   writeFileSync(path, text.replace('3128', '3129'));
@@ -232,26 +224,26 @@ test('a missing record is undefined; damaged ones are refused with the path and 
 
 test('records written before the index are adopted: read as they are, rotated by the first commit, then removed', (t) => {
   const dir = stateDir();
-  recordApplied(dir, record(EXAMPLE));
-  recordApplied(dir, record(OTHER));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
+  recordApplied(dir, recordOf(OTHER));
   const legacy = stateDir();
   writeFileSync(statePaths(legacy, 'secmarkc').legacyCurrent, readFileSync(recordFile(dir, 'secmarkc', 'current')!));
   writeFileSync(statePaths(legacy, 'secmarkc').legacyPrevious, readFileSync(recordFile(dir, 'secmarkc', 'previous')!));
-  t.is(readRecord(legacy, 'secmarkc', 'current')?.digest, record(OTHER).digest);
-  t.is(readRecord(legacy, 'secmarkc', 'previous')?.digest, record(EXAMPLE).digest);
-  const third = EXAMPLE.replace('tcp/3128', 'tcp/8443');
-  t.true(recordApplied(legacy, record(third)).rotated);
-  t.is(readRecord(legacy, 'secmarkc', 'previous')?.digest, record(OTHER).digest);
+  t.is(readRecord(legacy, 'secmarkc', 'current')?.digest, recordOf(OTHER).digest);
+  t.is(readRecord(legacy, 'secmarkc', 'previous')?.digest, recordOf(EXAMPLE_TEXT).digest);
+  const third = EXAMPLE_TEXT.replace('tcp/3128', 'tcp/8443');
+  t.true(recordApplied(legacy, recordOf(third)).rotated);
+  t.is(readRecord(legacy, 'secmarkc', 'previous')?.digest, recordOf(OTHER).digest);
   t.deepEqual(readdirSync(legacy).sort(), ['secmarkc.applied.json', 'secmarkc.record.1.json', 'secmarkc.state.json']);
-  recordApplied(legacy, record(EXAMPLE));
+  recordApplied(legacy, recordOf(EXAMPLE_TEXT));
   t.deepEqual(readdirSync(legacy).sort(), ['secmarkc.record.1.json', 'secmarkc.record.2.json', 'secmarkc.state.json']);
 });
 
 test('rotation leaves the current file as it was: previous is byte for byte the record before', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'secmarkc-state-'));
-  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
   const before = readFileSync(recordFile(dir, 'secmarkc', 'current')!, 'utf8');
-  const other = record(OTHER);
+  const other = recordOf(OTHER);
   t.true(recordApplied(dir, other).rotated);
   t.is(readFileSync(recordFile(dir, 'secmarkc', 'previous')!, 'utf8'), before);
   t.is(readRecord(dir, 'secmarkc', 'current')?.digest, other.digest);
@@ -291,7 +283,7 @@ test('map elements are stored as rows, not JSON objects, and read back equal', (
 
 test('a damaged element row is refused before anything is decoded', (t) => {
   const dir = stateDir();
-  recordApplied(dir, record(EXAMPLE));
+  recordApplied(dir, recordOf(EXAMPLE_TEXT));
   const text = readFileSync(recordFile(dir, 'secmarkc', 'current')!, 'utf8');
   // As a record from before the index (no file digest), so that the content digest is what refuses it.
   const legacy = stateDir();

@@ -8,6 +8,14 @@ import type { CilModule, PacketType } from '../compile/ir.js';
 import { DiagnosticSink, type Diagnostic } from '../policy/diagnostics.js';
 import type { Span } from '../policy/span.js';
 import type { PacketRuleUse, PacketUsers } from '../selinux/packet-users.js';
+import { SecmarkcError } from '../errors.js';
+
+/** The audit found a leak: apply throws this (and loads nothing) unless --allow-shared-labels was given. */
+export class NotExclusiveError extends SecmarkcError {
+  constructor(diagnostics: readonly Diagnostic[]) {
+    super('SMC060', `${diagnostics.filter((d) => d.severity === 'error').length} label(s) not exclusive`, diagnostics);
+  }
+}
 
 export interface Leak {
   readonly type: string;

@@ -1,81 +1,53 @@
 // `secmarkc apply POLICY`: install the CIL module if it changed, then replace our table in one
 // atomic batch, and record what was applied (src/records/state.ts). `--rollback` loads the
 // recorded previous policy instead; `--on-invalid keep|lockdown` says what to load when POLICY
-// is invalid or cannot be applied (the systemd unit uses it at boot and on reload).
+// is invalid or cannot be applied (the systemd unit uses it at boot and on reload). The workflow
+// is src/apply/ (apply-policy.ts, rollback.ts, fallback.ts, load.ts); here are its options, the
+// exclusivity audit it runs, and the printing of what it reports.
 
 import { Option, type Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { DEFAULT_RETRIES, replaceTable, type ApplyResult } from '../apply/apply.js';
-import { sameTable } from '../apply/drift.js';
-import { checkStateDir } from '../records/state-dir.js';
-import { LockError } from '../apply/lock.js';
-import { makeRecord, readEntry, readIndex, readRecord, type AppliedRecord, type LoadCommand, type StagedRecord } from '../records/state.js';
-import type { CilModule, Ruleset } from '../compile/ir.js';
-import { lockdownRuleset } from '../compile/lockdown.js';
-import { encodeRuleset } from '../netlink/encode-ruleset.js';
+import { DEFAULT_RETRIES } from '../apply/apply.js';
+import { applyPolicy } from '../apply/apply-policy.js';
+import { fallBack, missingPolicy, ON_INVALID, type OnInvalid } from '../apply/fallback.js';
+import { rulesetFor } from '../apply/kernel-target.js';
+import { dryRun, type ApplyJson, type LoadReport, type LoadRunOptions } from '../apply/load.js';
+import { rollback } from '../apply/rollback.js';
+import { DEFAULT_WAIT_SECONDS } from '../apply/state-session.js';
+import { NotExclusiveError } from '../audit/exclusive.js';
+import type { CilModule } from '../compile/ir.js';
+import type { Diagnostic } from '../policy/diagnostics.js';
 import type { Policy } from '../policy/types.js';
-import { LOADED_POLICY } from '../selinux/packet-users.js';
+import type { LabelChange } from '../programs/sync-labels.js';
+import type { AppliedRecord } from '../records/state.js';
 import { DEFAULT_STATE_DIR } from '../records/state-dir.js';
-import { installedModule, installModule, restoreModule } from '../selinux/semodule.js';
+import { LOADED_POLICY } from '../selinux/packet-users.js';
 import { MissingToolError } from '../selinux/tools.js';
-import { journalPath, syncProgramLabels, type LabelChange } from '../programs/sync-labels.js';
 import { EXIT } from './exit-codes.js';
-import { NotExclusiveError, runAudit } from './exclusivity.js';
-import { addKernelOptions, rulesetFor, withNetns } from './kernel-options.js';
+import { runAudit } from './exclusivity.js';
 import { stdinConflict } from './io.js';
+import { addKernelOptions } from './kernel-options.js';
 import { addPortsFromOption, loadPolicyWithSource, type PortsFromOption } from './load-policy.js';
-import { faultPoint } from './fault-point.js';
-import { intentInputs } from './intent.js';
+import { stderrNotes } from './notes.js';
 import { parseCount, parseSeconds, parseTableName } from './option-parsers.js';
 import { labelJson } from './remove-command.js';
-import { describeError, failError, failRuntime, printDiagnostics } from './report.js';
-import { DEFAULT_WAIT_SECONDS, describeClaim, describeLive, describeRecord, matchLive, readLiveTable, WriterSession, type StateOptions } from './state-session.js';
+import { failError, failRuntime, printDiagnostics } from './report.js';
 
-export const ON_INVALID = ['fail', 'keep', 'lockdown'] as const;
-export type OnInvalid = (typeof ON_INVALID)[number];
-
-interface ApplyOptions extends StateOptions, PortsFromOption {
-  module: boolean;
-  dryRun?: boolean;
+interface ApplyOptions extends LoadRunOptions, PortsFromOption {
   rollback?: boolean;
   onInvalid: OnInvalid;
-  table: string;
-  retries: number;
   allowSharedLabels?: boolean;
   /** false with --no-audit. */
   audit: boolean;
   json?: boolean;
-  /** What this run did: report lines on stdout as it goes, or one JSON object at the end (--json). */
   report: ApplyReport;
 }
 
-/** `apply --json` (README, "JSON output"): one object, printed at the end, whatever the outcome. */
-export interface ApplyJson {
-  /** What was asked: apply POLICY, or --rollback. */
-  command: 'apply' | 'rollback';
-  dryRun: boolean;
-  /** Exit status 0. */
-  ok: boolean;
-  table: string;
-  /** POLICY as given ("-": stdin); null with --rollback. */
-  policy: string | null;
-  /** What the kernel runs now because of this run (with --dry-run: would run); null: nothing was loaded. */
-  loaded: 'policy' | 'previous' | 'last-good' | 'lockdown' | null;
-  /** The CIL module: installed (its text changed) or not (unchanged); null when not touched; installed null under --dry-run. */
-  module: { name: string; installed: boolean | null } | null;
-  /** The batch the kernel applied (--dry-run: would be sent; generation and attempts null). */
-  batch: { messages: number; bytes: number; generation: number | null; attempts: number | null } | null;
-  /** The record that is live now: what was applied, rolled back to or kept. */
-  record: { source: string; sha256: string; appliedAt: string } | null;
-  /** Set when POLICY failed and --on-invalid keep|lockdown loaded something else. */
-  fallback: { mode: 'keep' | 'lockdown'; reason: string } | null;
-  /** Program files labelled or given back their labels. */
-  labels: { path: string; from: string | null; to: string | null }[];
-}
-
-class ApplyReport {
+/** What the workflow reports, printed: lines on stdout as it goes, or one JSON object at the end (--json); notes and errors on stderr. */
+class ApplyReport implements LoadReport {
   readonly json: ApplyJson;
+  readonly note = stderrNotes.note;
+  readonly describe = stderrNotes.describe;
 
   constructor(
     private readonly asJson: boolean,
@@ -99,6 +71,34 @@ class ApplyReport {
   label(change: LabelChange): void {
     this.json.labels.push(labelJson(change));
     this.say(`${change.action} ${change.path}: ${change.from ?? '(no label)'} -> ${change.to ?? '(no label)'}`);
+  }
+
+  fail(message: string): void {
+    failRuntime(message);
+  }
+
+  invalid(diagnostics: readonly Diagnostic[], message: string): void {
+    printDiagnostics(diagnostics);
+    process.stderr.write(`secmarkc: ${message}\n`);
+    process.exitCode = EXIT.invalid;
+  }
+
+  /** A refused or failed load: its diagnostics (where in the policy), then the message. */
+  failLoad(error: unknown, context?: string): void {
+    failError(error, context);
+  }
+
+  moduleRestored(message: string): void {
+    process.stderr.write(`${message}\n`);
+  }
+
+  async keepStatus(fallback: () => Promise<void>): Promise<void> {
+    const status = process.exitCode;
+    try {
+      await fallback();
+    } finally {
+      process.exitCode = status === undefined || status === 0 ? EXIT.failure : status;
+    }
   }
 
   print(): void {
@@ -173,189 +173,16 @@ export function registerApply(program: Command): void {
       if (onInvalid !== 'fail') await fallBack(onInvalid, options.table, `${policyPath} is ${loaded.reason}`, options);
       return;
     }
-    const { compiled } = loaded.result;
+    const { compiled, policy, portTable } = loaded.result;
     if (options.dryRun) return dryRun(rulesetFor(compiled.ruleset, options), compiled.module, options, 'policy');
-    const table = compiled.ruleset.table;
-    options.report.json.table = table;
-    const session = await openSession(options, table, 'apply');
-    if (!session) return;
-    try {
-      // Records name the policy by its absolute path: rollback, keep and status may run from elsewhere.
-      const source = { path: policyPath === '-' ? '-' : resolve(policyPath), text: loaded.text };
-      // The intent keeps a copy of the text and the compile's other inputs: killed before its record
-      // file exists, this apply can still be compiled again, compared with the kernel and recorded.
-      const inputs = intentInputs(loaded.file, loaded.result.portTable);
-      if (!(await begin(session, 'apply', { kind: 'new-record', lsm: options.lsm, source, inputs }))) return;
-      // The record is built and written under its own name while the kernel processes the batch
-      // (it does not depend on the outcome); the index names it once the batch was applied.
-      let staged: StagedRecord | undefined;
-      let stagingError: unknown;
-      const stage = (): void => {
-        try {
-          staged = session.stage(makeRecord(compiled, source));
-        } catch (error) {
-          stagingError = error;
-        }
-      };
-      // Programs were compiled with what the loaded SELinux policy and this host's files said, which
-      // the intent does not keep: such a record is written before the batch, so there is no window.
-      const recordFirst = compiled.module.programs.length > 0;
-      if (recordFirst) {
-        stage();
-        if (!staged) {
-          session.abandon();
-          failRuntime(`cannot write the record to the state directory ${options.stateDir}: ${describeError(stagingError)}. Nothing was sent to the kernel.`);
-          return;
-        }
-      }
-      let applied: ApplyResult;
-      try {
-        const audit = options.audit ? (module: CilModule) => auditLoaded(loaded.result.policy, module, options) : undefined;
-        const meanwhile = () => {
-          faultPoint('sent');
-          if (!recordFirst) stage();
-        };
-        applied = await load(compiled.ruleset, compiled.module, options, meanwhile, audit);
-      } catch (error) {
-        session.failed(error);
-        if (error instanceof NotExclusiveError) {
-          printDiagnostics(error.diagnostics);
-          process.stderr.write(
-            `secmarkc: refusing to apply ${policyPath}: its packet types are not exclusive (SMC060 above). The previous module ` +
-              'and ruleset are in place. Remove the rules that grant them, or apply with --allow-shared-labels.\n',
-          );
-          process.exitCode = EXIT.invalid;
-          if (onInvalid !== 'fail') await fallBack(onInvalid, table, `${policyPath}'s packet types are not exclusive`, options, session);
-          return;
-        }
-        failError(error);
-        if (onInvalid !== 'fail') await fallBack(onInvalid, table, `${policyPath} could not be applied`, options, session);
-        return;
-      }
-      options.report.json.loaded = 'policy';
-      try {
-        if (!staged) throw stagingError ?? new Error('internal error: the record was not built during the batch');
-        session.commit();
-        const { record } = staged;
-        options.report.recordLive(record);
-        session.history('apply', { source: record.source.path, digest: record.digest, generation: applied.generation });
-      } catch (error) {
-        // Loaded, but not recorded: the index still says what is pending, and the next writer
-        // records what the kernel shows. Say what is live, exit 1.
-        failRuntime(
-          `the kernel applied ${policyPath} (generation ${applied.generation}), but recording it in ${options.stateDir} failed: ${describeError(error)}. ` +
-            'The next apply, rollback or --on-invalid fallback records what is live; `secmarkc status` shows it now.',
-        );
-      }
-      syncLabels(compiled.module, options);
-    } finally {
-      session.close();
-    }
+    const audit = options.audit ? (module: CilModule) => auditLoaded(policy, module, options) : undefined;
+    await applyPolicy({ path: policyPath, text: loaded.text, file: loaded.file, compiled, portTable }, onInvalid, options, audit);
   });
-}
-
-/** The writer's session, or undefined after saying why not: nothing has been sent then. */
-async function openSession(options: ApplyOptions, table: string, command: LoadCommand): Promise<WriterSession | undefined> {
-  try {
-    return await WriterSession.open(options, table, command);
-  } catch (error) {
-    const denied = /EACCES|EPERM/.test(describeError(error)) && process.geteuid?.() !== 0;
-    failRuntime(`${describeError(error)}${denied ? ' (apply needs root: CAP_NET_ADMIN, and the state directory)' : ''}. Nothing was sent to the kernel.`);
-    return undefined;
-  }
-}
-
-/** Write the intent; false after saying why not (and what is live): nothing has been sent then. */
-async function begin(session: WriterSession, command: LoadCommand, load: Parameters<WriterSession['begin']>[1]): Promise<boolean> {
-  try {
-    session.begin(command, load);
-    return true;
-  } catch (error) {
-    failRuntime(`cannot write to the state directory ${session.options.stateDir}: ${describeError(error)}. Nothing was sent to the kernel.`);
-    await sayWhatIsLive(session);
-    return false;
-  }
-}
-
-/** After an error: what the kernel runs now, in words (best effort). */
-async function sayWhatIsLive(session: WriterSession): Promise<void> {
-  try {
-    process.stderr.write(`secmarkc: the live table is ${describeLive(await session.live(), session.table)}\n`);
-  } catch (error) {
-    process.stderr.write(`secmarkc: cannot tell what is live: ${describeError(error)}\n`);
-  }
 }
 
 function usage(message: string): void {
   process.stderr.write(`secmarkc: ${message}\n`);
   process.exitCode = EXIT.invalid;
-}
-
-function dryRun(ruleset: Ruleset, module: CilModule, options: ApplyOptions, loaded: 'policy' | 'previous'): void {
-  const encoded = encodeRuleset(ruleset, { mode: 'replace' });
-  const { report } = options;
-  report.json.loaded = loaded;
-  report.json.batch = { messages: encoded.messages.length, bytes: encoded.bytes.length, generation: null, attempts: null };
-  if (options.module && options.lsm) {
-    report.json.module = { name: module.name, installed: null };
-    report.say(`would install CIL module ${module.name} if changed (semodule -i)`);
-  }
-  report.say(`would send one batch of ${encoded.messages.length} messages, ${encoded.bytes.length} bytes:`);
-  for (const m of encoded.messages) report.say(`  ${m.seq}\t${m.type}\t${m.what}`);
-}
-
-/**
- * Module first (the secmark contexts name its types), then one batch. `audit` runs in between,
- * against the policy with the module in it; if it throws, the module before is put back.
- */
-async function load(
-  ruleset: Ruleset,
-  module: CilModule | undefined,
-  options: ApplyOptions,
-  meanwhile?: () => void,
-  audit?: (module: CilModule) => void,
-): Promise<ApplyResult> {
-  if (module && options.lsm) {
-    const before = options.module && audit ? installedModule(module.name, options.stateDir) : undefined;
-    const installed = installIfChanged(module, options);
-    try {
-      audit?.(module);
-    } catch (error) {
-      if (installed && before) process.stderr.write(`${restoreModule(module.name, before, options.stateDir)}\n`);
-      throw error;
-    }
-  }
-  const live = rulesetFor(ruleset, options);
-  const applied = await withNetns(options, (netnsFd) =>
-    replaceTable(live, {
-      retries: options.retries,
-      ...(netnsFd === undefined ? {} : { netnsFd }),
-      ...(meanwhile === undefined ? {} : { meanwhile }),
-      onRetry: (attempt, generation) => note(`the ruleset changed under us (generation ${generation}): nothing was applied; trying again (attempt ${attempt + 1})`),
-    }),
-  );
-  options.report.json.batch = { messages: applied.messages, bytes: applied.bytes, generation: applied.generation, attempts: applied.attempts };
-  options.report.say(
-    `applied table inet ${live.table}: ${applied.messages} messages, ${applied.bytes} bytes, generation ${applied.generation}` +
-      `${applied.attempts > 1 ? `, after ${applied.attempts} attempts` : ''}`,
-  );
-  return applied;
-}
-
-/** The module, with semodule only when its text changed (unless --no-module or --no-lsm). Whether semodule ran. */
-function installIfChanged(module: CilModule, options: ApplyOptions): boolean {
-  if (!options.lsm || !options.module) return false;
-  const installed = installModule(module, options.stateDir);
-  options.report.json.module = { name: module.name, installed };
-  options.report.say(installed ? `installed CIL module ${module.name}` : `CIL module ${module.name} unchanged`);
-  return installed;
-}
-
-/** --json: the last good policy is what the kernel runs because of this fallback. */
-function keptReport(options: ApplyOptions, why: string, lastGood: AppliedRecord): void {
-  options.report.json.fallback = { mode: 'keep', reason: why };
-  options.report.json.loaded = 'last-good';
-  options.report.recordLive(lastGood);
 }
 
 /**
@@ -378,68 +205,6 @@ function auditLoaded(policy: Policy, module: CilModule, options: ApplyOptions): 
   if (leaks) process.stderr.write('secmarkc: warning: applying with labels that are not exclusive (--allow-shared-labels)\n');
 }
 
-async function rollback(options: ApplyOptions): Promise<void> {
-  const { table, stateDir } = options;
-  const nothingToRollBackTo = () =>
-    failRuntime(
-      `nothing to roll back to: no previous policy recorded for table ${table} in ${stateDir}; ` +
-        'only one policy has been applied since records were kept. Nothing was changed.',
-    );
-  if (options.dryRun) {
-    try {
-      const previous = readRecord(stateDir, table, 'previous');
-      if (!previous) return nothingToRollBackTo();
-      options.report.recordLive(previous);
-      return dryRun(rulesetFor(previous.ruleset, options), previous.module, options, 'previous');
-    } catch (error) {
-      return failRuntime(describeError(error));
-    }
-  }
-  if (!existsSync(stateDir)) return nothingToRollBackTo();
-  const session = await openSession(options, table, 'rollback');
-  if (!session) return;
-  try {
-    const { previous: previousEntry, current: currentEntry } = session.index;
-    if (!previousEntry) return nothingToRollBackTo();
-    let previous: AppliedRecord;
-    try {
-      previous = readEntry(stateDir, table, previousEntry);
-    } catch (error) {
-      return failRuntime(`${describeError(error)}. Nothing was changed.`);
-    }
-    const { live } = await readLiveTable(options, table);
-    if (sameTable(rulesetFor(previous.ruleset, options), live)) {
-      const match = matchLive(stateDir, session.index, live);
-      const says = describeClaim(stateDir, session.index);
-      failRuntime(
-        `the previous policy (${describeRecord(previous)}) is already live: rolling back would load it again. ` +
-          `${match.what === 'current' ? '' : `The records say the live table is ${says}, but it is not (secmarkc status). `}Nothing was changed.`,
-      );
-      return;
-    }
-    if (!(await begin(session, 'rollback', { kind: 'record', file: previousEntry.file, lsm: options.lsm }))) return;
-    let applied: ApplyResult;
-    try {
-      applied = await load(previous.ruleset, previous.module, options);
-    } catch (error) {
-      session.failed(error);
-      return failError(error);
-    }
-    try {
-      session.commit();
-      session.history('rollback', { to: previous.digest, from: currentEntry?.digest ?? null, generation: applied.generation });
-    } catch (error) {
-      return failRuntime(`the kernel rolled back to the policy ${describeRecord(previous)}, but recording it in ${stateDir} failed: ${describeError(error)}. The next writer records what is live.`);
-    }
-    options.report.json.loaded = 'previous';
-    options.report.recordLive(previous);
-    options.report.say(`rolled back table inet ${table} to the policy ${describeRecord(previous)}`);
-    syncLabels(previous.module, options);
-  } finally {
-    session.close();
-  }
-}
-
 /** False only when the path names nothing (ENOENT): anything else is for the reader to report. */
 function policyExists(path: string): boolean {
   try {
@@ -448,171 +213,4 @@ function policyExists(path: string): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ENOENT';
   }
-}
-
-/**
- * Whether the state directory records a policy applied for the table (or one being loaded). A
- * directory that cannot be read or trusted counts as having one: the fallback then says why.
- */
-export function hasRecord(stateDir: string, table: string): boolean {
-  if (!existsSync(stateDir)) return false;
-  try {
-    checkStateDir(stateDir);
-    const index = readIndex(stateDir, table);
-    return index.current !== null || index.pending !== null;
-  } catch {
-    return true;
-  }
-}
-
-/**
- * POLICY does not exist. keep: with no record either, this is a unit installed before its policy
- * was written: nothing to apply, exit 0 (never a lockdown a remote host cannot recover from);
- * with a record, the last good policy stays, exit 1. fail: an error, nothing changed. lockdown:
- * what the administrator asked for, as for an invalid policy.
- */
-async function missingPolicy(path: string, onInvalid: OnInvalid, options: ApplyOptions): Promise<void> {
-  const { table, stateDir } = options;
-  if (onInvalid === 'keep' && !hasRecord(stateDir, table)) {
-    const live = options.dryRun ? undefined : await liveSentence(table, options);
-    note(
-      `${path} does not exist and no policy was ever applied for table ${table} (no record in ${stateDir}): nothing to apply` +
-        `${live ? `; ${live}` : ''}. Write the policy, then run: systemctl restart secmarkc (or secmarkc apply ${path}).`,
-    );
-    return;
-  }
-  failRuntime(`policy ${path} does not exist${onInvalid === 'fail' ? '. Nothing was changed.' : ''}`);
-  if (onInvalid !== 'fail') await fallBack(onInvalid, table, `${path} does not exist`, options);
-}
-
-/** Whether our table is live, in words, for a fallback that loads nothing (best effort). */
-async function liveSentence(table: string, options: ApplyOptions, session?: WriterSession): Promise<string> {
-  try {
-    if (session) {
-      const match = await session.live();
-      if (match.what !== 'none') return `the live table inet ${table} is left as it is: ${describeLive(match, table)}`;
-    } else if ((await readLiveTable(options, table)).live) return `the live table inet ${table} is left as it is`;
-    return `table inet ${table} is not loaded: secmarkc does not filter this host`;
-  } catch (error) {
-    return `cannot tell what is live: ${describeError(error)}`;
-  }
-}
-
-/**
- * POLICY is invalid, missing or was refused: load the last good record (keep) or the lockdown
- * ruleset. keep never locks down: with no record it can trust, it loads nothing and leaves the
- * live ruleset alone; with the record live already, it sends nothing. The exit status set by the
- * failure stays: the service is marked failed either way. Runs in the apply's session when it
- * has one (the lock is held already).
- */
-async function fallBack(mode: Exclude<OnInvalid, 'fail'>, table: string, why: string, options: ApplyOptions, given?: WriterSession): Promise<void> {
-  const status = process.exitCode;
-  const { stateDir } = options;
-  /** The last good record; undefined after saying why there is none. */
-  const lastGoodOf = (read: () => AppliedRecord | undefined): AppliedRecord | undefined => {
-    try {
-      const record = read();
-      if (!record) note(`no last good policy recorded for table ${table} in ${stateDir}`);
-      return record;
-    } catch (error) {
-      note(`${describeError(error)}: it cannot be loaded, so there is no last good policy`);
-      return undefined;
-    }
-  };
-  const nothingKept = (live: string) => {
-    options.report.json.fallback = { mode: 'keep', reason: why };
-    note(`${why}, and there is no last good policy to keep: nothing was loaded (keep never locks down); ${live}. Fix the policy, then run: systemctl restart secmarkc.`);
-  };
-  let session = given;
-  try {
-    if (options.dryRun) {
-      const lastGood = mode === 'keep' ? lastGoodOf(() => readRecord(stateDir, table, 'current')) : undefined;
-      options.report.json.fallback = { mode, reason: why };
-      options.report.json.loaded = lastGood ? 'last-good' : mode === 'lockdown' ? 'lockdown' : null;
-      if (lastGood) options.report.recordLive(lastGood);
-      options.report.say(
-        lastGood
-          ? `would load the last good policy, ${describeRecord(lastGood)}, unless it is live already`
-          : mode === 'keep'
-            ? `would load nothing: no last good policy for table inet ${table} (keep never locks down)`
-            : `would lock down table inet ${table} (drop all but loopback)`,
-      );
-      return;
-    }
-    if (!session) {
-      try {
-        session = await WriterSession.open(options, table, mode);
-      } catch (error) {
-        if (error instanceof LockError) throw error;
-        // An untrusted or unreadable state directory holds no policy to keep, and can record nothing.
-        note(`${describeError(error)}: ${mode === 'keep' ? 'no last good policy can be read there' : 'locking down without recording it'}`);
-      }
-    }
-    if (mode === 'keep') {
-      const current = session?.index.current ?? null;
-      const lastGood = session ? lastGoodOf(() => (current ? session!.readEntry(current) : undefined)) : undefined;
-      if (!session || !lastGood || !current) return nothingKept(await liveSentence(table, options, session));
-      const match = await session.live();
-      if (match.what === 'current') {
-        // The last good policy is live (a reload with a broken or deleted policy): no batch; its module stays or is put back.
-        installIfChanged(lastGood.module, options);
-        if (session.index.live !== 'current' && (await begin(session, 'keep', { kind: 'record', file: current.file, lsm: options.lsm }))) session.commit();
-        session.history('keep', { reason: why, digest: lastGood.digest, unchanged: true });
-        keptReport(options, why, lastGood);
-        note(`${why}: the last good policy, ${describeRecord(lastGood)}, is live already: left as it is. Fix the policy, then run: systemctl restart secmarkc.`);
-        return;
-      }
-      const recorded = await begin(session, 'keep', { kind: 'record', file: current.file, lsm: options.lsm });
-      if (!recorded) note('loading the fallback without recording it');
-      const applied = await load(lastGood.ruleset, lastGood.module, options);
-      if (recorded) commitFallback(session, 'keep', { reason: why, digest: lastGood.digest, generation: applied.generation });
-      keptReport(options, why, lastGood);
-      syncLabels(lastGood.module, options);
-      note(`${why}: kept the last good policy, ${describeRecord(lastGood)}. Fix the policy, then run: systemctl restart secmarkc.`);
-      return;
-    }
-    const recorded = session !== undefined && (await begin(session, 'lockdown', { kind: 'lockdown' }));
-    if (session && !recorded) note('loading the fallback without recording it');
-    const applied = await load(lockdownRuleset(table), undefined, { ...options, lsm: true });
-    if (recorded) commitFallback(session!, 'lockdown', { reason: why, generation: applied.generation });
-    options.report.json.fallback = { mode: 'lockdown', reason: why };
-    options.report.json.loaded = 'lockdown';
-    options.report.json.record = null;
-    note(`${why}: LOCKDOWN: table inet ${table} now drops all traffic except loopback. Fix the policy, then run: systemctl restart secmarkc.`);
-  } catch (error) {
-    session?.failed(error);
-    failError(error, `${why}, and the ${mode} fallback failed too`);
-  } finally {
-    if (session !== given) session?.close();
-    process.exitCode = status === undefined || status === 0 ? EXIT.failure : status;
-  }
-}
-
-/** A fallback was loaded: the index says so, and the history. */
-function commitFallback(session: WriterSession, event: 'keep' | 'lockdown', detail: Record<string, unknown>): void {
-  try {
-    session.commit();
-    session.history(event, detail);
-  } catch (error) {
-    note(`loaded, but recording it in ${session.options.stateDir} failed: ${describeError(error)}`);
-  }
-}
-
-/**
- * After a load: the files of the module's programs get their exec type, files no longer listed
- * their own label back. Only where the module itself was installed (the file contexts are its).
- * A failure leaves the ruleset as loaded and says so (exit 1); `status` shows each such file.
- */
-function syncLabels(module: CilModule, options: ApplyOptions): void {
-  if (!options.lsm || !options.module) return;
-  if (module.programs.length === 0 && !existsSync(journalPath(options.stateDir, module.name))) return;
-  try {
-    for (const change of syncProgramLabels(module.programs, options.stateDir, module.name)) options.report.label(change);
-  } catch (error) {
-    failRuntime(`the ruleset is loaded, but the program files could not all be labelled: ${describeError(error)}. \`secmarkc status\` lists them; apply again once fixed.`);
-  }
-}
-
-function note(message: string): void {
-  process.stderr.write(`secmarkc: ${message}\n`);
 }

@@ -9,10 +9,8 @@ import { readTrusted, writeFileDurably } from '../records/state-dir.js';
 import { auditExclusivity, describeAudit, type ExclusivityAudit, type TypeLabel } from '../audit/exclusive.js';
 import type { CilModule, PacketType } from '../compile/ir.js';
 import { describeOrigin, packetTypeOrigins } from '../explain/origins.js';
-import { type Diagnostic } from '../policy/diagnostics.js';
 import type { Policy } from '../policy/types.js';
 import { LOADED_POLICY, packetUsers, parseQueryOutput, withEnforcing, type PacketUsers } from '../selinux/packet-users.js';
-import { SecmarkcError } from '../errors.js';
 
 export interface AuditOptions {
   /** A binary policy file (as `sesearch POLICY` takes) instead of the loaded one. */
@@ -25,13 +23,6 @@ export function addAuditOptions(command: Command): Command {
   return command
     .option('--selinux-policy <file>', 'audit against this binary SELinux policy (e.g. /etc/selinux/default/policy/policy.33) instead of the loaded one')
     .option('--no-audit', 'skip the exclusivity audit (who else may use the packet types)');
-}
-
-/** Thrown by apply when the audit finds a leak and --allow-shared-labels was not given. */
-export class NotExclusiveError extends SecmarkcError {
-  constructor(diagnostics: readonly Diagnostic[]) {
-    super('SMC060', `${diagnostics.filter((d) => d.severity === 'error').length} label(s) not exclusive`, diagnostics);
-  }
 }
 
 /** Is there a policy to audit against? (A host without SELinux has none loaded.) */

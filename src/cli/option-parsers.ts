@@ -3,12 +3,12 @@
 // command runs.
 
 import { InvalidArgumentError } from 'commander';
+import { nameProblem } from '../policy/names.js';
 
-/** Our table's name (and the CIL module's): what nft and semodule both take. */
-export const TABLE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
-
+/** Our table's name (and the CIL module's, the prefix of our types): exactly what a policy's `table` may be. */
 export function parseTableName(value: string): string {
-  if (!TABLE_NAME.test(value)) throw new InvalidArgumentError('A table name is 1 to 32 of a-z, 0-9 and _, starting with a letter.');
+  const problem = nameProblem(value);
+  if (problem) throw new InvalidArgumentError(`A table name ${problem}.`);
   return value;
 }
 

@@ -7,10 +7,12 @@ import { deleteTable } from '../apply/apply.js';
 import { journalPath, restoreProgramLabels, type LabelChange } from '../programs/sync-labels.js';
 import { DEFAULT_STATE_DIR } from '../records/state-dir.js';
 import { removeModule } from '../selinux/semodule.js';
-import { addKernelOptions, withNetns } from './kernel-options.js';
+import { withNetns } from '../apply/kernel-target.js';
+import { DEFAULT_WAIT_SECONDS, WriterSession, type StateOptions } from '../apply/state-session.js';
+import { addKernelOptions } from './kernel-options.js';
 import { parseSeconds, parseTableName } from './option-parsers.js';
 import { describeError, failError, failRuntime } from './report.js';
-import { DEFAULT_WAIT_SECONDS, WriterSession, type StateOptions } from './state-session.js';
+import { stderrNotes } from './notes.js';
 
 interface RemoveOptions extends StateOptions {
   table: string;
@@ -62,7 +64,7 @@ async function remove(options: RemoveOptions, report: RemoveReport, say: (line: 
   let session: WriterSession | undefined;
   try {
     if (existsSync(options.stateDir)) {
-      session = await WriterSession.open(options, options.table, 'remove');
+      session = await WriterSession.open(options, options.table, 'remove', stderrNotes);
       session.begin('remove', { kind: 'none' });
     }
   } catch (error) {

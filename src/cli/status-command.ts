@@ -15,12 +15,13 @@ import type { ProgramApp } from '../compile/ir.js';
 import { programLabelStatus, type ProgramLabelStatus } from '../programs/label-status.js';
 import { DEFAULT_STATE_DIR } from '../records/state-dir.js';
 import { EXIT } from './exit-codes.js';
-import { addKernelOptions, rulesetFor, type KernelOptions } from './kernel-options.js';
+import { rulesetFor, type KernelOptions } from '../apply/kernel-target.js';
+import { describeClaim, describeLive, matchLive, netnsId, readLiveTable, type LiveWhat } from '../apply/state-session.js';
+import { addKernelOptions } from './kernel-options.js';
 import { addPortsFromOption, loadPolicy, type PortsFromOption } from './load-policy.js';
 import { parseTableName } from './option-parsers.js';
 import { stdinConflict } from './io.js';
 import { describeError, failRuntime, failUsage } from './report.js';
-import { describeClaim, describeLive, matchLive, netnsId, readLiveTable, type LiveWhat } from './state-session.js';
 
 interface StatusOptions extends KernelOptions, PortsFromOption {
   table?: string;
@@ -148,7 +149,7 @@ function recordStatus(stateDir: string, table: string, live: LiveTable | undefin
   if (index.netns !== undefined && netns !== undefined && index.netns !== netns) {
     return { stateDir, otherNetns: index.netns, text: `the records in ${stateDir} were last written for another network namespace (net:[${index.netns}]): not compared` };
   }
-  const match = matchLive(stateDir, index, live);
+  const match = matchLive(stateDir, index, live, describeError);
   const writer = lockHolder(stateDir, table) ?? null;
   const says = index.live;
   const livePhrase = describeLive(match, table);

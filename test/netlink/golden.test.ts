@@ -3,7 +3,7 @@
 //
 // Normalisations, each because the difference is deliberate:
 // - NLM_F_ACK: we ask for an ACK on the last message before BATCH_END (it marks the end of
-//   the kernel's answers); nft -f asks for none. The bit is cleared on our side.
+//   the kernel's answers); nft -f asks for none. The bit is cleared on our side (withoutAck).
 // - Sequence numbers: we encode with seqStart 0, as nft does; nothing to rewrite.
 // - Set ids: nft numbers the sets of a batch 1, 2, ... in order, as we do; nothing to rewrite.
 // - Userdata: we send what nft sends (rule comments, set key byte order/typeof); nothing to drop.
@@ -13,27 +13,16 @@ import test from 'ava';
 import { compilePolicy } from '../../src/compile/compile.js';
 import { emitNftText } from '../../src/emit/nft-text.js';
 import { encodeRuleset } from '../../src/netlink/encode-ruleset.js';
-import { NFNL_MSG_BATCH_END, NLM_F_ACK } from '../../src/netlink/wire/constants.js';
+import { NLM_F_ACK } from '../../src/netlink/wire/constants.js';
 import { parseMessages } from '../../src/netlink/wire/message.js';
 import { cases, readPolicy, readPortTable } from '../helpers/fixtures.js';
 import { GOLDEN_CASES } from './golden-cases.js';
-import { captureBatch, captureSkipReason, formatFixture, readFixture, sideBySide, WIRE_FIXTURES, writeFixture } from './helpers/golden.js';
+import { captureBatch, captureSkipReason, formatFixture, readFixture, sideBySide, WIRE_FIXTURES, withoutAck, writeFixture } from './helpers/golden.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const skip = captureSkipReason();
-
-/** Our bytes with the NLM_F_ACK we add cleared (see the header). */
-function withoutAck(bytes: Uint8Array): Uint8Array {
-  const copy = bytes.slice();
-  const view = new DataView(copy.buffer);
-  for (const m of parseMessages(copy)) {
-    if (m.type === NFNL_MSG_BATCH_END) continue;
-    view.setUint16(m.offset + 6, m.flags & ~NLM_F_ACK, true);
-  }
-  return copy;
-}
 
 function compare(ours: Uint8Array, theirs: Uint8Array): string | undefined {
   if (ours.length === theirs.length && ours.every((b, i) => b === theirs[i])) return undefined;

@@ -4,9 +4,6 @@
 // a bad element aborts everything and is located; 100,000 elements apply; generation ids work.
 // Counter objects stand in for secmark objects: this kernel has no LSM for them.
 
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { closeSync, openSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
 import type { Ruleset } from '../../src/compile/ir.js';
 import { compilePolicy } from '../../src/compile/compile.js';
@@ -20,17 +17,16 @@ import { ApplyError, replaceTable } from '../../src/apply/apply.js';
 import { encodeDumpSetElements, encodeGetGen, encodeGetTable } from '../../src/netlink/requests.js';
 import { type NetfilterSocket, openNetfilterSocket } from '../../src/native.js';
 import { cases, readPolicy, readPortTable } from '../helpers/fixtures.js';
-import { inFreshNamespace, NFT } from '../helpers/namespace.js';
+import { holdNamespace, inFreshNamespace, namespaceSkipReason, normaliseNftJson } from '../helpers/namespace.js';
 import { DUMP_IR } from './golden-cases.js';
 import { bigMap, chain, counter, element, map, rule, ruleset, span, st } from './helpers/ir.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WIRE_FIXTURES } from './helpers/golden.js';
 
+/** Namespaces and nft to compare with (helpers/namespace.ts), and the addon. */
 function probe(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root for a private network namespace';
-  if (spawnSync('unshare', ['-n', 'true']).status !== 0) return 'unshare -n does not work here';
-  if (spawnSync(NFT, ['--version']).status !== 0) return 'needs nft(8) to compare with';
+  if (namespaceSkipReason) return namespaceSkipReason;
   try {
     openNetfilterSocket().close();
   } catch (error) {
@@ -44,38 +40,21 @@ const title = (text: string): string => (skip ? `${text} [skipped: ${skip}]` : t
 
 // ------------------------------------------------------------------ the namespace
 
-let holder: ChildProcess | undefined;
-let holderPid = 0;
-let netnsFd = -1;
+const ns = skip ? undefined : holdNamespace();
 let socket: NetfilterSocket | undefined;
 
-if (!skip) {
-  test.before(async () => {
-    holder = spawn('unshare', ['-n', 'sh', '-c', 'echo ready && exec sleep 3600'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [line] = (await once(holder.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
-    if (line.toString().trim() !== 'ready') throw new Error(`namespace holder said ${line.toString()}`);
-    holderPid = holder.pid as number;
-    netnsFd = openSync(`/proc/${holderPid}/ns/net`, 'r');
-    socket = openNetfilterSocket({ netnsFd });
-  });
-  test.after.always(() => {
-    socket?.close();
-    if (netnsFd >= 0) closeSync(netnsFd);
-    if (holderPid) process.kill(holderPid, 'SIGKILL');
-  });
-}
-
-/** Each test starts from an empty ruleset (this is our private namespace, not the host's). */
-if (!skip) {
+if (ns) {
+  test.after.always(() => socket?.close());
+  /** Each test starts from an empty ruleset (this is our private namespace, not the host's). */
   test.beforeEach(() => {
-    const r = spawnSync('nsenter', [`--net=/proc/${holderPid}/ns/net`, NFT, 'flush', 'ruleset'], { encoding: 'utf8' });
+    const r = ns.nft('flush', 'ruleset');
     if (r.status !== 0) throw new Error(r.stderr);
   });
 }
 
+/** One socket in the namespace for the file's tests, opened by the first (the namespace is held by then). */
 function sock(): NetfilterSocket {
-  if (!socket) throw new Error('no socket');
-  return socket;
+  return (socket ??= openNetfilterSocket({ netnsFd: ns!.fd }));
 }
 
 let seq = 1000;
@@ -100,23 +79,13 @@ async function request(bytes: Uint8Array): Promise<DumpResult> {
   return c.result;
 }
 
-type Json = { [key: string]: unknown };
-
-/** `nft -j list ruleset` minus what only the kernel knows (handles, metainfo); elements sorted. */
+/** `nft -j list ruleset` minus what only the kernel knows (helpers/namespace.ts). */
 function normalise(listing: string): unknown[] {
-  return (JSON.parse(listing) as { nftables: Json[] }).nftables
-    .filter((o) => !o.metainfo)
-    .map((o) => {
-      const [kind, body] = Object.entries(o)[0] as [string, Json];
-      const copy: Json = { ...body };
-      delete copy.handle;
-      if (Array.isArray(copy.elem)) copy.elem = [...copy.elem].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-      return { [kind]: copy };
-    });
+  return normaliseNftJson((JSON.parse(listing) as { nftables: unknown[] }).nftables);
 }
 
 function listOurs(): unknown[] {
-  const r = spawnSync('nsenter', [`--net=/proc/${holderPid}/ns/net`, NFT, '-j', 'list', 'ruleset'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const r = ns!.nft('-j', 'list', 'ruleset');
   if (r.status !== 0) throw new Error(r.stderr);
   return normalise(r.stdout);
 }
@@ -223,7 +192,7 @@ kernelTest(title('kernel: NFNL_BATCH_GENID — a stale generation is refused (ER
 
 kernelTest(title('kernel: replaceTable with `meanwhile` (the sendAsync path) runs it once and resolves with the table loaded'), async (t) => {
   let calls = 0;
-  const result = await replaceTable(DUMP_IR, { netnsFd, meanwhile: () => void calls++ });
+  const result = await replaceTable(DUMP_IR, { netnsFd: ns!.fd, meanwhile: () => void calls++ });
   t.is(calls, 1);
   t.is(result.attempts, 1);
   t.deepEqual(listOurs(), listNfts(readFileSync(join(WIRE_FIXTURES, 'dump.nft'), 'utf8')));
@@ -235,7 +204,7 @@ kernelTest(title('kernel: a refused batch sent by the sendAsync path (`meanwhile
   // A secmark object this kernel refuses (ENOENT: no LSM), as an apply without --no-lsm meets it.
   const refused: Ruleset = { ...DUMP_IR, objects: [...DUMP_IR.objects, { kind: 'secmark', name: 'refused', context: 'system_u:object_r:no_such_t:s0', span: span(1) }] };
   let calls = 0;
-  const error = await t.throwsAsync(replaceTable(refused, { netnsFd, meanwhile: () => void calls++ }), { instanceOf: ApplyError });
+  const error = await t.throwsAsync(replaceTable(refused, { netnsFd: ns!.fd, meanwhile: () => void calls++ }), { instanceOf: ApplyError });
   t.is(calls, 1);
   t.regex(error?.message ?? '', /the previous ruleset is unchanged/);
   t.deepEqual(listOurs(), before);
@@ -244,7 +213,7 @@ kernelTest(title('kernel: a refused batch sent by the sendAsync path (`meanwhile
 kernelTest(title('kernel: a `meanwhile` that throws is reported after the send, as an internal error that says the batch may be applied'), async (t) => {
   const error = await t.throwsAsync(
     replaceTable(DUMP_IR, {
-      netnsFd,
+      netnsFd: ns!.fd,
       meanwhile: () => {
         throw new Error('boom');
       },
@@ -280,7 +249,7 @@ function compiledCounters(): Ruleset {
 
 /** The diagnostics of a refused replaceTable, as the CLI prints them. */
 async function refusalLines(t: ExecutionContext, rs: Ruleset): Promise<string[]> {
-  const error = await t.throwsAsync(replaceTable(rs, { netnsFd }), { instanceOf: ApplyError });
+  const error = await t.throwsAsync(replaceTable(rs, { netnsFd: ns!.fd }), { instanceOf: ApplyError });
   return (error?.diagnostics ?? []).flatMap(formatDiagnosticLines);
 }
 

@@ -6,16 +6,29 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END } from '../../../src/netlink/wire/constants.js';
+import { NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NLM_F_ACK } from '../../../src/netlink/wire/constants.js';
 import { parseMessages } from '../../../src/netlink/wire/message.js';
-import { NFT } from '../../helpers/namespace.js';
+import { NFT, SYSTEM_PATH } from '../../helpers/namespace.js';
 
 export const WIRE_FIXTURES = new URL('../../fixtures/wire/', import.meta.url).pathname;
 const REPO = new URL('../../../', import.meta.url).pathname;
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export function captureCommand(nftFile: string): string {
   return `unshare -n strace -f -qq -e trace=sendto,sendmsg,recvmsg -e write=all -e read=all -o OUT ${NFT} -f ${relative(REPO, nftFile)}`;
+}
+
+/**
+ * Our batch as nft's would be: we ask for an ACK on the last message before BATCH_END (it marks
+ * the end of the kernel's answers), nft -f asks for none; a copy with our NLM_F_ACK cleared.
+ */
+export function withoutAck(bytes: Uint8Array): Uint8Array {
+  const copy = bytes.slice();
+  const view = new DataView(copy.buffer);
+  for (const m of parseMessages(copy)) {
+    if (m.type === NFNL_MSG_BATCH_END) continue;
+    view.setUint16(m.offset + 6, m.flags & ~NLM_F_ACK, true);
+  }
+  return copy;
 }
 
 /** Why capturing cannot work here, if it cannot. */

@@ -1,17 +1,18 @@
 // A writer's session with the state directory (apply, rollback, the fallbacks, remove): the
 // table's lock from before the records are read until the new one is committed, temporaries of
-// killed writers swept, and an interrupted load repaired by asking the kernel what is live. Also
-// what readers use to say which record is live (status, error messages).
+// killed writers swept, and an interrupted load repaired by asking the kernel what is live (said
+// through Notes: the CLI prints). Also what readers use to say which record is live (status,
+// error messages).
 
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApplyError } from '../apply/apply.js';
-import { sameTable, type ComparedRuleset } from '../apply/drift.js';
+import { ApplyError } from './apply.js';
+import { sameTable, type ComparedRuleset } from './drift.js';
 import { RowError } from '../records/element-rows.js';
-import { describeHolder, lockState, type StateLock } from '../apply/lock.js';
-import { readTable, type LiveTable } from '../apply/read-table.js';
+import { describeHolder, lockState, type StateLock } from './lock.js';
+import { readTable, type LiveTable } from './read-table.js';
 import { checkStateDir } from '../records/state-dir.js';
-import { NetfilterSession } from '../apply/session.js';
+import { NetfilterSession } from './session.js';
 import { AddonLoadError } from '../native.js';
 import {
   abandonLoad,
@@ -39,11 +40,11 @@ import {
 import { lockdownRuleset } from '../compile/lockdown.js';
 import { withCounterObjects } from '../compile/substitute.js';
 import { ModuleError } from '../selinux/semodule.js';
-import { NotExclusiveError } from './exclusivity.js';
+import { NotExclusiveError } from '../audit/exclusive.js';
 import { faultPoint } from './fault-point.js';
 import { rebuildFromIntent } from './intent.js';
-import { NetnsError, withNetns, type KernelOptions } from './kernel-options.js';
-import { describeError } from './report.js';
+import { NetnsError, withNetns, type KernelOptions } from './kernel-target.js';
+import type { Notes } from './notes.js';
 
 export interface StateOptions extends KernelOptions {
   stateDir: string;
@@ -52,8 +53,6 @@ export interface StateOptions extends KernelOptions {
 }
 
 export const DEFAULT_WAIT_SECONDS = 60;
-
-const note = (message: string): void => void process.stderr.write(`secmarkc: ${message}\n`);
 
 export function describeRecord(r: Pick<AppliedRecord, 'source' | 'appliedAt'>): string {
   return `compiled from ${r.source.path} (sha256 ${r.source.sha256.slice(0, 12)}), applied ${r.appliedAt}`;
@@ -108,7 +107,13 @@ export interface LiveMatch {
  * record file was never written is compiled again from its intent. `known`: records a writer holds
  * in memory only (repaired on a read-only state directory), by file name.
  */
-export function matchLive(stateDir: string, index: StateIndex, live: LiveTable | undefined, known?: ReadonlyMap<string, AppliedRecord>): LiveMatch {
+export function matchLive(
+  stateDir: string,
+  index: StateIndex,
+  live: LiveTable | undefined,
+  describe: Notes['describe'],
+  known?: ReadonlyMap<string, AppliedRecord>,
+): LiveMatch {
   const unreadable: string[] = [];
   // Records are read with their elements as rows: the comparison reads the rows one at a time.
   const read = (entry: RecordEntry | null): RecordRows | undefined => {
@@ -118,7 +123,7 @@ export function matchLive(stateDir: string, index: StateIndex, live: LiveTable |
     try {
       return readEntryRows(stateDir, index.table, entry);
     } catch (error) {
-      unreadable.push(describeError(error));
+      unreadable.push(describe(error));
       return undefined;
     }
   };
@@ -158,7 +163,7 @@ export function matchLive(stateDir: string, index: StateIndex, live: LiveTable |
       }
       unreadable.push(`the interrupted apply's record was never written, and it cannot be compiled again: ${result.why}`);
     } catch (error) {
-      unreadable.push(describeError(error));
+      unreadable.push(describe(error));
     }
     return undefined;
   };
@@ -171,7 +176,7 @@ export function matchLive(stateDir: string, index: StateIndex, live: LiveTable |
     } catch (error) {
       // A record's row found malformed as it was read: unreadable, as readEntry would have said.
       if (!(error instanceof RowError) || c.file === undefined) throw error;
-      unreadable.push(describeError(corruptRows(join(stateDir, c.file), error)));
+      unreadable.push(describe(corruptRows(join(stateDir, c.file), error)));
       continue;
     }
     if (same) {
@@ -224,6 +229,7 @@ export class WriterSession {
   private constructor(
     readonly options: StateOptions,
     readonly table: string,
+    readonly notes: Notes,
     private readonly lock: StateLock,
     public index: StateIndex,
   ) {}
@@ -233,8 +239,9 @@ export class WriterSession {
    * a writer was killed during a load. Throws StateError (LockError) when the directory cannot be
    * trusted or the lock stays taken: nothing has been sent then.
    */
-  static async open(options: StateOptions, table: string, command: LoadCommand): Promise<WriterSession> {
-    const wait = options.wait;
+  static async open(options: StateOptions, table: string, command: LoadCommand, notes: Notes): Promise<WriterSession> {
+    const { wait } = options;
+    const { note } = notes;
     checkStateDir(options.stateDir, true);
     const lock = lockState(options.stateDir, table, command, wait, (holder) =>
       note(`waiting up to ${wait} s for ${describeHolder(holder)}, which is writing table ${table} (--wait)`),
@@ -243,7 +250,7 @@ export class WriterSession {
       faultPoint('locked');
       const { index, swept } = openRecords(options.stateDir, table);
       if (swept.length > 0) note(`removed ${swept.length} temporary file${swept.length === 1 ? '' : 's'} an interrupted secmarkc left in ${options.stateDir}`);
-      const session = new WriterSession(options, table, lock, index);
+      const session = new WriterSession(options, table, notes, lock, index);
       if (index.pending) await session.repair();
       return session;
     } catch (error) {
@@ -258,7 +265,7 @@ export class WriterSession {
 
   async live(): Promise<LiveMatch> {
     const { live } = await readLiveTable(this.options, this.table);
-    return matchLive(this.options.stateDir, this.index, live, this.unwritten);
+    return matchLive(this.options.stateDir, this.index, live, this.notes.describe, this.unwritten);
   }
 
   /** The record an entry of this session's index names (readEntry, or one repaired in memory only). */
@@ -272,6 +279,7 @@ export class WriterSession {
    * next writer that can write records it.
    */
   private async repair(): Promise<void> {
+    const { note, describe } = this.notes;
     const pending = this.index.pending!;
     const who = `an interrupted secmarkc ${pending.command} (PID ${pending.pid}, since ${pending.since})`;
     const netns = netnsId(this.options);
@@ -298,7 +306,7 @@ export class WriterSession {
         this.unwritten.set(staged.file, staged.record);
       }
       this.index = loaded ? committedIndex(stateDir, this.index, staged).index : { ...this.index, pending: null };
-      note(`cannot record what ${who} left: ${describeError(error)}`);
+      note(`cannot record what ${who} left: ${describe(error)}`);
     }
     if (loaded) {
       const what = match.record ? `the policy ${describeRecord(match.record)}` : pending.load.kind === 'lockdown' ? 'the LOCKDOWN ruleset' : 'no table';
@@ -335,7 +343,7 @@ export class WriterSession {
     this.index = committed.index;
     this.staged = undefined;
     faultPoint('committed');
-    if (committed.damaged) note(`the current record was damaged: replaced, not rotated into previous; kept as ${committed.damaged}`);
+    if (committed.damaged) this.notes.note(`the current record was damaged: replaced, not rotated into previous; kept as ${committed.damaged}`);
     return committed;
   }
 
@@ -345,7 +353,7 @@ export class WriterSession {
     try {
       this.index = abandonLoad(this.options.stateDir, this.index);
     } catch (error) {
-      note(`could not clear the pending load from the index (the next apply will): ${describeError(error)}`);
+      this.notes.note(`could not clear the pending load from the index (the next apply will): ${this.notes.describe(error)}`);
     }
     this.staged = undefined;
   }
@@ -355,7 +363,7 @@ export class WriterSession {
     try {
       appendHistory(this.options.stateDir, this.table, event, detail);
     } catch (error) {
-      note(`could not append to ${this.options.stateDir}/${this.table}.history: ${describeError(error)}`);
+      this.notes.note(`could not append to ${this.options.stateDir}/${this.table}.history: ${this.notes.describe(error)}`);
     }
   }
 
@@ -368,6 +376,6 @@ export class WriterSession {
     if (error instanceof ApplyError || error instanceof ModuleError || error instanceof NotExclusiveError || error instanceof NetnsError || error instanceof AddonLoadError) {
       this.abandon();
     }
-    else note('the outcome of the batch is unknown: the next writer records what is live (secmarkc status shows it)');
+    else this.notes.note('the outcome of the batch is unknown: the next writer records what is live (secmarkc status shows it)');
   }
 }

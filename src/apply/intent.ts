@@ -1,5 +1,5 @@
 // What an apply keeps with its intent so that the policy it was loading can be compiled again if
-// it is killed before its record file exists (state.ts, "files"): the compile's inputs besides the
+// it is killed before its record file exists (records/state.ts, "files"): the compile's inputs besides the
 // text, and the recompile itself, which the next writer and `status` compare with the live table.
 
 import { createRequire } from 'node:module';
