@@ -10,8 +10,6 @@ import { buildFastCli, type FastCli } from './helpers/fast-cli.js';
 import { inFreshNamespaceAsync, namespaceSkipReason, NFT, normaliseNftJson, nsTest, nsTitle } from './helpers/namespace.js';
 import { policyWorkspace, type PolicyWorkspace } from './helpers/policy-workspace.js';
 
-
-
 let cli: FastCli | undefined;
 /** nft's own reading of each policy and of the lockdown ruleset (normalised `nft -j`): the tests' oracle. */
 const references = new Map<string, string>();
