@@ -10,7 +10,7 @@ import { ERRNO } from '../netlink/wire/error.js';
 import { generatedSpan } from '../policy/span.js';
 import { SecmarkcError } from '../errors.js';
 import { refusalDiagnostics } from './refusal.js';
-import { NetfilterSession } from './session.js';
+import { KernelError, NetfilterSession } from './session.js';
 
 export const DEFAULT_RETRIES = 5;
 
@@ -81,7 +81,18 @@ async function transact(ruleset: Ruleset, mode: 'replace' | 'delete', options: A
       const generation = await session.generation();
       // Read at this generation: the batch carries it, so a table made or deleted in between
       // makes the kernel refuse the batch and this is read again.
-      const tables = await session.request(encodeDumpTables({ seq: session.nextSeq() }), 'listing tables');
+      let tables;
+      try {
+        tables = await session.request(encodeDumpTables({ seq: session.nextSeq() }), 'listing tables');
+      } catch (error) {
+        // Another writer changed the ruleset during the listing (NLM_F_DUMP_INTR): nothing was
+        // sent yet; read again at the new generation, as for a batch refused with ERESTART.
+        if (error instanceof KernelError && error.errno === ERRNO.EINTR && attempt <= retries) {
+          options.onRetry?.(attempt, generation);
+          continue;
+        }
+        throw error;
+      }
       const existed = tables.some((m) => m.kind === 'table' && m.table.name === ruleset.table);
       // A retry writes over the batch before it: the kernel has answered it.
       const encoded = encodeRuleset(ruleset, { mode, genId: generation, seqStart: session.nextSeq(0), ...(buffer ? { reuse: buffer } : {}) });
