@@ -5,7 +5,7 @@
 import test from 'ava';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compilePolicy } from '../src/compile/compile.js';
+import { compiled } from './helpers/fixtures.js';
 import { emitCil } from '../src/emit/cil.js';
 import { formatDiagnosticLines } from '../src/policy/diagnostics.js';
 import { explainFailure } from '../src/selinux/semodule.js';
@@ -18,14 +18,10 @@ const EXPECTED = [
   'policy.yaml:5:13: note: a type it names is not in the loaded SELinux policy (seinfo -t NAME lists one that is)',
 ];
 
-function compiled() {
-  const result = compilePolicy(POLICY, 'policy.yaml');
-  if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
-  return result.compiled.module;
-}
+const moduleOf = () => compiled(POLICY, 'policy.yaml').module;
 
 test('a CIL resolve error at the store copy maps to the domain that does not exist', (t) => {
-  const module = compiled();
+  const module = moduleOf();
   const line = emitCil(module).split('\n').findIndex((l) => l.startsWith('(allow no_such_t')) + 1;
   t.true(line > 0);
   // libsepol's wording, with the path semodule gives the module inside its store.
@@ -37,7 +33,7 @@ test('a CIL resolve error at the store copy maps to the domain that does not exi
 });
 
 test("an error without a line keeps semodule's own words", (t) => {
-  const error = explainFailure(compiled(), 'libsemanage.semanage_direct_install_info: Cannot install\nsemodule:  Failed!\n');
+  const error = explainFailure(moduleOf(), 'libsemanage.semanage_direct_install_info: Cannot install\nsemodule:  Failed!\n');
   t.deepEqual(error.diagnostics, []);
   t.is(error.message, 'semodule refused module secmarkc: libsemanage.semanage_direct_install_info: Cannot install | semodule:  Failed!');
 });
@@ -46,7 +42,7 @@ refpolicyTest(refpolicyTitle("a real semodule refusing the module (a private cop
   if (refpolicyMissing(t)) return;
   const root = policyRoot('secmarkc-semodule-');
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const module = compiled();
+  const module = moduleOf();
   const file = join(root, 'secmarkc.cil');
   writeFileSync(file, emitCil(module));
   const r = await semoduleInstall(root, [file]);

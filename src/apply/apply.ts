@@ -7,7 +7,8 @@ import type { BatchError } from '../netlink/decode/replies.js';
 import { encodeRuleset } from '../netlink/encode-ruleset.js';
 import { encodeDumpTables } from '../netlink/requests.js';
 import { ERRNO } from '../netlink/wire/error.js';
-import { generatedSpan } from '../policy/span.js';
+import type { Diagnostic } from '../policy/diagnostics.js';
+import { NO_POLICY_SPAN } from '../policy/span.js';
 import { SecmarkcError } from '../errors.js';
 import { refusalDiagnostics } from './refusal.js';
 import { KernelError, NetfilterSession } from './session.js';
@@ -44,7 +45,7 @@ export class ApplyError extends SecmarkcError {
   constructor(
     message: string,
     readonly errors: readonly BatchError[],
-    diagnostics: ReturnType<typeof refusalDiagnostics>,
+    diagnostics: readonly Diagnostic[],
   ) {
     super(diagnostics[0]?.code ?? 'SMC104', message, diagnostics);
   }
@@ -58,8 +59,7 @@ export function replaceTable(ruleset: Ruleset, options: ApplyOptions = {}): Prom
 /** Delete our table in one batch (no error if it does not exist). */
 export function deleteTable(table: string, options: ApplyOptions = {}): Promise<ApplyResult> {
   // Nothing in a policy makes this batch: its refusals read `secmarkc: error SMC10n: ...`.
-  const span = generatedSpan('secmarkc', '');
-  return transact({ table, family: 'inet', source: '', span, objects: [], maps: [], chains: [] }, 'delete', options);
+  return transact({ table, family: 'inet', source: '', span: NO_POLICY_SPAN, objects: [], maps: [], chains: [] }, 'delete', options);
 }
 
 /**
@@ -116,14 +116,13 @@ async function transact(ruleset: Ruleset, mode: 'replace' | 'delete', options: A
 }
 
 function explain(errors: readonly BatchError[], changedMeanwhile: boolean, attempts: number): ApplyError {
-  const nowhere = generatedSpan('secmarkc', '');
   if (changedMeanwhile) {
     const message = `the ruleset kept changing under us (${attempts} attempts): another program is writing nftables rules`;
-    return new ApplyError('nothing was applied; try again', errors, [{ code: 'SMC105', severity: 'error', span: nowhere, message }]);
+    return new ApplyError('nothing was applied; try again', errors, [{ code: 'SMC105', severity: 'error', span: NO_POLICY_SPAN, message }]);
   }
   if (errors.some((e) => e.error.errno === ERRNO.EPERM)) {
     const message = 'permission denied: loading nf_tables rules needs CAP_NET_ADMIN (run as root)';
-    return new ApplyError('nothing was applied', errors, [{ code: 'SMC106', severity: 'error', span: nowhere, message }]);
+    return new ApplyError('nothing was applied', errors, [{ code: 'SMC106', severity: 'error', span: NO_POLICY_SPAN, message }]);
   }
   return new ApplyError('the kernel refused the batch; the previous ruleset is unchanged', errors, refusalDiagnostics(errors));
 }

@@ -8,7 +8,7 @@ import type { BatchError } from '../netlink/decode/replies.js';
 import type { OriginKind } from '../netlink/locate-error.js';
 import { ERRNO } from '../netlink/wire/error.js';
 import type { Diagnostic, DiagnosticCode, Note } from '../policy/diagnostics.js';
-import { generatedSpan, type Span } from '../policy/span.js';
+import { NO_POLICY_SPAN } from '../policy/span.js';
 
 const CODES: Record<OriginKind, DiagnosticCode> = {
   object: 'SMC100',
@@ -29,9 +29,6 @@ const PLURAL: Record<OriginKind, [string, string]> = {
   table: ['table message', 'table messages'],
   batch: ['batch message', 'batch messages'],
 };
-
-/** Where a refusal with no located origin is reported: `secmarkc: error SMC104: ...`. */
-const NOWHERE: Span = generatedSpan('secmarkc', '');
 
 /** The secmark hint: what the kernel needs before it takes a secmark object. */
 const SECMARK_NOTE =
@@ -57,7 +54,7 @@ export function refusalDiagnostics(errors: readonly BatchError[]): Diagnostic[] 
   let secmarkNoted = false;
   return kept.map((e) => {
     const origin = e.origin;
-    if (!origin) return { code: 'SMC104', severity: 'error', span: NOWHERE, message: `the kernel refused message ${e.error.request.seq} of the batch: ${e.reason}` };
+    if (!origin) return { code: 'SMC104', severity: 'error', span: NO_POLICY_SPAN, message: `the kernel refused message ${e.error.request.seq} of the batch: ${e.reason}` };
     const followers = origin.defines ? causes.get(origin.defines) : undefined;
     const folded = followers && followers.size > 0 ? `; refused with it: ${[...followers].map(([kind, n]) => `${n} ${PLURAL[kind][n === 1 ? 0 : 1]}`).join(', ')}` : '';
     const notes: Note[] = [...(origin.notes ?? [])];

@@ -25,6 +25,9 @@ export function generatedSpan(file: string, why?: string): Span {
   return { file, line: 0, col: 0, endLine: 0, endCol: 0, ...(why === undefined ? {} : { generated: why }) };
 }
 
+/** Where nothing in a policy made it (a batch of `remove`): printed `secmarkc: error SMCnnn: ...`. */
+export const NO_POLICY_SPAN: Span = generatedSpan('secmarkc', '');
+
 /** A span for the whole file (problems with the file itself: too large, not UTF-8). */
 export function fileSpan(file: string): Span {
   return { file, line: 1, col: 1, endLine: 1, endCol: 1 };

@@ -128,7 +128,9 @@ export function removeModule(name: string, stateDir = DEFAULT_STATE_DIR): boolea
  */
 export function explainFailure(module: CilModule, stderr: string): ModuleError {
   const diagnostics: Diagnostic[] = [];
-  const pattern = new RegExp(`^(.*?)\\s*(?:at |in )?\\S*(?:${module.name}\\.cil|/${module.name}/cil):(\\d+)`, 'gm');
+  // Our CIL line as semodule names it: the file given, or the module's copy in its store.
+  const cilLine = `(?:${module.name}\\.cil|/${module.name}/cil):(\\d+)`;
+  const pattern = new RegExp(`^(.*?)\\s*(?:at |in )?\\S*${cilLine}`, 'gm');
   const seen = new Set<number>();
   for (const match of stderr.matchAll(pattern)) {
     const line = Number(match[2]);
@@ -142,7 +144,7 @@ export function explainFailure(module: CilModule, stderr: string): ModuleError {
     diagnostics.push({ code: 'SMC110', severity: 'error', span: origin.span, message, ...(notes.length > 0 ? { notes } : {}) });
   }
   // The lines that name no CIL line of ours (those are the diagnostics): libsemanage's verdict.
-  const naming = new RegExp(`(?:${module.name}\\.cil|/${module.name}/cil):\\d+`);
+  const naming = new RegExp(cilLine);
   const rest = stderr.split('\n').filter((l) => l.trim() !== '' && !(diagnostics.length > 0 && naming.test(l)));
   const summary = rest.slice(-3).join(' | ').trim();
   return new ModuleError(`semodule refused module ${module.name}: ${summary}`, stderr, diagnostics);

@@ -16,7 +16,7 @@ import { encodeRuleset } from '../../src/netlink/encode-ruleset.js';
 import { ApplyError, replaceTable } from '../../src/apply/apply.js';
 import { encodeDumpSetElements, encodeGetGen, encodeGetTable } from '../../src/netlink/requests.js';
 import { type NetfilterSocket, openNetfilterSocket } from '../../src/native.js';
-import { cases, readPolicy, readPortTable } from '../helpers/fixtures.js';
+import { cases, compiled, readPolicy, readPortTable } from '../helpers/fixtures.js';
 import { holdNamespace, inFreshNamespace, namespaceSkipReason, normaliseNftJson } from '../helpers/namespace.js';
 import { DUMP_IR } from './golden-cases.js';
 import { bigMap, chain, counter, element, map, rule, ruleset, span, st } from './helpers/ir.js';
@@ -242,9 +242,7 @@ const SPANS_POLICY = [
 ].join('\n');
 
 function compiledCounters(): Ruleset {
-  const result = compilePolicy(SPANS_POLICY, 'policy.yaml');
-  if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
-  return withCounterObjects(result.compiled.ruleset);
+  return withCounterObjects(compiled(SPANS_POLICY, 'policy.yaml').ruleset);
 }
 
 /** The diagnostics of a refused replaceTable, as the CLI prints them. */
