@@ -1,0 +1,115 @@
+// bench/interactive: what an administrator waits for, whole process vs whole process: `node -e ''`
+// (the floor of any Node CLI), `secmarkc --version`, `check` of a 10-entry policy and `apply` of
+// 10 and 100 entries (bench/generate.ts shapes, `--no-lsm --no-module`, own state directory, in a
+// private network namespace), each under the default node flags and the unit's
+// `--jitless --no-expose-wasm`. Runs are interleaved (one of each per round), the verdict is the
+// median of per-round ratios to `node -e ''` of the same round and flags, peak RSS from GNU time.
+//
+// A/B: BENCH_BINS="before=/path/a/bin/secmarkc.js,after=bin/secmarkc.js" compares builds in the
+// same rounds (default: this tree's bin only). BENCH_INTERACTIVE_RUNS sets the rounds (default 15).
+// Run: npx tsx bench/interactive.ts (re-runs itself under `unshare -n`).
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generatePolicy } from './generate.js';
+import { runAsScriptInOwnNetns } from './own-netns.js';
+import { median, spread, systemLine } from './system.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RUNS = Number(process.env.BENCH_INTERACTIVE_RUNS ?? 15);
+const GNU_TIME = '/usr/bin/time';
+/** The systemd unit's node flags (packaging/systemd/secmarkc.service). */
+const FLAG_SETS: { label: string; flags: string[] }[] = [
+  { label: 'default', flags: [] },
+  { label: 'jitless', flags: ['--jitless', '--no-expose-wasm'] },
+];
+
+interface Case {
+  label: string;
+  args: (bin: string, dir: string) => string[];
+}
+
+function bins(): { label: string; bin: string }[] {
+  const spec = process.env.BENCH_BINS;
+  if (!spec) return [{ label: 'secmarkc', bin: join(ROOT, 'bin/secmarkc.js') }];
+  return spec.split(',').map((pair) => {
+    const [label, bin] = pair.split('=');
+    return { label: label!, bin: resolve(bin!) };
+  });
+}
+
+const CASES: Case[] = [
+  { label: '--version', args: (bin) => [bin, '--version'] },
+  { label: 'check 10', args: (bin, dir) => [bin, 'check', join(dir, 'p10.yaml')] },
+  { label: 'apply 10', args: (bin, dir) => [bin, 'apply', join(dir, 'p10.yaml'), '--no-lsm', '--no-module', '--state-dir', join(dir, 'state10')] },
+  { label: 'apply 100', args: (bin, dir) => [bin, 'apply', join(dir, 'p100.yaml'), '--no-lsm', '--no-module', '--state-dir', join(dir, 'state100')] },
+];
+
+/** Wall ms of the whole process (GNU time's own fork and exec included, alike for every row) and its peak RSS in KiB. */
+function run(args: readonly string[], rssFile: string): { ms: number; kib: number } {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(GNU_TIME, ['-f', '%M', '-o', rssFile, process.execPath, ...args], { encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return { ms, kib: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) };
+}
+
+interface Row {
+  label: string;
+  ms: number[];
+  ratio: number[];
+  kib: number[];
+}
+
+export async function runInteractiveBench(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-interactive-'));
+  try {
+    writeFileSync(join(dir, 'p10.yaml'), generatePolicy(10));
+    writeFileSync(join(dir, 'p100.yaml'), generatePolicy(100));
+    const rssFile = join(dir, 'rss');
+    const builds = bins();
+    const out: string[] = [
+      '### Interactive commands vs `node -e \'\'`',
+      '',
+      systemLine('/usr/sbin/nft'),
+      '',
+      `Median ± half-IQR of ${RUNS} interleaved rounds, wall time of the whole process; ratio: median of per-round ratios to \`node -e ''\` under the same flags; peak RSS (GNU time %M, median).`,
+      '',
+      '| flags | command | time (ms) | × `node -e \'\'` | peak RSS (MiB) |',
+      '|---|---|---:|---:|---:|',
+    ];
+    for (const { label: flagLabel, flags } of FLAG_SETS) {
+      const rows: Row[] = [{ label: "node -e ''", ms: [], ratio: [], kib: [] }];
+      const runs: { row: Row; args: string[] }[] = [{ row: rows[0]!, args: [...flags, '-e', ''] }];
+      for (const c of CASES) {
+        for (const b of builds) {
+          const row: Row = { label: `${builds.length > 1 ? `${b.label}: ` : ''}${c.label}`, ms: [], ratio: [], kib: [] };
+          rows.push(row);
+          runs.push({ row, args: [...flags, ...c.args(b.bin, dir)] });
+        }
+      }
+      // One unmeasured round: the page cache, the state directories' first records.
+      for (const r of runs) run(r.args, rssFile);
+      for (let i = 0; i < RUNS; i++) {
+        const round = runs.map((r) => run(r.args, rssFile));
+        round.forEach((m, j) => {
+          runs[j]!.row.ms.push(m.ms);
+          runs[j]!.row.kib.push(m.kib);
+          runs[j]!.row.ratio.push(m.ms / round[0]!.ms);
+        });
+      }
+      for (const r of rows) {
+        const ratio = r === rows[0] ? '1' : `${median(r.ratio).toFixed(2)} ± ${spread(r.ratio).toFixed(2)}`;
+        out.push(`| ${flagLabel} | ${r.label} | ${median(r.ms).toFixed(0)} ± ${spread(r.ms).toFixed(0)} | ${ratio} | ${(median(r.kib) / 1024).toFixed(1)} |`);
+      }
+    }
+    return out.join('\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await runAsScriptInOwnNetns(import.meta.url, runInteractiveBench);
