@@ -6,7 +6,9 @@
 // median of per-round ratios to `node -e ''` of the same round and flags, peak RSS from GNU time.
 //
 // A/B: BENCH_BINS="before=/path/a/bin/secmarkc.js,after=bin/secmarkc.js" compares builds in the
-// same rounds (default: this tree's bin only). BENCH_INTERACTIVE_RUNS sets the rounds (default 15).
+// same rounds (default: this tree's bin only), and prints each later build's median per-round
+// difference to the first. BENCH_INTERACTIVE_RUNS sets the rounds (default 15); BENCH_CASES
+// (e.g. "apply 10,check 10") and BENCH_FLAGS ("default" or "jitless") narrow what runs.
 // Run: npx tsx bench/interactive.ts (re-runs itself under `unshare -n`).
 
 import { spawnSync } from 'node:child_process';
@@ -41,12 +43,15 @@ function bins(): { label: string; bin: string }[] {
   });
 }
 
-const CASES: Case[] = [
+const ALL_CASES: Case[] = [
   { label: '--version', args: (bin) => [bin, '--version'] },
   { label: 'check 10', args: (bin, dir) => [bin, 'check', join(dir, 'p10.yaml')] },
   { label: 'apply 10', args: (bin, dir) => [bin, 'apply', join(dir, 'p10.yaml'), '--no-lsm', '--no-module', '--state-dir', join(dir, 'state10')] },
   { label: 'apply 100', args: (bin, dir) => [bin, 'apply', join(dir, 'p100.yaml'), '--no-lsm', '--no-module', '--state-dir', join(dir, 'state100')] },
 ];
+
+const only = (names: string | undefined) => (label: string) => !names || names.split(',').includes(label);
+const CASES = ALL_CASES.filter((c) => only(process.env.BENCH_CASES)(c.label));
 
 /** Wall ms of the whole process (GNU time's own fork and exec included, alike for every row) and its peak RSS in KiB. */
 function run(args: readonly string[], rssFile: string): { ms: number; kib: number } {
@@ -81,7 +86,8 @@ export async function runInteractiveBench(): Promise<string> {
       '| flags | command | time (ms) | × `node -e \'\'` | peak RSS (MiB) |',
       '|---|---|---:|---:|---:|',
     ];
-    for (const { label: flagLabel, flags } of FLAG_SETS) {
+    const diffs: string[] = [];
+    for (const { label: flagLabel, flags } of FLAG_SETS.filter((f) => only(process.env.BENCH_FLAGS)(f.label))) {
       const rows: Row[] = [{ label: "node -e ''", ms: [], ratio: [], kib: [] }];
       const runs: { row: Row; args: string[] }[] = [{ row: rows[0]!, args: [...flags, '-e', ''] }];
       for (const c of CASES) {
@@ -105,8 +111,16 @@ export async function runInteractiveBench(): Promise<string> {
         const ratio = r === rows[0] ? '1' : `${median(r.ratio).toFixed(2)} ± ${spread(r.ratio).toFixed(2)}`;
         out.push(`| ${flagLabel} | ${r.label} | ${median(r.ms).toFixed(0)} ± ${spread(r.ms).toFixed(0)} | ${ratio} | ${(median(r.kib) / 1024).toFixed(1)} |`);
       }
+      // A/B: rows come in groups of one per build, the first build first.
+      for (let j = 1; builds.length > 1 && j < rows.length; j += builds.length) {
+        for (let b = 1; b < builds.length; b++) {
+          const [first, later] = [rows[j]!, rows[j + b]!];
+          const d = later.ms.map((ms, i) => ms - first.ms[i]!);
+          diffs.push(`- ${flagLabel}, ${later.label} − ${first.label}: ${median(d).toFixed(1)} ± ${spread(d).toFixed(1)} ms (median per-round difference)`);
+        }
+      }
     }
-    return out.join('\n');
+    return [...out, ...(diffs.length ? ['', ...diffs] : [])].join('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -22,6 +22,8 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -420,7 +422,16 @@ class Socket : public Napi::ObjectWrap<Socket> {
     // A full eventfd counter (EAGAIN) is still readable, which is all that matters.
     ssize_t ignored = write(ch_->wake.Get(), &one, sizeof one);
     (void)ignored;
-    ch_.reset();
+    // Closing a NETLINK_NETFILTER socket after a commit waits in the kernel (its NETLINK_URELEASE
+    // handler flushes nf_tables' deferred destruction of the replaced objects, an RCU grace
+    // period: ~10 ms measured). Nothing waits on that, so the last reference is dropped on a
+    // thread of its own while this one goes on; a process that exits meanwhile still ends only
+    // once the close has. The descriptor stays unusable to JS from here on either way.
+    try {
+      std::thread([ch = std::move(ch_)]() mutable { ch.reset(); }).detach();
+    } catch (const std::system_error&) {
+      // No thread to be had: the lambda, destroyed by the throw, closed it here.
+    }
   }
 
   std::shared_ptr<Channel> ch_;

@@ -45,7 +45,10 @@ export interface NetfilterSocket {
   drain(max?: number): Buffer[];
   /** One datagram, waiting up to timeoutMs off the event loop; null on timeout or when closed meanwhile. */
   receive(timeoutMs: number): Promise<Buffer | null>;
-  /** Idempotent. Later calls fail with EBADF. */
+  /**
+   * Idempotent. Later calls fail with EBADF. The descriptor is released on a thread of its own:
+   * after a commit the kernel takes an RCU grace period to release it, which nobody waits for.
+   */
   close(): void;
 }
 
