@@ -1,6 +1,7 @@
 // secmarkc's native addon: a byte pipe to the kernel's NETLINK_NETFILTER socket.
 // It opens the socket (optionally inside another network namespace), sends whole buffers and
 // hands datagrams back. It knows nothing of nf_tables: encoding and decoding live in TypeScript.
+// Beside it, one system call Node lacks: a non-blocking exclusive flock(2) for the state lock.
 
 #include <napi.h>
 
@@ -9,6 +10,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -438,8 +440,20 @@ class Socket : public Napi::ObjectWrap<Socket> {
   uint32_t portId_ = 0;
 };
 
+// tryLockExclusive(fd): flock(fd, LOCK_EX | LOCK_NB). true once taken, false while another open
+// file description holds it; never blocks (the caller decides how long to wait).
+Napi::Value TryLockExclusive(const Napi::CallbackInfo& info) {
+  int fd = IntArgument(info, 0, "fd", 0);
+  for (;;) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return Napi::Boolean::New(info.Env(), true);
+    if (errno == EWOULDBLOCK) return Napi::Boolean::New(info.Env(), false);
+    if (errno != EINTR) throw ErrnoError(info.Env(), SysError{errno, "flock"});
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NetfilterSocket", Socket::Define(env));
+  exports.Set("tryLockExclusive", Napi::Function::New<TryLockExclusive>(env, "tryLockExclusive"));
   return exports;
 }
 

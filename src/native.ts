@@ -58,6 +58,8 @@ const DEFAULT_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 interface NativeBinding {
   /** netnsFd -1: the caller's namespace. */
   NetfilterSocket: new (netnsFd: number, receiveBufferBytes: number) => NetfilterSocket;
+  /** flock(fd, LOCK_EX | LOCK_NB): true once taken, false while another holder has it; errno errors as the socket's. */
+  tryLockExclusive(fd: number): boolean;
 }
 
 /** node-gyp-build's loader (the package's dependency; types kept to what is used here). */
@@ -116,4 +118,13 @@ export function openNetfilterSocket(options: OpenOptions = {}): NetfilterSocket 
   }
   const { NetfilterSocket } = loadBinding();
   return new NetfilterSocket(options.netnsFd ?? -1, options.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES);
+}
+
+/**
+ * An exclusive flock(2) on `fd` if nobody else holds one (never waits): true once taken. Node has
+ * no flock; the addon that talks to the kernel has it, so a writer (who needs the addon anyway)
+ * spends no process on its lock.
+ */
+export function tryLockExclusive(fd: number): boolean {
+  return loadBinding().tryLockExclusive(fd);
 }

@@ -1,14 +1,15 @@
 // One writer at a time per table: an exclusive flock(2) on `<table>.lock` in the state directory,
-// held from before the records are read until the new one is committed. Node has no flock, the
-// npm packages that wrap it need a compiler, and the addon is a netlink byte pipe: so flock(1)
-// (util-linux) takes the lock on a file descriptor it inherits from us. flock locks belong to the
-// open file description, which we keep open after the child exits: the lock is ours until we
-// close it or die (the kernel drops it then, even on SIGKILL: no stale lock files).
+// held from before the records are read until the new one is committed. Node has no flock: the
+// addon's tryLockExclusive makes the one system call (a writer loads the addon anyway, to talk to
+// the kernel; spawning util-linux flock(1) for it cost a fork and exec of node per apply). flock
+// locks belong to the open file description, which we keep open: the lock is ours until we close
+// it or die (the kernel drops it then, even on SIGKILL: no stale lock files). Waiting (--wait) is
+// polling with a non-blocking try, so the main thread never blocks in the kernel past the deadline.
 // Readers never take it; `lockHolder` looks in /proc/locks instead.
 
-import { spawnSync } from 'node:child_process';
 import { closeSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { tryLockExclusive } from '../native.js';
 import { openLockFile, overwriteTrusted, StateError } from '../records/state-dir.js';
 
 export class LockError extends StateError {
@@ -30,22 +31,26 @@ export interface StateLock {
 
 export const lockPath = (stateDir: string, table: string): string => join(stateDir, `${table}.lock`);
 
-/** util-linux flock(1) by absolute path first: npm puts node_modules/.bin first on PATH. */
-const FLOCK = ['/usr/bin/flock', '/bin/flock'].find((p) => {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}) ?? 'flock';
+/** How often a waiting writer tries again (a release is noticed within this). */
+const RETRY_MS = 20;
 
-/** flock(1) on our fd 3 (its fd 3): 0 taken, 1 busy (-n) or timed out (-w). */
-function flock(fd: number, waitSeconds: number): number {
-  const args = waitSeconds > 0 ? ['--exclusive', '--wait', String(waitSeconds), '3'] : ['--exclusive', '--nonblock', '3'];
-  const r = spawnSync(FLOCK, args, { stdio: ['ignore', 'ignore', 'pipe', fd], encoding: 'utf8' });
-  if (r.error) throw new LockError(`cannot run flock(1) to lock the state directory (Debian package util-linux): ${r.error.message}`);
-  if (r.status !== 0 && r.status !== 1) throw new LockError(`flock(1) failed: ${r.stderr.trim() || `exit ${r.status}`}`);
-  return r.status;
+const sleep = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Try the lock until `waitSeconds` have passed (at least once): true once taken. */
+function flock(fd: number, waitSeconds: number): boolean {
+  const deadline = Date.now() + waitSeconds * 1000;
+  for (;;) {
+    let taken: boolean;
+    try {
+      taken = tryLockExclusive(fd);
+    } catch (error) {
+      if ((error as { syscall?: unknown }).syscall !== 'flock') throw error; // the addon could not be loaded: say so as such
+      throw new LockError(`cannot lock the state directory: ${(error as Error).message}`);
+    }
+    const left = deadline - Date.now();
+    if (taken || left <= 0) return taken;
+    sleep(Math.min(RETRY_MS, left));
+  }
 }
 
 function readHolder(path: string): Holder {
@@ -68,11 +73,11 @@ export function lockState(stateDir: string, table: string, command: string, wait
   const path = lockPath(stateDir, table);
   const fd = openLockFile(path);
   try {
-    if (flock(fd, 0) !== 0) {
+    if (!flock(fd, 0)) {
       const holder = readHolder(path);
       if (waitSeconds <= 0) throw new LockError(`${path} is locked by ${describeHolder(holder)}, another secmarkc writing table ${table} (--wait 0)`);
       onWait?.(holder);
-      if (flock(fd, waitSeconds) !== 0) {
+      if (!flock(fd, waitSeconds)) {
         throw new LockError(`${path} is still locked by ${describeHolder(readHolder(path))} after ${waitSeconds} s (--wait)`);
       }
     }
