@@ -6,7 +6,7 @@
 // Errors thrown (or rejected) by the socket are Node-style errno errors: `errno` (positive, as in
 // os.constants.errno), `code` ('EPERM'), `syscall` ('sendmsg'), message 'sendmsg: Operation not permitted'.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,16 +90,42 @@ export class AddonLoadError extends SecmarkcError {
 }
 
 /**
- * The addon through node-gyp-build, from the package root: a source build in build/Release (a
- * clone's `npm run build:native`, or the install's fallback build) if there is one, else the
- * prebuilt prebuilds/<platform>-<arch>/secmarkc.glibc.node that matches this machine.
+ * What node-gyp-build would load in the common case, found without it: a source build in
+ * build/Release (a clone's `npm run build:native`, or the install's fallback build) if there is
+ * one, else the prebuilt prebuilds/linux-<arch>/secmarkc.glibc.node (scripts/prebuild.mjs). Its
+ * own lookup (loading its module, reading package.json, listing build/Release, build/Debug and
+ * prebuilds/) cost a cold apply ~4 ms. undefined whenever its answer could differ (a build/ without
+ * build/Release, a musl system, the variables that steer it): then it decides, errors included.
+ */
+export function knownAddonPath(root: string): string | undefined {
+  const steered = ['PREBUILDS_ONLY', 'SECMARKC_PREBUILD', 'npm_config_arch', 'npm_config_platform', 'LIBC'].some((name) => process.env[name] !== undefined);
+  if (steered) return undefined;
+  const release = join(root, 'build/Release/secmarkc_native.node');
+  if (existsSync(release)) return release;
+  if (existsSync(join(root, 'build'))) return undefined;
+  if (process.platform !== 'linux' || existsSync('/etc/alpine-release')) return undefined;
+  const prebuild = join(root, `prebuilds/linux-${process.arch}/secmarkc.glibc.node`);
+  return existsSync(prebuild) ? prebuild : undefined;
+}
+
+/** Load a .node file by its path, as require() does once it has resolved one. */
+function dlopen(path: string): unknown {
+  const module = { exports: {} };
+  process.dlopen(module, path);
+  return module.exports;
+}
+
+/**
+ * The addon from the package root: at a known path (knownAddonPath), else through node-gyp-build,
+ * whose search order that follows: build/Release, build/Debug, then the prebuild that matches
+ * this machine.
  */
 function loadBinding(): NativeBinding {
   if (binding) return binding;
   const root = packageRoot();
-  const require = createRequire(join(root, 'package.json'));
   try {
-    binding = (require('node-gyp-build') as Loader)(root) as NativeBinding;
+    const known = knownAddonPath(root);
+    binding = (known ? dlopen(known) : (createRequire(join(root, 'package.json'))('node-gyp-build') as Loader)(root)) as NativeBinding;
     return binding;
   } catch (error) {
     throw new AddonLoadError(

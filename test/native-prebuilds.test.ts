@@ -86,7 +86,7 @@ const armSkip = !built
     t.is(r.status, 0, r.stderr);
     const seen = JSON.parse(r.stdout) as { arch: string; exports: string[]; error?: { code: string; syscall: string; errno: number; message: string } };
     t.is(seen.arch, 'arm64');
-    t.deepEqual(seen.exports, ['NetfilterSocket']);
+    t.deepEqual(seen.exports, ['NetfilterSocket', 'tryLockExclusive']);
     // qemu-user (7.2) refuses the netlink family; the addon turns that into a Node-style errno
     // error. A qemu that passes NETLINK_NETFILTER through would open the socket instead.
     if (seen.error) t.like(seen.error, { code: 'EPROTONOSUPPORT', syscall: 'socket', errno: 93, message: 'socket: Protocol not supported' });
