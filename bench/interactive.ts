@@ -48,10 +48,14 @@ const ALL_CASES: Case[] = [
   { label: 'check 10', args: (bin, dir) => [bin, 'check', join(dir, 'p10.yaml')] },
   { label: 'apply 10', args: (bin, dir) => [bin, 'apply', join(dir, 'p10.yaml'), '--no-lsm', '--no-module', '--state-dir', join(dir, 'state10')] },
   { label: 'apply 100', args: (bin, dir) => [bin, 'apply', join(dir, 'p100.yaml'), '--no-lsm', '--no-module', '--state-dir', join(dir, 'state100')] },
+  // Only when BENCH_CASES names them: sizes where the batch's worker thread may pay.
+  { label: 'apply 1000', args: (bin, dir) => [bin, 'apply', join(dir, 'p1000.yaml'), '--no-lsm', '--no-module', '--state-dir', join(dir, 'state1000')] },
+  { label: 'apply 10000', args: (bin, dir) => [bin, 'apply', join(dir, 'p10000.yaml'), '--no-lsm', '--no-module', '--state-dir', join(dir, 'state10000')] },
 ];
+const DEFAULT_CASES = ['--version', 'check 10', 'apply 10', 'apply 100'];
 
 const only = (names: string | undefined) => (label: string) => !names || names.split(',').includes(label);
-const CASES = ALL_CASES.filter((c) => only(process.env.BENCH_CASES)(c.label));
+const CASES = ALL_CASES.filter((c) => only(process.env.BENCH_CASES ?? DEFAULT_CASES.join(','))(c.label));
 
 /** Wall ms of the whole process (GNU time's own fork and exec included, alike for every row) and its peak RSS in KiB. */
 function run(args: readonly string[], rssFile: string): { ms: number; kib: number } {
@@ -73,7 +77,7 @@ export async function runInteractiveBench(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'secmarkc-interactive-'));
   try {
     writeFileSync(join(dir, 'p10.yaml'), generatePolicy(10));
-    writeFileSync(join(dir, 'p100.yaml'), generatePolicy(100));
+    for (const size of [100, 1000, 10000]) writeFileSync(join(dir, `p${size}.yaml`), generatePolicy(size));
     const rssFile = join(dir, 'rss');
     const builds = bins();
     const out: string[] = [

@@ -11,7 +11,7 @@ export type FaultStep = 'locked' | 'intent' | 'sent' | 'staged' | 'batch' | 'com
 export function faultPoint(step: FaultStep): void {
   if (process.env.SECMARKC_TEST_STOP_AT === step) process.kill(process.pid, 'SIGSTOP');
   const delay = /^(\w+):(\d+)$/.exec(process.env.SECMARKC_TEST_DELAY_AT ?? '');
-  // A synchronous pause: the batch's worker thread goes on meanwhile, as it would during a long record write.
+  // A synchronous pause: a batch sent from a worker thread (a large one) goes on meanwhile, as it would during a long record write.
   if (delay?.[1] === step) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(delay[2]));
   if (process.env.SECMARKC_TEST_KILL_AT === step) process.kill(process.pid, 'SIGKILL');
 }

@@ -14,6 +14,15 @@ import { SecmarkcError } from '../errors.js';
 /** How long to wait for the kernel's next datagram before calling it unresponsive. */
 const REPLY_TIMEOUT_MS = 5000;
 
+/**
+ * A batch up to this size is sent from this thread, and `meanwhile` runs once the kernel is done:
+ * the kernel takes ~30 µs per KiB of batch (0.16 ms at 10 entries, 1.2 ms at 1,000), and the
+ * worker thread's overlap only pays beyond what starting libuv's thread pool for it costs (4
+ * threads, joined again at exit: 0.25 ms at best, ~2 ms median on a loaded machine). Measured in
+ * bench/startup-notes.md; 64 KiB is ~1,500 entries.
+ */
+export const INLINE_SEND_MAX_BYTES = 64 * 1024;
+
 /** Datagrams read from the socket at a time (~32 KiB each in a dump of a large map). */
 const DRAIN_AT_ONCE = 16;
 
@@ -63,12 +72,13 @@ export class NetfilterSession {
    * Send one batch. The kernel processes it inside sendmsg, so its answers are queued when send
    * returns; only a slow path (module autoload replays) needs a wait for the final ACK.
    *
-   * With `meanwhile`, the batch is sent from a worker thread and `meanwhile` runs on this one
-   * while the kernel works. It must not throw: its exception would take the place of the
-   * batch's outcome, which is then unknown to the caller (thrown once the send has returned).
+   * With `meanwhile`, a batch larger than `inlineMaxBytes` is sent from a worker thread and
+   * `meanwhile` runs on this one while the kernel works; a smaller one is sent from this thread,
+   * then `meanwhile` runs. It must not throw: its exception would take the place of the batch's
+   * outcome, which is then unknown to the caller (thrown once the send has returned).
    */
-  async batch(encoded: EncodedBatch, meanwhile?: () => void): Promise<BatchOutcome> {
-    if (meanwhile) await this.sendWhile(encoded.bytes, meanwhile);
+  async batch(encoded: EncodedBatch, meanwhile?: () => void, inlineMaxBytes = INLINE_SEND_MAX_BYTES): Promise<BatchOutcome> {
+    if (meanwhile) await this.sendWhile(encoded.bytes, meanwhile, inlineMaxBytes);
     else this.socket.send(encoded.bytes);
     const datagrams: Uint8Array[] = [...this.socket.drain()];
     let outcome = batchOutcome(datagrams, encoded.messages);
@@ -81,8 +91,8 @@ export class NetfilterSession {
     return outcome;
   }
 
-  private async sendWhile(bytes: Uint8Array, meanwhile: () => void): Promise<void> {
-    const sent = this.socket.sendAsync(bytes);
+  private async sendWhile(bytes: Uint8Array, meanwhile: () => void, inlineMaxBytes: number): Promise<void> {
+    const sent = bytes.byteLength <= inlineMaxBytes ? this.sendInline(bytes) : this.socket.sendAsync(bytes);
     try {
       meanwhile();
     } catch (error) {
@@ -90,6 +100,16 @@ export class NetfilterSession {
       throw new Error(`internal error while the kernel processed the batch (it may have been applied): ${(error as Error)?.message ?? error}`, { cause: error });
     }
     await sent;
+  }
+
+  /** send() with sendAsync's outcome: a promise that holds its error, if any. */
+  private sendInline(bytes: Uint8Array): Promise<void> {
+    try {
+      this.socket.send(bytes);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

@@ -190,38 +190,48 @@ kernelTest(title('kernel: NFNL_BATCH_GENID — a stale generation is refused (ER
   t.true(table.items.some((m) => m.kind === 'table' && m.table.name === 'secmarkc'));
 });
 
-kernelTest(title('kernel: replaceTable with `meanwhile` (the sendAsync path) runs it once and resolves with the table loaded'), async (t) => {
-  let calls = 0;
-  const result = await replaceTable(DUMP_IR, { netnsFd: ns!.fd, meanwhile: () => void calls++ });
-  t.is(calls, 1);
-  t.is(result.attempts, 1);
-  t.deepEqual(listOurs(), listNfts(readFileSync(join(WIRE_FIXTURES, 'dump.nft'), 'utf8')));
-});
+// With `meanwhile`, a batch is sent inline (then `meanwhile` runs) or from a worker thread (while
+// it runs), by its size (INLINE_SEND_MAX_BYTES); both paths are taken here for the same batch.
+const SEND_PATHS = [
+  { path: 'inline send', inlineSendMaxBytes: Infinity },
+  { path: 'sendAsync path', inlineSendMaxBytes: 0 },
+] as const;
 
-kernelTest(title('kernel: a refused batch sent by the sendAsync path (`meanwhile`) is reported like one sent inline; `meanwhile` ran once'), async (t) => {
-  assertApplied(t, apply(DUMP_IR));
-  const before = listOurs();
-  // A secmark object this kernel refuses (ENOENT: no LSM), as an apply without --no-lsm meets it.
-  const refused: Ruleset = { ...DUMP_IR, objects: [...DUMP_IR.objects, { kind: 'secmark', name: 'refused', context: 'system_u:object_r:no_such_t:s0', span: span(1) }] };
-  let calls = 0;
-  const error = await t.throwsAsync(replaceTable(refused, { netnsFd: ns!.fd, meanwhile: () => void calls++ }), { instanceOf: ApplyError });
-  t.is(calls, 1);
-  t.regex(error?.message ?? '', /the previous ruleset is unchanged/);
-  t.deepEqual(listOurs(), before);
-});
+for (const { path, inlineSendMaxBytes } of SEND_PATHS) {
+  kernelTest(title(`kernel: replaceTable with \`meanwhile\` (the ${path}) runs it once and loads the same table as without`), async (t) => {
+    let calls = 0;
+    const result = await replaceTable(DUMP_IR, { netnsFd: ns!.fd, meanwhile: () => void calls++, inlineSendMaxBytes });
+    t.is(calls, 1);
+    t.is(result.attempts, 1);
+    t.deepEqual(listOurs(), listNfts(readFileSync(join(WIRE_FIXTURES, 'dump.nft'), 'utf8')));
+  });
 
-kernelTest(title('kernel: a `meanwhile` that throws is reported after the send, as an internal error that says the batch may be applied'), async (t) => {
-  const error = await t.throwsAsync(
-    replaceTable(DUMP_IR, {
-      netnsFd: ns!.fd,
-      meanwhile: () => {
-        throw new Error('boom');
-      },
-    }),
-  );
-  t.regex(error?.message ?? '', /^internal error while the kernel processed the batch \(it may have been applied\): boom$/);
-  t.deepEqual(listOurs(), listNfts(readFileSync(join(WIRE_FIXTURES, 'dump.nft'), 'utf8')), 'the send itself completed');
-});
+  kernelTest(title(`kernel: a refused batch sent by the ${path} (\`meanwhile\`) is reported like one sent without; \`meanwhile\` ran once`), async (t) => {
+    assertApplied(t, apply(DUMP_IR));
+    const before = listOurs();
+    // A secmark object this kernel refuses (ENOENT: no LSM), as an apply without --no-lsm meets it.
+    const refused: Ruleset = { ...DUMP_IR, objects: [...DUMP_IR.objects, { kind: 'secmark', name: 'refused', context: 'system_u:object_r:no_such_t:s0', span: span(1) }] };
+    let calls = 0;
+    const error = await t.throwsAsync(replaceTable(refused, { netnsFd: ns!.fd, meanwhile: () => void calls++, inlineSendMaxBytes }), { instanceOf: ApplyError });
+    t.is(calls, 1);
+    t.regex(error?.message ?? '', /the previous ruleset is unchanged/);
+    t.deepEqual(listOurs(), before);
+  });
+
+  kernelTest(title(`kernel: a \`meanwhile\` that throws (the ${path}) is reported after the send, as an internal error that says the batch may be applied`), async (t) => {
+    const error = await t.throwsAsync(
+      replaceTable(DUMP_IR, {
+        netnsFd: ns!.fd,
+        inlineSendMaxBytes,
+        meanwhile: () => {
+          throw new Error('boom');
+        },
+      }),
+    );
+    t.regex(error?.message ?? '', /^internal error while the kernel processed the batch \(it may have been applied\): boom$/);
+    t.deepEqual(listOurs(), listNfts(readFileSync(join(WIRE_FIXTURES, 'dump.nft'), 'utf8')), 'the send itself completed');
+  });
+}
 
 // ------------------------------------------------------------------ refusals at their policy line
 
