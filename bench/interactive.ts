@@ -13,7 +13,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePolicy } from './generate.js';
@@ -57,18 +57,28 @@ const DEFAULT_CASES = ['--version', 'check 10', 'apply 10', 'apply 100'];
 const only = (names: string | undefined) => (label: string) => !names || names.split(',').includes(label);
 const CASES = ALL_CASES.filter((c) => only(process.env.BENCH_CASES ?? DEFAULT_CASES.join(','))(c.label));
 
-/** Wall ms of the whole process (GNU time's own fork and exec included, alike for every row) and its peak RSS in KiB. */
-function run(args: readonly string[], rssFile: string): { ms: number; kib: number } {
+/**
+ * Wall ms of the whole process (GNU time's own fork and exec included, alike for every row), its
+ * peak RSS in KiB, and the CPU ms (user + system, all threads) it used: bash's `times` reports its
+ * children's rusage to the ms. On a machine shared with other work, wall time grows with the
+ * load; CPU time much less, so it is the steadier comparison of two builds (but it misses waits:
+ * fsync, a blocking close).
+ */
+function run(args: readonly string[], rssFile: string): { ms: number; kib: number; cpu: number } {
   const start = process.hrtime.bigint();
-  const r = spawnSync(GNU_TIME, ['-f', '%M', '-o', rssFile, process.execPath, ...args], { encoding: 'utf8' });
+  const r = spawnSync('/bin/bash', ['-c', '"$@" >/dev/null || exit; times', 'bash', GNU_TIME, '-f', '%M', '-o', rssFile, process.execPath, ...args], { encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return { ms, kib: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) };
+  // times: the shell's own user and system time, then its children's: "0m0.052s 0m0.010s".
+  const children = r.stdout.trim().split('\n').at(-1)!.match(/(\d+)m([\d.]+)s/g)!;
+  const cpu = children.map((t) => /(\d+)m([\d.]+)s/.exec(t)!).reduce((sum, m) => sum + (Number(m[1]) * 60 + Number(m[2])) * 1000, 0);
+  return { ms, kib: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()), cpu };
 }
 
 interface Row {
   label: string;
   ms: number[];
+  cpu: number[];
   ratio: number[];
   kib: number[];
 }
@@ -85,18 +95,18 @@ export async function runInteractiveBench(): Promise<string> {
       '',
       systemLine('/usr/sbin/nft'),
       '',
-      `Median ± half-IQR of ${RUNS} interleaved rounds, wall time of the whole process; ratio: median of per-round ratios to \`node -e ''\` under the same flags; peak RSS (GNU time %M, median).`,
+      `Median ± half-IQR of ${RUNS} interleaved rounds, wall time of the whole process; ratio: median of per-round ratios to \`node -e ''\` under the same flags; CPU: user + system of the process; peak RSS (GNU time %M, median); load average before: ${loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
       '',
-      '| flags | command | time (ms) | × `node -e \'\'` | peak RSS (MiB) |',
-      '|---|---|---:|---:|---:|',
+      '| flags | command | time (ms) | × `node -e \'\'` | CPU (ms) | peak RSS (MiB) |',
+      '|---|---|---:|---:|---:|---:|',
     ];
     const diffs: string[] = [];
     for (const { label: flagLabel, flags } of FLAG_SETS.filter((f) => only(process.env.BENCH_FLAGS)(f.label))) {
-      const rows: Row[] = [{ label: "node -e ''", ms: [], ratio: [], kib: [] }];
+      const rows: Row[] = [{ label: "node -e ''", ms: [], cpu: [], ratio: [], kib: [] }];
       const runs: { row: Row; args: string[] }[] = [{ row: rows[0]!, args: [...flags, '-e', ''] }];
       for (const c of CASES) {
         for (const b of builds) {
-          const row: Row = { label: `${builds.length > 1 ? `${b.label}: ` : ''}${c.label}`, ms: [], ratio: [], kib: [] };
+          const row: Row = { label: `${builds.length > 1 ? `${b.label}: ` : ''}${c.label}`, ms: [], cpu: [], ratio: [], kib: [] };
           rows.push(row);
           runs.push({ row, args: [...flags, ...c.args(b.bin, dir)] });
         }
@@ -107,20 +117,24 @@ export async function runInteractiveBench(): Promise<string> {
         const round = runs.map((r) => run(r.args, rssFile));
         round.forEach((m, j) => {
           runs[j]!.row.ms.push(m.ms);
+          runs[j]!.row.cpu.push(m.cpu);
           runs[j]!.row.kib.push(m.kib);
           runs[j]!.row.ratio.push(m.ms / round[0]!.ms);
         });
       }
       for (const r of rows) {
         const ratio = r === rows[0] ? '1' : `${median(r.ratio).toFixed(2)} ± ${spread(r.ratio).toFixed(2)}`;
-        out.push(`| ${flagLabel} | ${r.label} | ${median(r.ms).toFixed(0)} ± ${spread(r.ms).toFixed(0)} | ${ratio} | ${(median(r.kib) / 1024).toFixed(1)} |`);
+        out.push(`| ${flagLabel} | ${r.label} | ${median(r.ms).toFixed(0)} ± ${spread(r.ms).toFixed(0)} | ${ratio} | ${median(r.cpu).toFixed(0)} ± ${spread(r.cpu).toFixed(0)} | ${(median(r.kib) / 1024).toFixed(1)} |`);
       }
       // A/B: rows come in groups of one per build, the first build first.
       for (let j = 1; builds.length > 1 && j < rows.length; j += builds.length) {
         for (let b = 1; b < builds.length; b++) {
           const [first, later] = [rows[j]!, rows[j + b]!];
           const d = later.ms.map((ms, i) => ms - first.ms[i]!);
-          diffs.push(`- ${flagLabel}, ${later.label} − ${first.label}: ${median(d).toFixed(1)} ± ${spread(d).toFixed(1)} ms (median per-round difference)`);
+          const c = later.cpu.map((ms, i) => ms - first.cpu[i]!);
+          diffs.push(
+            `- ${flagLabel}, ${later.label} − ${first.label}: wall ${median(d).toFixed(1)} ± ${spread(d).toFixed(1)} ms, CPU ${median(c).toFixed(1)} ± ${spread(c).toFixed(1)} ms (medians of per-round differences)`,
+          );
         }
       }
     }
