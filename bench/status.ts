@@ -8,24 +8,21 @@
 // (before/after). Re-runs itself under `unshare -n`. Uses the built CLI (npm run build).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAsScriptInOwnNetns } from './own-netns.js';
 import { generatePolicy } from './generate.js';
+import { NFT, timedProcess } from './measure.js';
 import { median, spread, systemLine } from './system.js';
 
-const NFT = '/usr/sbin/nft';
-const TIME = '/usr/bin/time';
 const SIZES = (process.env.BENCH_STATUS_SIZES ?? '10000,100000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_STATUS_RUNS ?? 5);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const BIN = join(ROOT, 'bin/secmarkc.js');
 const BASELINE = process.env.BENCH_STATUS_BASELINE;
 const TABLE = 'secmarkc_bench';
-/** As bench/apply.ts: children run without a CA bundle to parse at every start. */
-const CHILD_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
 
 interface Run {
   ms: number;
@@ -35,15 +32,8 @@ interface Run {
 }
 
 function timed(dir: string, command: string, args: readonly string[], okStatus = 0): Run {
-  const rssFile = join(dir, 'rss');
-  const gnuTime = existsSync(TIME);
-  const [cmd, argv] = gnuTime ? [TIME, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
-  const start = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', env: CHILD_ENV, maxBuffer: 256 * 1024 * 1024 });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== okStatus) throw new Error(`${command} ${args.join(' ')} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  const rss = gnuTime ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) : NaN;
-  return { ms, ...(Number.isFinite(rss) ? { maxRssKiB: rss } : {}), stdout: r.stdout };
+  const r = timedProcess(command, args, { scratch: dir, capture: true, okStatus });
+  return { ms: r.ms, ...(Number.isFinite(r.peakKiB) ? { maxRssKiB: r.peakKiB } : {}), stdout: r.stdout };
 }
 
 const perRound = (a: readonly number[], b: readonly number[]): number => median(a.map((x, i) => x / b[i]!));
