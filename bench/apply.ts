@@ -19,7 +19,7 @@ import type { Ruleset } from '../src/compile/ir.js';
 import { withCounterObjects } from '../src/compile/substitute.js';
 import { emitNftText } from '../src/emit/nft-text.js';
 import { SHAPES, type Shape } from './generate.js';
-import { faultsOf, fmtMs, interleaved, msOf, NFT, peakMiB, ratioCell, roundRatios, sizesFrom, timedProcess, UNIT_FLAGS, type ProcessRun } from './measure.js';
+import { faultsOf, fmtMs, interleaved, mib, msOf, NFT, ratioCell, roundRatios, sizesFrom, UNIT_FLAGS, type Command, type ProcessRun } from './measure.js';
 import { median, systemLine } from './system.js';
 import { judge, verdictLine, type BenchReport, type TargetResult } from './verdict.js';
 
@@ -45,6 +45,8 @@ export const LIMITS = { interactive: 1.3, intervalAt10k: 1.0, intervalAt100k: 0.
 interface Cell {
   shape: Shape;
   size: number;
+  /** Peak RSS (KiB) by command: apply, jitless, nft, and at SMALL sizes check, bare. */
+  peakKiB: number[];
   apply: ProcessRun[];
   jitless: ProcessRun[];
   nft: ProcessRun[];
@@ -81,14 +83,15 @@ async function measureCell(dir: string, shape: Shape, size: number): Promise<Cel
   const nftFile = join(dir, `${shape}-${size}.nft`);
   writeFileSync(nftFile, emitNftText(ruleset));
   const state = join(dir, 'state');
-  const t = (command: string, args: readonly string[]) => () => timedProcess(command, args, { scratch: dir });
+  const node = (...args: string[]): Command => ({ command: process.execPath, args });
   const applyArgs = [BIN, 'apply', '--no-lsm', '--no-module', '--state-dir', state, policy];
-  const commands = [t(process.execPath, applyArgs), t(process.execPath, [...UNIT_FLAGS, ...applyArgs]), t(NFT, ['-f', nftFile])];
+  const commands = [node(...applyArgs), node(...UNIT_FLAGS, ...applyArgs), { command: NFT, args: ['-f', nftFile] }];
   const small = SMALL.includes(size);
-  if (small) commands.push(t(process.execPath, [BIN, 'check', policy]), t(process.execPath, ['-e', '']));
+  if (small) commands.push(node(BIN, 'check', policy), node('-e', ''));
   // Every measured run replaces an existing table of this size.
   await replaceTable(ruleset);
-  const [apply, jitless, nft, check, bare] = interleaved(commands, small ? Math.max(RUNS, SMALL_RUNS) : RUNS);
+  const { runs, peakKiB } = interleaved(commands, small ? Math.max(RUNS, SMALL_RUNS) : RUNS, dir);
+  const [apply, jitless, nft, check, bare] = runs;
   // In-process runs in a loop of their own, after the warm-up: right after a child process
   // the first call pays for caches the child evicted, which the floor after it would not.
   const preEncoded = encodeRuleset(ruleset, { mode: 'replace' });
@@ -103,7 +106,7 @@ async function measureCell(dir: string, shape: Shape, size: number): Promise<Cel
     floor.push(await floorOnce(preEncoded));
   }
   process.stderr.write(`apply: ${shape} ${size.toLocaleString('en')} done\n`);
-  return { shape, size, apply: apply!, jitless: jitless!, nft: nft!, ...(small ? { check: check!, bare: bare! } : {}), library, floor };
+  return { shape, size, peakKiB, apply: apply!, jitless: jitless!, nft: nft!, ...(small ? { check: check!, bare: bare! } : {}), library, floor };
 }
 
 const n = (size: number): string => size.toLocaleString('en');
@@ -131,12 +134,12 @@ function report(cells: readonly Cell[]): BenchReport {
   const { issue16, section } = targetsOf(cells);
   const processRows = cells.map(
     (c) =>
-      `| ${c.shape} | ${n(c.size)} | ${fmtMs(msOf(c.apply))} | ${fmtMs(msOf(c.jitless))} | ${fmtMs(msOf(c.nft))} | ${ratioCell(roundRatios(msOf(c.apply), msOf(c.nft)))} | ${ratioCell(roundRatios(msOf(c.jitless), msOf(c.nft)))} | ${peakMiB(c.apply)} / ${peakMiB(c.jitless)} / ${peakMiB(c.nft)} | ${faultsOf(c.apply)} / ${faultsOf(c.jitless)} / ${faultsOf(c.nft)} |`,
+      `| ${c.shape} | ${n(c.size)} | ${fmtMs(msOf(c.apply))} | ${fmtMs(msOf(c.jitless))} | ${fmtMs(msOf(c.nft))} | ${ratioCell(roundRatios(msOf(c.apply), msOf(c.nft)))} | ${ratioCell(roundRatios(msOf(c.jitless), msOf(c.nft)))} | ${mib(c.peakKiB[0])} / ${mib(c.peakKiB[1])} / ${mib(c.peakKiB[2])} | ${faultsOf(c.apply)} / ${faultsOf(c.jitless)} / ${faultsOf(c.nft)} |`,
   );
   const smallCells = cells.filter((c) => c.check && c.bare);
   const smallRows = smallCells.map(
     (c) =>
-      `| ${c.shape} | ${n(c.size)} | ${fmtMs(msOf(c.bare!))} | ${fmtMs(msOf(c.apply))} | ${fmtMs(msOf(c.check!))} | ${ratioCell(roundRatios(msOf(c.apply), msOf(c.bare!)))} | ${ratioCell(roundRatios(msOf(c.check!), msOf(c.bare!)))} | ${peakMiB(c.bare!)} / ${peakMiB(c.apply)} / ${peakMiB(c.check!)} |`,
+      `| ${c.shape} | ${n(c.size)} | ${fmtMs(msOf(c.bare!))} | ${fmtMs(msOf(c.apply))} | ${fmtMs(msOf(c.check!))} | ${ratioCell(roundRatios(msOf(c.apply), msOf(c.bare!)))} | ${ratioCell(roundRatios(msOf(c.check!), msOf(c.bare!)))} | ${mib(c.peakKiB[4])} / ${mib(c.peakKiB[0])} / ${mib(c.peakKiB[3])} |`,
   );
   const libraryRows = cells.map(
     (c) => `| ${c.shape} | ${n(c.size)} | ${fmtMs(c.library, 2)} | ${fmtMs(c.floor, 2)} | ${ratioCell(roundRatios(c.library, c.floor))} (${(median(c.library) / median(c.floor)).toFixed(2)}) |`,
@@ -146,7 +149,7 @@ function report(cells: readonly Cell[]): BenchReport {
     '',
     systemLine(NFT),
     '',
-    `Median ± half-IQR of ${RUNS} interleaved rounds (${Math.max(RUNS, SMALL_RUNS)} at ${SMALL.map(n).join(' and ')} entries; the order of the commands rotates from round to round). Wall time: process.hrtime around the whole child process; peak RSS (MiB) and minor page faults: GNU time, which wraps every command alike. Ratios: the median ± half-IQR of the ratios within each round (the host changes speed between rounds: see RESULTS.md). Counter objects stand in for secmark objects (no SELinux on the host). Children run without \`NODE_EXTRA_CA_CERTS\`. *apply*: \`node bin/secmarkc.js apply --no-lsm --no-module --state-dir D POLICY\` (the CLI's V8 flags, bin/bundle-loader.js); *jitless*: the same under the unit's \`node ${UNIT_FLAGS.join(' ')}\`, the old boot path; *nft -f*: the same ruleset as nft text. Shapes: *exact*, one address and one tcp port per entry (hash maps); *interval*, IPv4 /29 and IPv6 /48 prefixes × tcp port ranges (interval maps; IPv4 only up to 100 entries).`,
+    `Median ± half-IQR of ${RUNS} interleaved rounds (${Math.max(RUNS, SMALL_RUNS)} at ${SMALL.map(n).join(' and ')} entries; the order of the commands rotates from round to round). Wall time: process.hrtime around the whole child process, nothing in between; faults: the child's minor page faults (median); peak RSS (MiB): GNU time, in one untimed run of each command before the rounds (which also warms the page cache). Ratios: the median ± half-IQR of the ratios within each round (the host changes speed between rounds: see RESULTS.md). Counter objects stand in for secmark objects (no SELinux on the host). Children run without \`NODE_EXTRA_CA_CERTS\`. *apply*: \`node bin/secmarkc.js apply --no-lsm --no-module --state-dir D POLICY\` (the CLI's V8 flags, bin/bundle-loader.js); *jitless*: the same under the unit's \`node ${UNIT_FLAGS.join(' ')}\`, the old boot path; *nft -f*: the same ruleset as nft text. Shapes: *exact*, one address and one tcp port per entry (hash maps); *interval*, IPv4 /29 and IPv6 /48 prefixes × tcp port ranges (interval maps; IPv4 only up to 100 entries).`,
     '',
     '| shape | entries | apply | apply jitless | nft -f | apply / nft | jitless / nft | peak MiB: apply / jitless / nft | faults: apply / jitless / nft |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

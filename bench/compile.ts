@@ -14,7 +14,7 @@ import { compilePolicy } from '../src/compile/compile.js';
 import { withCounterObjects } from '../src/compile/substitute.js';
 import { emitNftText } from '../src/emit/nft-text.js';
 import { SHAPES, type Shape } from './generate.js';
-import { faultsOf, fmtMs, interleaved, msOf, NFT, peakMiB, ratioCell, roundRatios, sizesFrom, timedProcess, UNIT_FLAGS, type ProcessRun } from './measure.js';
+import { faultsOf, fmtMs, interleaved, mib, msOf, NFT, ratioCell, roundRatios, sizesFrom, UNIT_FLAGS, type ProcessRun } from './measure.js';
 import { systemLine } from './system.js';
 
 const SIZES = sizesFrom(process.env.BENCH_SIZES, '10,100,1000,10000,100000');
@@ -35,19 +35,16 @@ export function runCompileBench(): string {
         if (!compiled.ok) throw new Error('benchmark policy does not compile');
         const nftFile = join(dir, `${shape}-${size}.nft`);
         writeFileSync(nftFile, emitNftText(withCounterObjects(compiled.compiled.ruleset)));
-        const t = (command: string, args: readonly string[]) => () => timedProcess(command, args, { scratch: dir });
-        const [check, compile, jitless, nft] = interleaved(
-          [
-            t(process.execPath, [BIN, 'check', policy]),
-            t(process.execPath, [BIN, 'compile', policy]),
-            t(process.execPath, [...UNIT_FLAGS, BIN, 'check', policy]),
-            t(NFT, ['-c', '-f', nftFile]),
-          ],
+        const node = (...args: string[]) => ({ command: process.execPath, args });
+        const { runs, peakKiB: peak } = interleaved(
+          [node(BIN, 'check', policy), node(BIN, 'compile', policy), node(...UNIT_FLAGS, BIN, 'check', policy), { command: NFT, args: ['-c', '-f', nftFile] }],
           RUNS,
+          dir,
         );
+        const [check = [], compile = [], jitless = [], nft = []] = runs;
         const over = (runs: ProcessRun[]): string => ratioCell(roundRatios(msOf(runs), msOf(nft)));
         rows.push(
-          `| ${shape} | ${size.toLocaleString('en')} | ${fmtMs(msOf(check))} | ${fmtMs(msOf(compile))} | ${fmtMs(msOf(jitless))} | ${fmtMs(msOf(nft))} | ${over(check)} | ${over(compile)} | ${over(jitless)} | ${peakMiB(check)} / ${peakMiB(compile)} / ${peakMiB(jitless)} / ${peakMiB(nft)} | ${faultsOf(check)} / ${faultsOf(nft)} |`,
+          `| ${shape} | ${size.toLocaleString('en')} | ${fmtMs(msOf(check))} | ${fmtMs(msOf(compile))} | ${fmtMs(msOf(jitless))} | ${fmtMs(msOf(nft))} | ${over(check)} | ${over(compile)} | ${over(jitless)} | ${peak.map(mib).join(' / ')} | ${faultsOf(check)} / ${faultsOf(nft)} |`,
         );
         process.stderr.write(`compile: ${shape} ${size.toLocaleString('en')} done\n`);
       }
@@ -60,7 +57,7 @@ export function runCompileBench(): string {
     '',
     systemLine(NFT),
     '',
-    `Median ± half-IQR of ${RUNS} interleaved rounds (the order rotates from round to round); ratios: the median ± half-IQR of the ratios within each round. Wall time: process.hrtime around the whole child process; peak RSS (MiB) and minor page faults: GNU time, which wraps every command alike. *check*: \`secmarkc check POLICY\` (parse, compile, overlaps; its SELinux audit finds no loaded policy on this host); *compile*: \`secmarkc compile POLICY\` (the same and the nft text, to /dev/null); *check jitless*: \`check\` under the unit's \`node ${UNIT_FLAGS.join(' ')}\`; *nft -c -f*: nft parsing and evaluating the ruleset \`compile\` prints (counter objects standing in for secmark objects) and a check-only transaction with the kernel, in this private namespace. No target of issue 16 is set on these; they are the honest comparison the apply rows build on.`,
+    `Median ± half-IQR of ${RUNS} interleaved rounds (the order rotates from round to round); ratios: the median ± half-IQR of the ratios within each round. Wall time: process.hrtime around the whole child process, nothing in between; faults: the child's minor page faults (median); peak RSS (MiB): GNU time, in one untimed run of each command before the rounds (which also warms the page cache). *check*: \`secmarkc check POLICY\` (parse, compile, overlaps; its SELinux audit finds no loaded policy on this host); *compile*: \`secmarkc compile POLICY\` (the same and the nft text, to /dev/null); *check jitless*: \`check\` under the unit's \`node ${UNIT_FLAGS.join(' ')}\`; *nft -c -f*: nft parsing and evaluating the ruleset \`compile\` prints (counter objects standing in for secmark objects) and a check-only transaction with the kernel, in this private namespace. No target of issue 16 is set on these; they are the honest comparison the apply rows build on.`,
     '',
     '| shape | entries | check | compile | check jitless | nft -c -f | check / nft | compile / nft | check jitless / nft | peak MiB: check / compile / jitless / nft | faults: check / nft |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

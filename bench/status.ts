@@ -32,7 +32,8 @@ interface Run {
 }
 
 function timed(dir: string, command: string, args: readonly string[], okStatus = 0): Run {
-  const r = timedProcess(command, args, { scratch: dir, capture: true, okStatus });
+  // Under GNU time for the peak RSS: its own start (tens of ms) is small beside these processes (0.3-17 s).
+  const r = timedProcess(command, args, { scratch: dir, capture: true, okStatus, peak: true });
   return { ms: r.ms, ...(Number.isFinite(r.peakKiB) ? { maxRssKiB: r.peakKiB } : {}), stdout: r.stdout };
 }
 
