@@ -1,12 +1,12 @@
-// bench/apply: the whole `secmarkc apply --no-lsm` process vs `nft -f` of the same ruleset, at
-// 100 … 100,000 entries, alternating runs in one private namespace; the library's in-process
-// apply (generation, encode, send, acknowledgements) vs the floor: the same batch, encoded
-// beforehand, sent by the addon and acknowledged (what the kernel itself costs); and `node -e ''`,
-// which bounds any whole Node process from below.
-// Re-runs itself under `unshare -n`. Uses the built CLI (npm run build:ts).
+// bench/apply: the whole `secmarkc apply --no-lsm` process vs `nft -f` of the same ruleset, for
+// both shapes (exact entries, prefixes × port ranges) at 10 … 100,000 entries, with the CLI's
+// default V8 flags and with the unit's `--jitless --no-expose-wasm` (the old boot path); at the
+// small sizes also `apply` and `check` vs `node -e ''` (the floor of a Node CLI); all in one
+// private namespace, interleaved. Then the library's in-process apply vs the floor: the same
+// batch, encoded beforehand, sent by the addon and acknowledged (what the kernel itself costs).
+// Re-runs itself under `unshare -n`. Uses the built CLI (npm run build).
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,62 +15,47 @@ import { replaceTable } from '../src/apply/apply.js';
 import { NetfilterSession } from '../src/apply/session.js';
 import { encodeRuleset } from '../src/netlink/encode-ruleset.js';
 import { compilePolicy } from '../src/compile/compile.js';
+import type { Ruleset } from '../src/compile/ir.js';
 import { withCounterObjects } from '../src/compile/substitute.js';
 import { emitNftText } from '../src/emit/nft-text.js';
-import { generatePolicy } from './generate.js';
-import { median, spread, systemLine } from './system.js';
+import { SHAPES, type Shape } from './generate.js';
+import { faultsOf, fmtMs, interleaved, mib, msOf, NFT, ratioCell, roundRatios, sizesFrom, UNIT_FLAGS, type Command, type ProcessRun } from './measure.js';
+import { median, systemLine } from './system.js';
+import { judge, verdictLine, type BenchReport, type TargetResult } from './verdict.js';
 
-const NFT = '/usr/sbin/nft';
-const SIZES = (process.env.BENCH_SIZES ?? '100,1000,10000,100000').split(',').map(Number);
+const SIZES = sizesFrom(process.env.BENCH_SIZES, '10,100,1000,10000,100000');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+/** Sizes of the interactive target (apply, check vs `node -e ''`): cheap, so more rounds. */
+const SMALL = [10, 100];
+const SMALL_RUNS = Number(process.env.BENCH_SMALL_RUNS ?? 15);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const BIN = join(ROOT, 'bin/secmarkc.js');
-
-/**
- * Children run without NODE_EXTRA_CA_CERTS: some environments (CI sandboxes) set it, and Node
- * then parses a CA bundle at every start (~30 ms here) that no administrator's shell pays.
- */
-const CHILD_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
 /**
  * Library applies before the measured ones, at least this many and for at least this long: a
  * resident caller runs optimised code, and five applies of 1,000 entries (a few ms) are too few
- * for V8 to optimise the encoder (1.5 ms per encode instead of 0.2 ms).
+ * for V8 to optimise the encoder (1.5 ms per encode instead of 0.2 ms); the time bound covers
+ * that, and two applies of 100,000 entries (seconds each) warm them as well as five.
  */
-const WARMUP = 5;
+const WARMUP = 2;
 const WARMUP_MS = 2000;
 
-/**
- * Minor page faults of this process's waited-for children so far (/proc/self/stat, cminflt). On
- * hosts where a fresh page is expensive (see RESULTS.md) they explain much of a run's time, and
- * unlike wall time they are the same from run to run.
- */
-function childMinorFaults(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  // Fields after the command name (which may hold spaces): state ppid pgrp session tty_nr tpgid flags minflt cminflt.
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[8]);
+/** Issue 16's limits (ratios, lower is better); issue 6's library target kept in the section. */
+export const LIMITS = { interactive: 1.3, intervalAt10k: 1.0, intervalAt100k: 0.7, boot: 0.5, libraryOverFloor: 1.3 };
+
+interface Cell {
+  shape: Shape;
+  size: number;
+  /** Peak RSS (KiB) by command: apply, jitless, nft, and at SMALL sizes check, bare. */
+  peakKiB: number[];
+  apply: ProcessRun[];
+  jitless: ProcessRun[];
+  nft: ProcessRun[];
+  /** At SMALL sizes only. */
+  check?: ProcessRun[];
+  bare?: ProcessRun[];
+  library: number[];
+  floor: number[];
 }
-
-interface Run {
-  ms: number;
-  faults: number;
-}
-
-function timed(command: string, args: readonly string[]): Run {
-  const faultsBefore = childMinorFaults();
-  const start = process.hrtime.bigint();
-  const r = spawnSync(command, args, { encoding: 'utf8', env: CHILD_ENV });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
-  return { ms, faults: childMinorFaults() - faultsBefore };
-}
-
-/** The median of the ratios a[i] / b[i] of runs made in the same round: robust to a host that changes speed between rounds. */
-const perRound = (a: readonly number[], b: readonly number[]): number => median(a.map((x, i) => x / b[i]!));
-
-const fmt = (values: readonly number[]): string => `${median(values).toFixed(1)} ± ${spread(values).toFixed(1)} ms`;
-
-/** Issue 6 targets: whole process vs nft -f, and in-process apply vs the floor. */
-const TARGETS = { wholeAt100k: 0.7, wholeAt10k: 1.5, libraryOverFloor: 1.3 };
 
 async function floorOnce(encoded: ReturnType<typeof encodeRuleset>): Promise<number> {
   const start = process.hrtime.bigint();
@@ -84,67 +69,132 @@ async function floorOnce(encoded: ReturnType<typeof encodeRuleset>): Promise<num
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-export async function runApplyBench(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-bench-'));
-  const lines = [
+function rulesetOf(text: string, file: string): Ruleset {
+  const compiled = compilePolicy(text, file);
+  if (!compiled.ok) throw new Error('benchmark policy does not compile');
+  return withCounterObjects(compiled.compiled.ruleset);
+}
+
+async function measureCell(dir: string, shape: Shape, size: number): Promise<Cell> {
+  const policy = join(dir, `${shape}-${size}.yaml`);
+  const text = SHAPES[shape](size);
+  writeFileSync(policy, text);
+  const ruleset = rulesetOf(text, policy);
+  const nftFile = join(dir, `${shape}-${size}.nft`);
+  writeFileSync(nftFile, emitNftText(ruleset));
+  const state = join(dir, 'state');
+  const node = (...args: string[]): Command => ({ command: process.execPath, args });
+  const applyArgs = [BIN, 'apply', '--no-lsm', '--no-module', '--state-dir', state, policy];
+  const commands = [node(...applyArgs), node(...UNIT_FLAGS, ...applyArgs), { command: NFT, args: ['-f', nftFile] }];
+  const small = SMALL.includes(size);
+  if (small) commands.push(node(BIN, 'check', policy), node('-e', ''));
+  // Every measured run replaces an existing table of this size.
+  await replaceTable(ruleset);
+  const { runs, peakKiB } = interleaved(commands, small ? Math.max(RUNS, SMALL_RUNS) : RUNS, dir);
+  const [apply, jitless, nft, check, bare] = runs;
+  // In-process runs in a loop of their own, after the warm-up: right after a child process
+  // the first call pays for caches the child evicted, which the floor after it would not.
+  const preEncoded = encodeRuleset(ruleset, { mode: 'replace' });
+  const warmupStart = Date.now();
+  for (let i = 0; i < WARMUP || Date.now() - warmupStart < WARMUP_MS; i++) await replaceTable(ruleset);
+  const library: number[] = [];
+  const floor: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const start = process.hrtime.bigint();
+    await replaceTable(ruleset);
+    library.push(Number(process.hrtime.bigint() - start) / 1e6);
+    floor.push(await floorOnce(preEncoded));
+  }
+  process.stderr.write(`apply: ${shape} ${size.toLocaleString('en')} done\n`);
+  return { shape, size, peakKiB, apply: apply!, jitless: jitless!, nft: nft!, ...(small ? { check: check!, bare: bare! } : {}), library, floor };
+}
+
+const n = (size: number): string => size.toLocaleString('en');
+
+function targetsOf(cells: readonly Cell[]): { issue16: TargetResult[]; section: TargetResult[] } {
+  const issue16: TargetResult[] = [];
+  const section: TargetResult[] = [];
+  for (const c of cells) {
+    if (c.check && c.bare) {
+      issue16.push(judge(`interactive: \`apply\`, ${c.shape}, ${n(c.size)} entries / \`node -e ''\``, roundRatios(msOf(c.apply), msOf(c.bare)), LIMITS.interactive));
+      issue16.push(judge(`interactive: \`check\`, ${c.shape}, ${n(c.size)} entries / \`node -e ''\``, roundRatios(msOf(c.check), msOf(c.bare)), LIMITS.interactive));
+    }
+    const limit = c.shape === 'interval' ? (c.size === 10_000 ? LIMITS.intervalAt10k : c.size === 100_000 ? LIMITS.intervalAt100k : undefined) : undefined;
+    if (limit !== undefined) {
+      issue16.push(judge(`interval shape: \`apply\`, ${n(c.size)} entries / \`nft -f\``, roundRatios(msOf(c.apply), msOf(c.nft)), limit));
+      issue16.push(judge(`interval shape: \`apply\` jitless, ${n(c.size)} entries / \`nft -f\``, roundRatios(msOf(c.jitless), msOf(c.nft)), limit));
+    }
+    section.push(judge(`old boot path (node ${UNIT_FLAGS.join(' ')} apply), ${c.shape}, ${n(c.size)} entries / \`nft -f\``, roundRatios(msOf(c.jitless), msOf(c.nft)), LIMITS.boot));
+    if (c.size >= 1000) section.push(judge(`issue 6: library apply, ${c.shape}, ${n(c.size)} entries / floor`, roundRatios(c.library, c.floor), LIMITS.libraryOverFloor));
+  }
+  return { issue16, section };
+}
+
+function report(cells: readonly Cell[]): BenchReport {
+  const { issue16, section } = targetsOf(cells);
+  const processRows = cells.map(
+    (c) =>
+      `| ${c.shape} | ${n(c.size)} | ${fmtMs(msOf(c.apply))} | ${fmtMs(msOf(c.jitless))} | ${fmtMs(msOf(c.nft))} | ${ratioCell(roundRatios(msOf(c.apply), msOf(c.nft)))} | ${ratioCell(roundRatios(msOf(c.jitless), msOf(c.nft)))} | ${mib(c.peakKiB[0])} / ${mib(c.peakKiB[1])} / ${mib(c.peakKiB[2])} | ${faultsOf(c.apply)} / ${faultsOf(c.jitless)} / ${faultsOf(c.nft)} |`,
+  );
+  const smallCells = cells.filter((c) => c.check && c.bare);
+  const smallRows = smallCells.map(
+    (c) =>
+      `| ${c.shape} | ${n(c.size)} | ${fmtMs(msOf(c.bare!))} | ${fmtMs(msOf(c.apply))} | ${fmtMs(msOf(c.check!))} | ${ratioCell(roundRatios(msOf(c.apply), msOf(c.bare!)))} | ${ratioCell(roundRatios(msOf(c.check!), msOf(c.bare!)))} | ${mib(c.peakKiB[4])} / ${mib(c.peakKiB[0])} / ${mib(c.peakKiB[3])} |`,
+  );
+  const libraryRows = cells.map(
+    (c) => `| ${c.shape} | ${n(c.size)} | ${fmtMs(c.library, 2)} | ${fmtMs(c.floor, 2)} | ${ratioCell(roundRatios(c.library, c.floor))} (${(median(c.library) / median(c.floor)).toFixed(2)}) |`,
+  );
+  const text = [
     '### Apply: whole process vs nft -f, same ruleset, same namespace',
     '',
     systemLine(NFT),
     '',
-    `Median ± half-IQR of ${RUNS} alternating runs (process: secmarkc and nft; in-process: library and floor); ratios are the median of the ratios within each round (the host changes speed between rounds: see RESULTS.md), with the ratio of the medians in brackets; faults: the median number of minor page faults of each process. Counter objects stand in for secmark objects (no SELinux on the host). Child processes run without \`NODE_EXTRA_CA_CERTS\`. *process*: wall time of the whole command, as an administrator or a boot script runs it. *library*: \`replaceTable()\` in a running process (after warm-up applies: at least ${WARMUP} and ${WARMUP_MS / 1000} s): read the generation, encode, send, read the acknowledgements. *floor*: the same batch encoded beforehand, sent and acknowledged.`,
+    `Median ± half-IQR of ${RUNS} interleaved rounds (${Math.max(RUNS, SMALL_RUNS)} at ${SMALL.map(n).join(' and ')} entries; the order of the commands rotates from round to round). Wall time: process.hrtime around the whole child process, nothing in between; faults: the child's minor page faults (median); peak RSS (MiB): GNU time, in one untimed run of each command before the rounds (which also warms the page cache). Ratios: the median ± half-IQR of the ratios within each round (the host changes speed between rounds: see RESULTS.md). Counter objects stand in for secmark objects (no SELinux on the host). Children run without \`NODE_EXTRA_CA_CERTS\`. *apply*: \`node bin/secmarkc.js apply --no-lsm --no-module --state-dir D POLICY\` (the CLI's V8 flags, bin/bundle-loader.js); *jitless*: the same under the unit's \`node ${UNIT_FLAGS.join(' ')}\`, the old boot path; *nft -f*: the same ruleset as nft text. Shapes: *exact*, one address and one tcp port per entry (hash maps); *interval*, IPv4 /29 and IPv6 /48 prefixes × tcp port ranges (interval maps; IPv4 only up to 100 entries).`,
     '',
-    '| entries | secmarkc apply (process) | nft -f (process) | process ratio | faults: secmarkc / nft | library apply | floor | library / floor | node -e "" |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
-  const verdicts: string[] = [];
+    '| shape | entries | apply | apply jitless | nft -f | apply / nft | jitless / nft | peak MiB: apply / jitless / nft | faults: apply / jitless / nft |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...processRows,
+    '',
+    ...(smallRows.length
+      ? [
+          "#### Interactive: `apply` and `check` of small policies vs `node -e ''`",
+          '',
+          "Same rounds as above (default flags; `check POLICY` as an administrator types it: on this host without SELinux its audit reports \"not audited\").",
+          '',
+          "| shape | entries | `node -e ''` | apply | check | apply / node | check / node | peak MiB: node / apply / check |",
+          '|---|---:|---:|---:|---:|---:|---:|---:|',
+          ...smallRows,
+          '',
+        ]
+      : []),
+    '#### In-process: the library apply vs the floor',
+    '',
+    `*library*: \`replaceTable()\` in a running process (after warm-up applies: at least ${WARMUP} and ${WARMUP_MS / 1000} s): read the generation, encode, send, read the acknowledgements. *floor*: the same batch encoded beforehand, sent and acknowledged. ${RUNS} alternating runs; in brackets the ratio of the medians.`,
+    '',
+    '| shape | entries | library | floor | library / floor |',
+    '|---|---:|---:|---:|---:|',
+    ...libraryRows,
+    '',
+    'Verdicts (issue 16):',
+    '',
+    ...issue16.map((t) => `- ${verdictLine(t)}`),
+    '',
+    `The old boot path against the boot target (≤ ${LIMITS.boot}× \`nft -f\`; the baseline the native loader replaces), and issue 6's library target:`,
+    '',
+    ...section.map((t) => `- ${verdictLine(t)}`),
+  ].join('\n');
+  return { text, targets: issue16 };
+}
+
+export async function runApplyBench(): Promise<BenchReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-bench-'));
   try {
-    const bare = Array.from({ length: RUNS }, () => timed(process.execPath, ['-e', '']));
-    for (const size of SIZES) {
-      const policy = join(dir, `p${size}.yaml`);
-      const text = generatePolicy(size);
-      writeFileSync(policy, text);
-      const compiled = compilePolicy(text, policy);
-      if (!compiled.ok) throw new Error('benchmark policy does not compile');
-      const ruleset = withCounterObjects(compiled.compiled.ruleset);
-      const nftFile = join(dir, `p${size}.nft`);
-      writeFileSync(nftFile, emitNftText(ruleset));
-      const ours: Run[] = [];
-      const theirs: Run[] = [];
-      const library: number[] = [];
-      const floor: number[] = [];
-      const preEncoded = encodeRuleset(ruleset, { mode: 'replace' });
-      // Every measured run replaces an existing table of this size.
-      await replaceTable(ruleset);
-      for (let i = 0; i < RUNS; i++) {
-        ours.push(timed(process.execPath, [BIN, 'apply', policy, '--no-lsm', '--no-module', '--state-dir', join(dir, 'state')]));
-        theirs.push(timed(NFT, ['-f', nftFile]));
-      }
-      // In-process runs in a loop of their own, after the warm-up: right after a child process
-      // the first call pays for caches the child evicted, which the floor after it would not.
-      const warmupStart = Date.now();
-      for (let i = 0; i < WARMUP || Date.now() - warmupStart < WARMUP_MS; i++) await replaceTable(ruleset);
-      for (let i = 0; i < RUNS; i++) {
-        const start = process.hrtime.bigint();
-        await replaceTable(ruleset);
-        library.push(Number(process.hrtime.bigint() - start) / 1e6);
-        floor.push(await floorOnce(preEncoded));
-      }
-      const oursMs = ours.map((r) => r.ms);
-      const theirsMs = theirs.map((r) => r.ms);
-      const processRatio = perRound(oursMs, theirsMs);
-      const libraryRatio = perRound(library, floor);
-      const faults = `${Math.round(median(ours.map((r) => r.faults))).toLocaleString('en')} / ${Math.round(median(theirs.map((r) => r.faults))).toLocaleString('en')}`;
-      lines.push(
-        `| ${size.toLocaleString('en')} | ${fmt(oursMs)} | ${fmt(theirsMs)} | ${processRatio.toFixed(2)} (${(median(oursMs) / median(theirsMs)).toFixed(2)}) | ${faults} | ${fmt(library)} | ${fmt(floor)} | ${libraryRatio.toFixed(2)} (${(median(library) / median(floor)).toFixed(2)}) | ${fmt(bare.map((r) => r.ms))} |`,
-      );
-      if (size === 100_000) verdicts.push(`Whole process at 100,000 entries ≤ ${TARGETS.wholeAt100k}× nft: ${processRatio.toFixed(2)}× — ${processRatio <= TARGETS.wholeAt100k ? 'met' : 'missed'}.`);
-      if (size === 10_000) verdicts.push(`Whole process at 10,000 entries ≤ ${TARGETS.wholeAt10k}× nft: ${processRatio.toFixed(2)}× — ${processRatio <= TARGETS.wholeAt10k ? 'met' : 'missed'}.`);
-      if (size >= 1000) verdicts.push(`Library apply at ${size.toLocaleString('en')} entries ≤ ${TARGETS.libraryOverFloor}× the floor: ${libraryRatio.toFixed(2)}× — ${libraryRatio <= TARGETS.libraryOverFloor ? 'met' : 'missed'}.`);
-    }
+    const cells: Cell[] = [];
+    for (const shape of Object.keys(SHAPES) as Shape[]) for (const size of SIZES) cells.push(await measureCell(dir, shape, size));
+    return report(cells);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return [...lines, '', ...verdicts].join('\n');
 }
 
-await runAsScriptInOwnNetns(import.meta.url, runApplyBench);
+await runAsScriptInOwnNetns(import.meta.url, async () => (await runApplyBench()).text);

@@ -39,3 +39,45 @@ export function generatePolicy(entries: number, unlabeled: 'allow' | 'audit' | '
     .join('\n');
   return `version: 1\ntable: secmarkc_bench\nunlabeled: ${unlabeled}\nneighbour_discovery: []\napps:\n${extraApps}${body}\n`;
 }
+
+// The interval shape: exactly N (prefix, port range) entries, each one element of an interval
+// (pipapo) map, no overlaps. 100 entries (10 prefixes × 10 tcp port ranges) per connect rule,
+// over 10 apps. Prefixes: 40 IPv4 /29s (every other one of 192.0.2.0/24, 198.51.100.0/24 and
+// 203.0.113.0/24) and 60 IPv6 /48s (every other one in 2001:db8::/32); ranges of 9 ports with a
+// gap after each: nothing adjacent that a compiler or the kernel could merge into one interval.
+const V4_PREFIXES = BLOCKS.flatMap((b) => Array.from({ length: 16 }, (_, i) => `${b}.${i * 16}/29`)).slice(0, 40);
+const V6_PREFIXES = Array.from({ length: 60 }, (_, i) => `"2001:db8:${(i * 2).toString(16)}::/48"`);
+const PREFIXES = [...V4_PREFIXES, ...V6_PREFIXES];
+const PREFIX_GROUPS = PREFIXES.length / 10;
+const RANGE_STRIDE = 10;
+
+/** `count` tcp ranges of 9 ports from `from`, one every 10 ports. */
+const portRanges = (from: number, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `tcp/${from + i * RANGE_STRIDE}-${from + i * RANGE_STRIDE + 8}`);
+
+export function generateIntervalPolicy(entries: number): string {
+  const apps: string[][] = Array.from({ length: 10 }, () => []);
+  for (let r = 0, left = entries; left > 0; r++, left -= 100) {
+    const group = r % PREFIX_GROUPS;
+    const portBase = 1 + Math.floor(r / PREFIX_GROUPS) * 10 * RANGE_STRIDE;
+    if (portBase + 10 * RANGE_STRIDE > 65535) throw new Error(`generateIntervalPolicy: ${entries} entries need ports beyond 65535`);
+    const to = PREFIXES.slice(group * 10, group * 10 + 10);
+    const app = apps[r % 10]!;
+    if (left >= 100) {
+      app.push(rule(to, portRanges(portBase, 10)));
+      continue;
+    }
+    const rows = Math.floor(left / 10);
+    if (rows) app.push(rule(to.slice(0, rows), portRanges(portBase, 10)));
+    if (left % 10) app.push(rule([to[rows]!], portRanges(portBase, left % 10)));
+  }
+  const body = apps
+    .map((rulesOfApp, i) => (rulesOfApp.length ? `  app${i}:\n    domain: bench${i}_t\n    connect:\n${rulesOfApp.join('\n')}` : ''))
+    .filter(Boolean)
+    .join('\n');
+  return `version: 1\ntable: secmarkc_bench\nunlabeled: allow\nneighbour_discovery: []\napps:\n${body}\n`;
+}
+
+/** The two shapes every table has a row for: exact (address, port) entries and prefixes × port ranges. */
+export const SHAPES = { exact: (entries: number): string => generatePolicy(entries), interval: generateIntervalPolicy } as const;
+export type Shape = keyof typeof SHAPES;

@@ -8,24 +8,21 @@
 // (before/after). Re-runs itself under `unshare -n`. Uses the built CLI (npm run build).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAsScriptInOwnNetns } from './own-netns.js';
-import { generatePolicy } from './generate.js';
+import { SHAPES, type Shape } from './generate.js';
+import { NFT, timedProcess } from './measure.js';
 import { median, spread, systemLine } from './system.js';
 
-const NFT = '/usr/sbin/nft';
-const TIME = '/usr/bin/time';
 const SIZES = (process.env.BENCH_STATUS_SIZES ?? '10000,100000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_STATUS_RUNS ?? 5);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const BIN = join(ROOT, 'bin/secmarkc.js');
 const BASELINE = process.env.BENCH_STATUS_BASELINE;
 const TABLE = 'secmarkc_bench';
-/** As bench/apply.ts: children run without a CA bundle to parse at every start. */
-const CHILD_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
 
 interface Run {
   ms: number;
@@ -35,15 +32,9 @@ interface Run {
 }
 
 function timed(dir: string, command: string, args: readonly string[], okStatus = 0): Run {
-  const rssFile = join(dir, 'rss');
-  const gnuTime = existsSync(TIME);
-  const [cmd, argv] = gnuTime ? [TIME, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
-  const start = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', env: CHILD_ENV, maxBuffer: 256 * 1024 * 1024 });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== okStatus) throw new Error(`${command} ${args.join(' ')} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  const rss = gnuTime ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) : NaN;
-  return { ms, ...(Number.isFinite(rss) ? { maxRssKiB: rss } : {}), stdout: r.stdout };
+  // Under GNU time for the peak RSS: its own start (tens of ms) is small beside these processes (0.3-17 s).
+  const r = timedProcess(command, args, { scratch: dir, capture: true, okStatus, peak: true });
+  return { ms: r.ms, ...(Number.isFinite(r.peakKiB) ? { maxRssKiB: r.peakKiB } : {}), stdout: r.stdout };
 }
 
 const perRound = (a: readonly number[], b: readonly number[]): number => median(a.map((x, i) => x / b[i]!));
@@ -57,23 +48,23 @@ export async function runStatusBench(): Promise<string> {
     '',
     systemLine(NFT),
     '',
-    `Median ± half-IQR of ${RUNS} alternating rounds (secmarkc status, secmarkc status POLICY, nft list table); ratios are the median of the ratios within each round. Peak RSS: the median of each process's maximum resident set (GNU time), MiB. The table is loaded once per size by \`secmarkc apply --no-lsm --no-module\` (its time in the last column, one run), counter objects standing in for secmark objects. *status*: \`secmarkc status -t ${TABLE}\`, which reads the table back and compares it with the records (the current one is live, exit 0); *status POLICY*: the same and the drift from the policy file, which it compiles (none, exit 0). *nft*: \`nft list table inet ${TABLE}\` (text to a pipe).`,
+    `Median ± half-IQR of ${RUNS} alternating rounds (secmarkc status, secmarkc status POLICY, nft list table); ratios are the median of the ratios within each round. Peak RSS: the median of each process's maximum resident set (GNU time), MiB. The table is loaded once per size by \`secmarkc apply --no-lsm --no-module\` (its time in the last column, one run), counter objects standing in for secmark objects. *status*: \`secmarkc status -t ${TABLE}\`, which reads the table back and compares it with the records (the current one is live, exit 0); *status POLICY*: the same and the drift from the policy file, which it compiles (none, exit 0). *nft*: \`nft list table inet ${TABLE}\` (text to a pipe). Shapes as in the apply section: *exact* (hash maps) and *interval* (prefixes × port ranges, interval maps).`,
     '',
-    '| entries | status | status POLICY | nft list table | status / nft | status POLICY / nft | peak RSS MiB: status / POLICY / nft | apply |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| shape | entries | status | status POLICY | nft list table | status / nft | status POLICY / nft | peak RSS MiB: status / POLICY / nft | apply |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const baselineLines = [
     '',
     `Baseline \`${BASELINE}\` in the same rounds (before → after; ratio: the median of after / before within each round):`,
     '',
-    '| entries | status | ratio | status POLICY | ratio | peak RSS MiB: status | status POLICY |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    '| shape | entries | status | ratio | status POLICY | ratio | peak RSS MiB: status | status POLICY |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   try {
-    for (const size of SIZES) {
-      const policy = join(dir, `p${size}.yaml`);
-      writeFileSync(policy, generatePolicy(size));
-      const state = join(dir, `state${size}`);
+    for (const [shape, size] of (Object.keys(SHAPES) as Shape[]).flatMap((sh) => SIZES.map((n) => [sh, n] as const))) {
+      const policy = join(dir, `${shape}-${size}.yaml`);
+      writeFileSync(policy, SHAPES[shape](size));
+      const state = join(dir, `state-${shape}-${size}`);
       const apply = timed(dir, process.execPath, [BIN, 'apply', policy, '--no-lsm', '--no-module', '--state-dir', state]);
       const ours: Run[] = [];
       const withPolicy: Run[] = [];
@@ -95,11 +86,11 @@ export async function runStatusBench(): Promise<string> {
       if (!theirs.every((r) => r.stdout.includes(': "app0_client"'))) throw new Error('nft list table did not list the map elements');
       const ms = (runs: readonly Run[]) => runs.map((r) => r.ms);
       lines.push(
-        `| ${size.toLocaleString('en')} | ${fmt(ms(ours))} | ${fmt(ms(withPolicy))} | ${fmt(ms(theirs))} | ${perRound(ms(ours), ms(theirs)).toFixed(2)} | ${perRound(ms(withPolicy), ms(theirs)).toFixed(2)} | ${rss(ours)} / ${rss(withPolicy)} / ${rss(theirs)} | ${apply.ms.toFixed(0)} ms |`,
+        `| ${shape} | ${size.toLocaleString('en')} | ${fmt(ms(ours))} | ${fmt(ms(withPolicy))} | ${fmt(ms(theirs))} | ${perRound(ms(ours), ms(theirs)).toFixed(2)} | ${perRound(ms(withPolicy), ms(theirs)).toFixed(2)} | ${rss(ours)} / ${rss(withPolicy)} / ${rss(theirs)} | ${apply.ms.toFixed(0)} ms |`,
       );
       if (BASELINE) {
         baselineLines.push(
-          `| ${size.toLocaleString('en')} | ${fmt(ms(before))} → ${fmt(ms(ours))} | ${perRound(ms(ours), ms(before)).toFixed(3)} | ${fmt(ms(beforeWithPolicy))} → ${fmt(ms(withPolicy))} | ${perRound(ms(withPolicy), ms(beforeWithPolicy)).toFixed(3)} | ${rss(before)} → ${rss(ours)} | ${rss(beforeWithPolicy)} → ${rss(withPolicy)} |`,
+          `| ${shape} | ${size.toLocaleString('en')} | ${fmt(ms(before))} → ${fmt(ms(ours))} | ${perRound(ms(ours), ms(before)).toFixed(3)} | ${fmt(ms(beforeWithPolicy))} → ${fmt(ms(withPolicy))} | ${perRound(ms(withPolicy), ms(beforeWithPolicy)).toFixed(3)} | ${rss(before)} → ${rss(ours)} | ${rss(beforeWithPolicy)} → ${rss(withPolicy)} |`,
         );
       }
       spawnSync(NFT, ['delete', 'table', 'inet', TABLE]);
