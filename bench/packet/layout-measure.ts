@@ -5,7 +5,7 @@
 // verdicts are medians of per-round ratios. Results: bench/layout-notes.md.
 //
 //   npx tsx bench/packet/layout-measure.ts        (re-runs itself under `unshare -n`)
-//   LAYOUT_SIZES=10,100000 LAYOUT_RUNS=8 LAYOUT_SECONDS=3 LAYOUT_LAYOUTS=concat,port-dispatch
+//   LAYOUT_SIZES=10,100000 LAYOUT_RUNS=8 LAYOUT_SECONDS=3 LAYOUT_LAYOUTS=concat,port-dispatch LAYOUT_REPEAT=16
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { runAsScriptInOwnNetns } from '../own-netns.js';
 import { median, systemLine } from '../system.js';
 import { readHits } from './hits.js';
 import { intervalPolicy, LOADGEN_INTERVAL_APP } from './interval-shape.js';
-import { LAYOUTS, layoutNftText, type LayoutName } from './layouts.js';
+import { LAYOUTS, layoutNftText, repeatLookups, type LayoutName } from './layouts.js';
 import { buildLoadgen, measureSamples } from './loadgen.js';
 
 const NFT = '/usr/sbin/nft';
@@ -28,6 +28,8 @@ const RUNS = Number(process.env.LAYOUT_RUNS ?? 8);
 const SECONDS = Number(process.env.LAYOUT_SECONDS ?? 3);
 const SETTLE_S = Number(process.env.LAYOUT_SETTLE_S ?? 1.5);
 const PORT = 5001;
+/** Each lookup rule this many times over (layouts.ts, repeatLookups): 1 is the ruleset as it is. */
+const REPEAT = Number(process.env.LAYOUT_REPEAT ?? 1);
 
 interface Config { layout: LayoutName; size: number; file: string; rates: number[]; cpu: number[]; proof: string }
 
@@ -45,7 +47,7 @@ async function run(): Promise<string> {
     for (const size of SIZES) {
       const c = compilePolicy(intervalPolicy(size - 4, LOADGEN_INTERVAL_APP), 'bench.yaml');
       if (!c.ok) throw new Error('interval policy does not compile');
-      const ruleset = withCounterObjects(c.compiled.ruleset);
+      const ruleset = repeatLookups(withCounterObjects(c.compiled.ruleset), REPEAT);
       for (const layout of CHOSEN) {
         const file = join(dir, `${layout}-${size}.nft`);
         writeFileSync(file, layoutNftText(ruleset, layout));
@@ -84,7 +86,7 @@ async function run(): Promise<string> {
     return [
       systemLine(NFT),
       '',
-      `${RUNS} interleaved rounds of ${SECONDS} s of TCP connect/close over loopback per configuration (${SETTLE_S} s after each load, the order rotated each round); ` +
+      `${RUNS} interleaved rounds of ${SECONDS} s of TCP connect/close over loopback per configuration (${SETTLE_S} s after each load, the order rotated each round)${REPEAT > 1 ? `, each lookup rule ${REPEAT} times over (a new connection pays for ${REPEAT} lookups)` : ''}; ` +
         'CPU µs per connection = client user + system time plus server time on CPU, over connections; changes are medians of per-round ratios (IQR, min and max of those ratios beside them).',
       '',
       `| layout | entries | CPU µs/conn (median) | CPU change vs same layout at ${small} | CPU change vs concat at ${small} | connections/s (median) | rate change vs same layout at ${small} | proof (round 1) |`,

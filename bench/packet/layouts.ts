@@ -77,7 +77,11 @@ function portDispatch(map: ObjectMap, lookup: MapLookup, concat: boolean): Out {
   const addrSel = lookup.key[0] as KeySelector;
   const out: Out = { maps: [], chains: [], rule: '' };
   const byProto = new Map<number, MapElement[]>();
-  for (const e of map.elements) byProto.set(protoOf(e), [...(byProto.get(protoOf(e)) ?? []), e]);
+  for (const e of map.elements) {
+    let list = byProto.get(protoOf(e));
+    if (!list) byProto.set(protoOf(e), (list = []));
+    list.push(e);
+  }
   let id = 0;
   const concatElements: string[] = [];
   const protoJumps: string[] = [];
@@ -132,6 +136,14 @@ function addrDispatch(map: ObjectMap, lookup: MapLookup): Out {
   return out;
 }
 
+/**
+ * The ruleset with each map lookup rule `times` times over: a new connection then pays for
+ * `times` lookups, which lifts a per-lookup difference above the noise of a shared machine.
+ */
+export function repeatLookups(ruleset: Ruleset, times: number): Ruleset {
+  return { ...ruleset, chains: ruleset.chains.map((c) => ({ ...c, rules: c.rules.flatMap((r) => (lookupOf(r) ? Array<Rule>(times).fill(r) : [r])) })) };
+}
+
 /** The ruleset (counter objects) as an nft script in the given layout. */
 export function layoutNftText(ruleset: Ruleset, layout: LayoutName): string {
   if (layout === 'concat') return emitNftText(ruleset);
@@ -140,6 +152,7 @@ export function layoutNftText(ruleset: Ruleset, layout: LayoutName): string {
   const mapTexts: string[] = [];
   const chainTexts: string[] = [];
   const baseChains: string[] = [];
+  const dispatched = new Map<string, Out>();
   for (const chain of ruleset.chains) {
     const rules: string[] = [];
     for (const rule of chain.rules) {
@@ -149,9 +162,15 @@ export function layoutNftText(ruleset: Ruleset, layout: LayoutName): string {
         rules.push(ruleText(rule));
         continue;
       }
-      const o = layout === 'addr-dispatch' ? addrDispatch(map, lookup) : portDispatch(map, lookup, layout === 'portconcat-dispatch');
-      mapTexts.push(...o.maps);
-      chainTexts.push(...o.chains);
+      // A lookup rule repeated (repeatLookups) repeats the dispatch rule only: the maps and chains
+      // once (nft would append a chain declared twice to the first, repeating its rules too).
+      let o = dispatched.get(map.name);
+      if (!o) {
+        o = layout === 'addr-dispatch' ? addrDispatch(map, lookup) : portDispatch(map, lookup, layout === 'portconcat-dispatch');
+        dispatched.set(map.name, o);
+        mapTexts.push(...o.maps);
+        chainTexts.push(...o.chains);
+      }
       rules.push(o.rule);
     }
     baseChains.push(chainBlock(chain.name, [`type filter hook ${chain.hook} priority ${chain.priority}; policy ${chain.policy};`, ...rules]));
