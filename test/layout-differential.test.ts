@@ -126,7 +126,8 @@ function differential(ruleset: Ruleset, probes: readonly Probe[]) {
     }),
   );
   const reference = labels.map((l) => l[0]!);
-  return { disagreements, labelled: reference.filter((l) => l.length === 1).length, unlabelled: reference.filter((l) => l.length === 0).length, multiple: reference.filter((l) => l.length > 1).length, objects: new Set(reference.flat()) };
+  return {
+    summary: `${probes.length} probes × ${tables.length - 1} layouts against ${tables[0]}`, disagreements, labelled: reference.filter((l) => l.length === 1).length, unlabelled: reference.filter((l) => l.length === 0).length, multiple: reference.filter((l) => l.length > 1).length, objects: new Set(reference.flat()) };
 }
 
 nsTest(nsTitle('every candidate layout labels the edge-case policy\'s connections as the concatenated maps do'), (t) => {
@@ -134,6 +135,7 @@ nsTest(nsTitle('every candidate layout labels the edge-case policy\'s connection
   const probes = probesOf(ruleset);
   t.true(probes.some((p) => p.family === 'ipv6') && probes.some((p) => p.family === 'ipv4'));
   const result = differential(ruleset, probes);
+  t.log(`${result.summary}: ${result.labelled} labelled, ${result.unlabelled} unlabelled`);
   t.deepEqual(result.disagreements, []);
   // Not vacuous: both labelled and unlabelled connections, of every app, and one label at most.
   t.true(result.labelled > 20, `${result.labelled} labelled probes`);
@@ -146,6 +148,7 @@ nsTest(nsTitle('every candidate layout labels a sample of a 2,000-entry interval
   const ruleset = compiled(intervalPolicy(2000));
   const probes = probesOf(ruleset, 7);
   const result = differential(ruleset, probes);
+  t.log(`${result.summary}: ${result.labelled} labelled, ${result.unlabelled} unlabelled`);
   t.deepEqual(result.disagreements, []);
   t.true(result.labelled > 100, `${result.labelled} labelled probes`);
   t.true(result.unlabelled > 100, `${result.unlabelled} unlabelled probes`);
