@@ -3,6 +3,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,11 +19,35 @@ export function buildLoadgen(dir: string): string {
   return bin;
 }
 
+/** One client run: operations per second, and CPU microseconds per operation. */
+export interface Sample {
+  readonly rate: number;
+  /** The client's user + system CPU time plus the server's time on CPU, per operation. */
+  readonly cpuPerOp: number;
+}
+
+/** The server's time on CPU so far, in seconds (/proc/PID/schedstat: nanoseconds, then more). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    return NaN;
+  }
+}
+
 /**
  * Operations per second of `runs` client runs of `seconds` each against one server, which
  * `enter` (e.g. nsenter into a peer namespace) may run elsewhere.
  */
-export async function measure(
+export async function measure(bin: string, mode: Mode, addr: string, port: number, seconds: number, runs: number, enter: readonly string[] = []): Promise<number[]> {
+  return (await measureSamples(bin, mode, addr, port, seconds, runs, enter)).map((s) => s.rate);
+}
+
+/**
+ * As `measure`, with the CPU time per operation beside the rate: on a shared machine the rate
+ * follows the share of the CPUs the loadgen gets, the CPU time per operation much less so.
+ */
+export async function measureSamples(
   bin: string,
   mode: Mode,
   addr: string,
@@ -30,7 +55,7 @@ export async function measure(
   seconds: number,
   runs: number,
   enter: readonly string[] = [],
-): Promise<number[]> {
+): Promise<Sample[]> {
   const [command = bin, ...prefix] = [...enter, bin];
   const server = spawn(command, [...prefix, 'server', mode, addr, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(server, 'exit');
@@ -39,11 +64,13 @@ export async function measure(
     const first = await Promise.race([once(server.stdout, 'data'), exited]);
     if (!String(first[0]).startsWith('ready')) throw new Error(`loadgen server ${mode} did not start`);
     return Array.from({ length: runs }, () => {
+      const serverBefore = cpuSeconds(server.pid);
       const r = spawnSync(bin, ['client', mode, addr, String(port), String(seconds)], { encoding: 'utf8' });
+      const serverCpu = cpuSeconds(server.pid) - serverBefore;
       if (r.status !== 0) throw new Error(`loadgen client ${mode} failed: ${r.stderr}`);
       if (r.stderr) process.stderr.write(r.stderr);
-      const [ops = 'NaN', elapsed = 'NaN'] = r.stdout.trim().split(' ');
-      return Number(ops) / Number(elapsed);
+      const [ops = NaN, elapsed = NaN, clientCpu = NaN] = r.stdout.trim().split(' ').map(Number);
+      return { rate: ops / elapsed, cpuPerOp: ((clientCpu + serverCpu) / ops) * 1e6 };
     });
   } finally {
     // Wait until it is gone, so the next server can bind the same port.
