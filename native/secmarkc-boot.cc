@@ -365,20 +365,23 @@ void CheckPolicy(const std::string& policy, const BootFile& b) {
 
 uint64_t Ns(const struct timespec& t) { return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec); }
 
-// Check 5: secmark objects need SELinux, and the binary policy the audit ran against; a counter
-// record (--no-lsm) is loaded only when we were told --no-lsm too.
+// Check 5: secmark objects need SELinux, and the binary policy the exclusivity audit ran against
+// (any record that names one is held to it); a counter record (--no-lsm) is loaded only when we
+// were told --no-lsm too.
 void CheckSelinux(const Args& a, const BootFile& b) {
   if ((b.lsm == "secmark") != a.lsm) FallBack("the record is " + b.lsm + (a.lsm ? ", not secmark" : ", not counter (--no-lsm)"));
+  if (b.selinuxPolicyNamed) {
+    const FileIdentity& id = b.selinuxPolicy;
+    struct stat st;
+    if (stat(id.path.c_str(), &st) != 0) FallBack(Errno(id.path.c_str()));
+    if (st.st_dev != id.dev || st.st_ino != id.ino || static_cast<uint64_t>(st.st_size) != id.size || Ns(st.st_mtim) != id.mtimeNs ||
+        Ns(st.st_ctim) != id.ctimeNs) {
+      FallBack("the SELinux policy " + id.path + " changed since the exclusivity audit");
+    }
+  }
   if (b.lsm == "counter") return;
   if (access("/sys/fs/selinux/enforce", F_OK) != 0) FallBack("SELinux is not enabled (no /sys/fs/selinux/enforce)");
   if (!b.selinuxPolicyNamed) FallBack("the boot file names no SELinux policy file");
-  const FileIdentity& id = b.selinuxPolicy;
-  struct stat st;
-  if (stat(id.path.c_str(), &st) != 0) FallBack(Errno(id.path.c_str()));
-  if (st.st_dev != id.dev || st.st_ino != id.ino || static_cast<uint64_t>(st.st_size) != id.size || Ns(st.st_mtim) != id.mtimeNs ||
-      Ns(st.st_ctim) != id.ctimeNs) {
-    FallBack("the SELinux policy " + id.path + " changed since the exclusivity audit");
-  }
 }
 
 // ------------------------------------------------------------------ netlink
