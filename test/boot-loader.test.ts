@@ -75,6 +75,16 @@ function editBoot(boot: string, edit: (bytes: Buffer) => Buffer): void {
   chmodSync(boot, mode);
 }
 
+/** The history's entries once it has `count` lines (waiting up to 30 s for the loader's background child). */
+function historyAfter(path: string, count: number): { event: string; digest: string }[] {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    if (lines.length >= count || Date.now() > deadline) return lines.map((l) => JSON.parse(l) as { event: string; digest: string });
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  }
+}
+
 bootTest(nsTitle('secmarkc-boot passes its SHA-256 self-test (FIPS 180-2 vectors)'), (t) => {
   const r = run(t, `${loader} --self-test`);
   t.is(r.status, 0, r.stdout + r.stderr);
@@ -100,7 +110,8 @@ bootTest(nsTitle('the fast path loads exactly the table apply loaded, records a 
   t.true(applied.includes('map connect4_exact'), applied);
   t.is(readFileSync(join(s.dir, 'booted.txt'), 'utf8'), applied, 'nft lists the same table');
   t.regex(r.stdout, /^record: the live table is the current record \(compiled from /m, 'status: the live table is the recorded policy');
-  const history = readFileSync(join(s.state, `${TABLE}.history`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; digest: string });
+  // The boot line is written by the loader's background child once the socket is closed: waited for.
+  const history = historyAfter(join(s.state, `${TABLE}.history`), 2);
   t.deepEqual(history.map((h) => h.event), ['apply', 'boot']);
   t.is(history[1]!.digest, history[0]!.digest);
 });
@@ -156,7 +167,7 @@ bootTest(nsTitle('a boot file with one byte of its batch changed, or untrusted, 
   const r = run(t, `${c.apply}\ncp -p ${s.boot} ${s.dir}/boot.good`);
   t.is(r.status, 0, r.stderr);
   editBoot(s.boot, (b) => {
-    b[b.length - 5] ^= 0x01;
+    b[b.length - 5] = b[b.length - 5]! ^ 0x01;
     return b;
   });
   const tampered = run(t, `${c.boot()} || true`);
