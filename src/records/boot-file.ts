@@ -2,11 +2,11 @@
 // it again at boot without Node once it has checked that nothing it depends on changed (README,
 // "At boot"). A short text header (`key value` lines, a blank line), then the batch's bytes.
 //
-// It is written in two steps so that apply does not wait for it: while the kernel processes the
-// batch, a temporary file with everything (fsynced); once the index is committed, the index's
-// sha256 is written into its reserved place and the file renamed into place. Every writer removes
-// it when it begins a load (state-session.ts), so a boot file never outlives its index; the
-// loader checks the index's sha256 all the same.
+// It is written while the kernel processes the batch, whole (with the sha256 of the index the
+// commit will write, computed beforehand) and fsynced under a temporary name; once the index is
+// committed it is renamed into place. Every writer removes it when it begins a load
+// (state-session.ts), so a boot file never outlives its index; the loader checks the index's
+// sha256 all the same.
 
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
@@ -31,17 +31,16 @@ export interface BootFileInputs {
   readonly selinuxPolicy: FileIdentity | undefined;
   /** The batch as it was sent (BATCH_BEGIN with NFNL_BATCH_GENID first). */
   readonly batch: Uint8Array;
+  /** sha256 of the index file the commit writes. */
+  readonly indexSha256: string;
 }
 
-/** A boot file written under a temporary name, waiting for the index's sha256. */
+/** A boot file written under a temporary name, waiting for its index to be committed. */
 export interface StagedBootFile {
   readonly temp: string;
   readonly path: string;
-  /** Where the 64 hex digits of the index's sha256 go. */
-  readonly indexShaOffset: number;
+  readonly indexSha256: string;
 }
-
-const PLACEHOLDER = '0'.repeat(64);
 /** nlmsghdr (16) + nfgenmsg (4): BATCH_BEGIN's first attribute, the generation id, follows. */
 const GENID_ATTR = 20;
 
@@ -58,8 +57,8 @@ export function genIdOffset(batch: Uint8Array): number {
 /** A value the one-line header can hold. */
 const lineSafe = (s: string): boolean => !/[\n\r]/.test(s) && s.length > 0;
 
-/** The header, up to and with its blank line; and where the index's sha256 placeholder is in it. */
-export function bootHeader(i: BootFileInputs): { text: string; indexShaOffset: number } {
+/** The header, up to and with its blank line. */
+export function bootHeader(i: BootFileInputs): string {
   const id = i.selinuxPolicy;
   const lines = [
     `format ${BOOT_FORMAT}`,
@@ -73,9 +72,9 @@ export function bootHeader(i: BootFileInputs): { text: string; indexShaOffset: n
     `genid-offset ${genIdOffset(i.batch)}`,
     `batch-length ${i.batch.length}`,
     `batch-sha256 ${sha256(Buffer.from(i.batch.buffer, i.batch.byteOffset, i.batch.byteLength))}`,
+    `index-sha256 ${i.indexSha256}`,
   ];
-  const before = lines.join('\n') + '\nindex-sha256 ';
-  return { text: `${before}${PLACEHOLDER}\n\n`, indexShaOffset: Buffer.byteLength(before) };
+  return `${lines.join('\n')}\n\n`;
 }
 
 /** Whether these inputs can be kept: paths the header can hold. */
@@ -92,7 +91,7 @@ export function stageBootFile(stateDir: string, inputs: BootFileInputs): StagedB
   try {
     const fd = openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
-      for (const piece of [Buffer.from(header.text), inputs.batch]) {
+      for (const piece of [Buffer.from(header), inputs.batch]) {
         for (let done = 0; done < piece.length; ) done += writeSync(fd, piece, done);
       }
       fsyncSync(fd);
@@ -103,19 +102,12 @@ export function stageBootFile(stateDir: string, inputs: BootFileInputs): StagedB
     rmSync(temp, { force: true });
     throw error;
   }
-  return { temp, path, indexShaOffset: header.indexShaOffset };
+  return { temp, path, indexSha256: inputs.indexSha256 };
 }
 
-/** The index was committed (with this sha256): the boot file takes its name, durably. */
-export function finishBootFile(stateDir: string, staged: StagedBootFile, indexSha256: string): void {
+/** The index was committed: the boot file takes its name, durably. */
+export function finishBootFile(stateDir: string, staged: StagedBootFile): void {
   try {
-    const fd = openSync(staged.temp, constants.O_WRONLY | constants.O_NOFOLLOW);
-    try {
-      writeSync(fd, indexSha256, staged.indexShaOffset, 'latin1');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
     renameSync(staged.temp, staged.path);
   } catch (error) {
     rmSync(staged.temp, { force: true });

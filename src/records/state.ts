@@ -390,9 +390,14 @@ function adoptLegacy(stateDir: string, table: string): StateIndex {
   return { ...emptyIndex(table), current, previous: adopt(paths.legacyPrevious), live: 'current' };
 }
 
+/** The index file's bytes. */
+export function indexBytes(index: StateIndex): Buffer {
+  return Buffer.from(JSON.stringify(index) + '\n');
+}
+
 /** Returns the sha256 of the bytes written (secmarkc-boot checks that the index is still these). */
 function writeIndex(stateDir: string, index: StateIndex): string {
-  return writeFileDurably(statePaths(stateDir, index.table).index, [Buffer.from(JSON.stringify(index) + '\n')], stateDir).sha256;
+  return writeFileDurably(statePaths(stateDir, index.table).index, [indexBytes(index)], stateDir).sha256;
 }
 
 /** The record an entry names, checked against the sha256 the index holds for it. */
