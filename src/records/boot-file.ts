@@ -9,7 +9,7 @@
 // sha256 all the same.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { NFNL_BATCH_GENID } from '../netlink/wire/constants.js';
 import type { FileIdentity } from '../selinux/policy-file.js';
@@ -110,18 +110,37 @@ export function finishBootFile(stateDir: string, staged: StagedBootFile): void {
   try {
     renameSync(staged.temp, staged.path);
   } catch (error) {
-    rmSync(staged.temp, { force: true });
+    dropBootFile(staged);
     throw error;
   }
   fsyncDir(stateDir);
 }
 
-/** Forget a staged boot file (the load failed). */
+/**
+ * Forget a staged boot file (the load failed). Best effort, never throws: it runs on error paths,
+ * and a temporary left behind is swept by the next writer.
+ */
 export function dropBootFile(staged: StagedBootFile | undefined): void {
-  if (staged) rmSync(staged.temp, { force: true });
+  try {
+    if (staged) rmSync(staged.temp, { force: true });
+  } catch {
+    // A read-only state directory: the sweep removes it later.
+  }
 }
 
-/** A writer begins a load: the boot file no longer says what is live. */
+/**
+ * A writer begins a load: the boot file no longer says what is live. Only when there is one: on
+ * a read-only file system unlink fails with EROFS even for a name that does not exist.
+ */
 export function removeBootFile(stateDir: string, table: string): void {
-  rmSync(bootPath(stateDir, table), { force: true });
+  const path = bootPath(stateDir, table);
+  if (existsSync(path) || isSymlink(path)) rmSync(path, { force: true });
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
