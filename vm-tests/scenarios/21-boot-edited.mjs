@@ -8,7 +8,7 @@ import { deniedPacket } from '../guest/lib.mjs';
 import { FAST_PATH, FELL_BACK, appliedBefore, installSecmarkcJson, journal, mainProcess, setupResults, unitProps, writePolicy } from '../guest/systemd.mjs';
 import { P1, P2 } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'systemd-edited', init: 'systemd', budgetSec: 180, needs: ['apply', 'install-unit'], title: 'boot after the policy was edited: secmarkc-boot falls back, the full apply loads the new policy' };
+export const meta = { boot: 'systemd-edited', init: 'systemd', budgetSec: 600, needs: ['apply', 'install-unit'], title: 'boot after the policy was edited: secmarkc-boot falls back, the full apply loads the new policy' };
 
 export function setup(s) {
   appliedBefore(s, P1);
