@@ -267,6 +267,7 @@ void ParseHeader(BootFile& b, const std::string& path) {
   bool format = false;
   uint64_t n = 0;
   for (;;) {
+    if (pos >= f.size()) FallBack(path + ": the header does not end");
     const uint8_t* nl = static_cast<const uint8_t*>(memchr(f.data() + pos, '\n', f.size() - pos));
     if (!nl) FallBack(path + ": the header does not end");
     std::string line(reinterpret_cast<const char*>(f.data() + pos), static_cast<size_t>(nl - (f.data() + pos)));
