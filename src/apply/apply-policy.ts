@@ -73,14 +73,12 @@ export async function applyPolicy(policy: PolicyToApply, onInvalid: OnInvalid, o
     }
     // Apps by program path: their files' labels would need checking at boot too (not done: declined).
     const boot = new BootFileWriter(options.stateDir, options.lsm, report, policy.notBootable ?? (recordFirst ? 'apps by program path' : undefined));
-    // The commit's time, fixed now: the boot file names the index it writes before it is written.
-    const committedAt = new Date().toISOString();
     let applied: ApplyResult;
     try {
       const meanwhile = (batch: Uint8Array) => {
         faultPoint('sent');
         if (!recordFirst) stage();
-        if (staged) boot.stage(staged.record, batch, () => session.committedIndexSha256(committedAt));
+        if (staged) boot.stage(staged.record, batch);
       };
       applied = await load(compiled.ruleset, compiled.module, options, meanwhile, audit);
     } catch (error) {
@@ -102,7 +100,7 @@ export async function applyPolicy(policy: PolicyToApply, onInvalid: OnInvalid, o
     report.json.loaded = 'policy';
     try {
       if (!staged) throw stagingError ?? new Error('internal error: the record was not built during the batch');
-      boot.finish(session.commit(committedAt));
+      boot.finish(session.commit());
       const { record } = staged;
       report.recordLive(record);
       session.history('apply', { source: record.source.path, digest: record.digest, generation: applied.generation });

@@ -21,19 +21,15 @@ export class BootFileWriter {
     private readonly why: string | undefined,
   ) {}
 
-  /**
-   * While the kernel works: the record is staged, the batch is being sent; `indexSha256`: of the
-   * index the commit will write. Never throws.
-   */
-  stage(record: AppliedRecord, batch: Uint8Array, indexSha256: () => string): void {
+  /** While the kernel works: the record is staged, the batch is being sent. Never throws. */
+  stage(record: AppliedRecord, batch: Uint8Array): void {
     if (this.why !== undefined) return;
     try {
       // Read after semodule: the policy file that has the module in it, which the audit ran against.
       const selinuxPolicy = this.lsm ? bootPolicyFile() : undefined;
       if (this.lsm && !selinuxPolicy) return this.notes.note('no boot file for the fast boot path: the SELinux policy file (/etc/selinux/config, SELINUXTYPE) was not found');
-      const inputs = { table: record.table, appliedAt: record.appliedAt, digest: record.digest, lsm: this.lsm, policy: record.source, selinuxPolicy, batch, indexSha256: '' };
+      const inputs = { table: record.table, appliedAt: record.appliedAt, digest: record.digest, lsm: this.lsm, policy: record.source, selinuxPolicy, batch };
       if (!bootable(inputs)) return;
-      inputs.indexSha256 = indexSha256();
       this.staged = stageBootFile(this.stateDir, inputs);
     } catch (error) {
       this.notes.note(`no boot file for the fast boot path: ${this.notes.describe(error)}`);
@@ -46,8 +42,8 @@ export class BootFileWriter {
     this.staged = undefined;
     if (!staged) return;
     try {
-      if (committed.indexSha256 !== staged.indexSha256) throw new Error('internal error: the index written is not the one foreseen');
-      finishBootFile(this.stateDir, staged);
+      if (!committed.indexSha256) throw new Error('internal error: the index was not written');
+      finishBootFile(staged, committed.indexSha256);
     } catch (error) {
       dropBootFile(staged);
       this.notes.note(`no boot file for the fast boot path: ${this.notes.describe(error)}`);

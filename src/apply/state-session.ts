@@ -11,7 +11,7 @@ import { sameTable, type ComparedRuleset } from './drift.js';
 import { RowError } from '../records/element-rows.js';
 import { describeHolder, lockState, type StateLock } from './lock.js';
 import { readTable, type LiveTable } from './read-table.js';
-import { checkStateDir, sha256 } from '../records/state-dir.js';
+import { checkStateDir } from '../records/state-dir.js';
 import { NetfilterSession } from './session.js';
 import { AddonLoadError } from '../native.js';
 import {
@@ -20,7 +20,6 @@ import {
   beginLoad,
   commitLoad,
   committedIndex,
-  indexBytes,
   corruptRows,
   openRecords,
   readEntry,
@@ -340,18 +339,10 @@ export class WriterSession {
     return this.staged;
   }
 
-  /**
-   * The sha256 of the index commit(now) will write, computed beforehand (the boot file names it,
-   * and is written while the kernel works). Holding the lock, nothing else changes it meanwhile.
-   */
-  committedIndexSha256(now: string): string {
-    return sha256(indexBytes(committedIndex(this.options.stateDir, this.index, this.staged, now).index));
-  }
-
-  /** The kernel applied the pending load: the index says so. `now`: the time it records (default: now). */
-  commit(now = new Date().toISOString()): Committed {
+  /** The kernel applied the pending load: the index says so. */
+  commit(): Committed {
     faultPoint('batch');
-    const committed = commitLoad(this.options.stateDir, this.index, this.staged, now);
+    const committed = commitLoad(this.options.stateDir, this.index, this.staged);
     this.index = committed.index;
     this.staged = undefined;
     faultPoint('committed');

@@ -2,18 +2,23 @@
 // it again at boot without Node once it has checked that nothing it depends on changed (README,
 // "At boot"). A short text header (`key value` lines, a blank line), then the batch's bytes.
 //
-// It is written while the kernel processes the batch, whole (with the sha256 of the index the
-// commit will write, computed beforehand) and fsynced under a temporary name; once the index is
-// committed it is renamed into place. Every writer removes it when it begins a load
+// It is written while the kernel processes the batch, under a temporary name, with a placeholder
+// for the sha256 of the index; once the index is committed, that sha256 is written into its place
+// and the file renamed into place. Every writer removes it when it begins a load
 // (state-session.ts), so a boot file never outlives its index; the loader checks the index's
 // sha256 all the same.
+//
+// Not fsynced (as writeFileOnce): whole or absent under its name if apply is killed, not across a
+// power loss. Its reader needs no more: secmarkc-boot checks the batch's sha256 and the index's,
+// and anything torn or lost means the full apply at the next boot, which is only slower; while two
+// fsyncs (file and directory) would cost every apply of a small policy ~5-20 ms here.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { NFNL_BATCH_GENID } from '../netlink/wire/constants.js';
 import type { FileIdentity } from '../selinux/policy-file.js';
-import { fsyncDir, sha256 } from './state-dir.js';
+import { sha256 } from './state-dir.js';
 
 export const BOOT_FORMAT = 'secmarkc-boot 1';
 
@@ -31,16 +36,17 @@ export interface BootFileInputs {
   readonly selinuxPolicy: FileIdentity | undefined;
   /** The batch as it was sent (BATCH_BEGIN with NFNL_BATCH_GENID first). */
   readonly batch: Uint8Array;
-  /** sha256 of the index file the commit writes. */
-  readonly indexSha256: string;
 }
 
-/** A boot file written under a temporary name, waiting for its index to be committed. */
+/** A boot file written under a temporary name, waiting for the index's sha256. */
 export interface StagedBootFile {
   readonly temp: string;
   readonly path: string;
-  readonly indexSha256: string;
+  /** Where the 64 hex digits of the index's sha256 go. */
+  readonly indexShaOffset: number;
 }
+
+const PLACEHOLDER = '0'.repeat(64);
 /** nlmsghdr (16) + nfgenmsg (4): BATCH_BEGIN's first attribute, the generation id, follows. */
 const GENID_ATTR = 20;
 
@@ -57,8 +63,8 @@ export function genIdOffset(batch: Uint8Array): number {
 /** A value the one-line header can hold. */
 const lineSafe = (s: string): boolean => !/[\n\r]/.test(s) && s.length > 0;
 
-/** The header, up to and with its blank line. */
-export function bootHeader(i: BootFileInputs): string {
+/** The header, up to and with its blank line; and where the index's sha256 placeholder is in it. */
+export function bootHeader(i: BootFileInputs): { text: string; indexShaOffset: number } {
   const id = i.selinuxPolicy;
   const lines = [
     `format ${BOOT_FORMAT}`,
@@ -72,9 +78,9 @@ export function bootHeader(i: BootFileInputs): string {
     `genid-offset ${genIdOffset(i.batch)}`,
     `batch-length ${i.batch.length}`,
     `batch-sha256 ${sha256(Buffer.from(i.batch.buffer, i.batch.byteOffset, i.batch.byteLength))}`,
-    `index-sha256 ${i.indexSha256}`,
   ];
-  return `${lines.join('\n')}\n\n`;
+  const before = `${lines.join('\n')}\nindex-sha256 `;
+  return { text: `${before}${PLACEHOLDER}\n\n`, indexShaOffset: Buffer.byteLength(before) };
 }
 
 /** Whether these inputs can be kept: paths the header can hold. */
@@ -82,7 +88,7 @@ export function bootable(i: Pick<BootFileInputs, 'policy' | 'selinuxPolicy'>): b
   return lineSafe(i.policy.path) && i.policy.path.startsWith('/') && (!i.selinuxPolicy || lineSafe(i.selinuxPolicy.path));
 }
 
-/** Write header and batch under a temporary name (`<table>.boot.<12 hex>.tmp`: swept as ours), fsynced. */
+/** Write header and batch under a temporary name (`<table>.boot.<12 hex>.tmp`: swept as ours). */
 export function stageBootFile(stateDir: string, inputs: BootFileInputs): StagedBootFile {
   const path = bootPath(stateDir, inputs.table);
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
@@ -91,10 +97,9 @@ export function stageBootFile(stateDir: string, inputs: BootFileInputs): StagedB
   try {
     const fd = openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
-      for (const piece of [Buffer.from(header), inputs.batch]) {
+      for (const piece of [Buffer.from(header.text), inputs.batch]) {
         for (let done = 0; done < piece.length; ) done += writeSync(fd, piece, done);
       }
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -102,18 +107,23 @@ export function stageBootFile(stateDir: string, inputs: BootFileInputs): StagedB
     rmSync(temp, { force: true });
     throw error;
   }
-  return { temp, path, indexSha256: inputs.indexSha256 };
+  return { temp, path, indexShaOffset: header.indexShaOffset };
 }
 
-/** The index was committed: the boot file takes its name, durably. */
-export function finishBootFile(stateDir: string, staged: StagedBootFile): void {
+/** The index was committed with this sha256: it goes into its place, and the boot file takes its name. */
+export function finishBootFile(staged: StagedBootFile, indexSha256: string): void {
   try {
+    const fd = openSync(staged.temp, constants.O_WRONLY | constants.O_NOFOLLOW);
+    try {
+      writeSync(fd, indexSha256, staged.indexShaOffset, 'latin1');
+    } finally {
+      closeSync(fd);
+    }
     renameSync(staged.temp, staged.path);
   } catch (error) {
     dropBootFile(staged);
     throw error;
   }
-  fsyncDir(stateDir);
 }
 
 /**
