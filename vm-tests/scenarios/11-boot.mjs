@@ -11,7 +11,7 @@ import { NODE, deniedPacket } from '../guest/lib.mjs';
 import { FAST_PATH, FELL_BACK, appliedBefore, earlyProbeUnit, installSecmarkcJson, journal, mainProcess, setupResults, unitProps } from '../guest/systemd.mjs';
 import { P1 } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'systemd-valid', init: 'systemd', budgetSec: 120, needs: ['apply', 'install-unit'], title: 'boot: fast path from the record, table before network-pre.target, early unit allowed/refused' };
+export const meta = { boot: 'systemd-valid', init: 'systemd', budgetSec: 480, needs: ['apply', 'install-unit'], title: 'boot: fast path from the record, table before network-pre.target, early unit allowed/refused' };
 
 export function setup(s) {
   appliedBefore(s, P1);
