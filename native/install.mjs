@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildBootLoader } from './build-boot.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -52,6 +53,12 @@ function build() {
 }
 
 const failure = build();
+// After node-gyp (its rebuild empties build/): the boot loader, build/bin/secmarkc-boot. Without
+// it, install-unit renders the unit without the fast boot path, and says so.
+const bootFailure = buildBootLoader(path.join(root, 'build'));
+if (bootFailure) {
+  process.stderr.write(`secmarkc: the boot loader (native/secmarkc-boot.cc) did not build (${bootFailure}): the unit will run the full apply at boot\n`);
+}
 if (failure) {
   process.stderr.write(
     `secmarkc: no prebuilt addon for ${process.platform}-${process.arch} and the source build failed (${failure}).\n` +
@@ -60,3 +67,4 @@ if (failure) {
   );
   if (forced) process.exit(1);
 }
+if (forced && bootFailure) process.exit(1);

@@ -24,9 +24,12 @@ const WARM_UP = [
   ['check', EXAMPLE],
 ];
 
-/** The node options of the unit's ExecStart (`@NODE@ --jitless --no-expose-wasm @SECMARKC@ ...`). */
+/**
+ * The node options of the unit's ExecStart (`[@BOOT_LOADER@]@NODE@ --jitless --no-expose-wasm
+ * @SECMARKC@ ...`: node is secmarkc-boot's fallback when the unit has the fast path).
+ */
 export function unitNodeFlags() {
-  const match = /^ExecStart=@NODE@((?: --[a-z][a-z0-9-]*)*) @SECMARKC@ /m.exec(readFileSync(UNIT, 'utf8'));
+  const match = /^ExecStart=(?:@BOOT_LOADER@)?@NODE@((?: --[a-z][a-z0-9-]*)*) @SECMARKC@ /m.exec(readFileSync(UNIT, 'utf8'));
   if (!match) throw new Error(`${UNIT}: no ExecStart=@NODE@ [--flag ...] @SECMARKC@ line to take the node flags from`);
   return match[1].split(' ').filter(Boolean);
 }

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { buildBootLoader } from '../native/build-boot.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const prebuildify = createRequire(import.meta.url).resolve('prebuildify/bin.js');
@@ -40,6 +41,12 @@ for (const arch of arches) {
   if (run.status !== 0) {
     process.stderr.write(`prebuild: the ${arch} build failed${arch === process.arch ? '' : ` (is g++-${triplet.replace(/_/g, '-')} installed?)`}\n`);
     process.exit(run.status ?? 1);
+  }
+  // The boot loader beside it: prebuilds/linux-ARCH/bin/secmarkc-boot (native/build-boot.mjs).
+  const bootFailure = buildBootLoader(path.join(root, 'prebuilds', `${process.platform}-${arch}`), archEnv.CXX ?? process.env.CXX ?? 'g++');
+  if (bootFailure) {
+    process.stderr.write(`prebuild: the ${arch} boot loader failed: ${bootFailure}\n`);
+    process.exit(1);
   }
 }
 // prebuildify builds in build/ and moves the result out: no stale source build may shadow the

@@ -6,8 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bootLoaderCandidates, findBootLoader } from '../src/systemd/boot-loader.js';
 import { renderUnit, UnitError } from '../src/systemd/unit.js';
-import { ROOT, runCli } from './helpers/cli.js';
+import { ROOT, runCli, runCliWithout } from './helpers/cli.js';
 import { inFreshNamespace, nsTest, nsTitle } from './helpers/namespace.js';
 
 const TEMPLATE = readFileSync(join(ROOT, 'packaging/systemd/secmarkc.service'), 'utf8');
@@ -27,8 +28,11 @@ test('install-unit writes the unit with absolute paths of this installation and 
   const node = realpathSync(process.execPath);
   const cli = realpathSync(join(ROOT, 'bin/secmarkc.js'));
   const exec = `${node} --jitless --no-expose-wasm ${cli} apply --on-invalid lockdown --state-dir ${join(r.dir, 'state')} ${EXAMPLE}`;
-  t.true(r.text.includes(`\nExecStart=${exec}\n`), r.text);
-  t.true(r.text.includes(`\nExecReload=${exec}\n`));
+  // The fast boot path first when this tree has a loader that runs (npm run build:native builds one), the full apply as its fallback.
+  const loader = findBootLoader(ROOT);
+  const start = loader ? `${realpathSync(loader)} --state-dir ${join(r.dir, 'state')} ${EXAMPLE} -- ${exec}` : exec;
+  t.true(r.text.includes(`\nExecStart=${start}\n`), r.text);
+  t.true(r.text.includes(`\nExecReload=${exec}\n`), 'reload is the full apply');
   t.notRegex(r.text, /@[A-Z_]+@/, 'every placeholder filled');
   t.notRegex(r.text, /^ExecStop/m, 'stopping leaves the filter in place');
   for (const line of [
@@ -48,6 +52,20 @@ test('install-unit writes the unit with absolute paths of this installation and 
   t.notRegex(r.text, /^(Wants|Requires|BindsTo|Requisite)=.*nftables/m, 'nftables.service is never pulled in by us');
   t.notRegex(r.text, /^[A-Za-z]+=.*firewalld/m, 'no dependency on firewalld (ordering cycle: it comes after sysinit.target)');
   t.regex(r.stdout, /is not \/etc\/systemd\/system: enable it yourself/, 'no systemctl for a folder systemd does not read');
+});
+
+const loaderTest = process.getuid?.() === 0 && findBootLoader(ROOT) ? test : test.skip;
+loaderTest(`without a secmarkc-boot that runs, the unit's ExecStart is the full apply, and install-unit says so${findBootLoader(ROOT) ? '' : ' [skipped: no loader built: npm run build:native]'}`, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'secmarkc-unit-noloader-'));
+  // Each candidate covered by /dev/null, which does not run: as on a machine where none was built.
+  const hidden = bootLoaderCandidates(ROOT).filter((p) => existsSync(p));
+  const r = runCliWithout(hidden, ['install-unit', '--dry-run', '--json', '--unit-dir', dir, '--state-dir', join(dir, 'state'), '--policy', EXAMPLE]);
+  t.is(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { text: string; bootLoader: string | null };
+  t.is(report.bootLoader, null);
+  t.regex(report.text, /^ExecStart=\/\S+\/node --jitless /m);
+  t.notRegex(report.text, /secmarkc-boot --state-dir/);
+  t.regex(r.stderr, /no secmarkc-boot for .*: the unit runs the full apply \(node\) at every boot/);
 });
 
 test('install-unit names the table of a policy that has its own, so fallbacks find its records', (t) => {
@@ -83,6 +101,7 @@ interface Report {
   recorded: boolean;
   atBoot: string;
   commands: string[][];
+  bootLoader: string | null;
   dryRun: boolean;
   text?: string;
 }
@@ -102,6 +121,7 @@ test('install-unit --json: one object on stdout with stable keys, notes on stder
     recorded: false,
     atBoot: 'nothing-to-apply',
     commands: [],
+    bootLoader: findBootLoader(ROOT) === undefined ? null : realpathSync(findBootLoader(ROOT)!),
     dryRun: false,
   });
   t.true(r.text.length > 0, 'written');

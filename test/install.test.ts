@@ -7,13 +7,19 @@
 
 import test from 'ava';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './helpers/cli.js';
 import { NFT } from './helpers/namespace.js';
 
-const NEEDED = ['dist/bundle/secmarkc.cjs', 'prebuilds/linux-x64/secmarkc.glibc.node', 'prebuilds/linux-arm64/secmarkc.glibc.node'];
+const NEEDED = [
+  'dist/bundle/secmarkc.cjs',
+  'prebuilds/linux-x64/secmarkc.glibc.node',
+  'prebuilds/linux-arm64/secmarkc.glibc.node',
+  'prebuilds/linux-x64/bin/secmarkc-boot',
+  'prebuilds/linux-arm64/bin/secmarkc-boot',
+];
 const missing = NEEDED.filter((file) => !existsSync(join(ROOT, file)));
 // A clone after `npm ci` has no prebuilds: skipped there, with the reason; CI builds them first,
 // and there a missing one fails the test.
@@ -111,6 +117,13 @@ rootTest(`the packed tarball installs and runs on a PATH without a compiler, mak
   t.regex(applied.stderr + applied.stdout, /applied table inet secmarkc/);
   t.regex(applied.stdout, /^table inet secmarkc \{/m, 'nft sees the table');
   t.regex(applied.stdout, /counter browser_client/, 'status reads it back');
+
+  // The unit's fast boot path: install-unit finds the prebuilt loader, no compiler needed.
+  const unit = run(secmarkc, ['install-unit', '--dry-run', '--json', '--unit-dir', join(dir, 'unit'), '--state-dir', state, '--policy', example], { env });
+  t.is(unit.status, 0, unit.stderr);
+  const loader = (JSON.parse(unit.stdout) as { bootLoader: string | null }).bootLoader;
+  t.is(loader, join(realpathSync(installed), `prebuilds/linux-${process.arch}/bin/secmarkc-boot`));
+  t.regex((JSON.parse(unit.stdout) as { text: string }).text, /^ExecStart=\S+\/secmarkc-boot --state-dir /m);
 
   // Without a usable addon the commands that need no kernel still work; apply says how to build it.
   renameSync(join(installed, 'prebuilds'), join(installed, 'prebuilds.hidden'));

@@ -92,3 +92,26 @@ const armSkip = !built
     if (seen.error) t.like(seen.error, { code: 'EPROTONOSUPPORT', syscall: 'socket', errno: 93, message: 'socket: Protocol not supported' });
   },
 );
+
+// secmarkc-boot, the boot loader, beside each addon (scripts/prebuild.mjs, native/build-boot.mjs):
+// a static executable for its machine (no library to find at boot, musl hosts included), in a
+// folder named bin/ (refpolicy labels it bin_t). The foreign one runs its self-test under qemu-user.
+const LOADERS = { x64: 'prebuilds/linux-x64/bin/secmarkc-boot', arm64: 'prebuilds/linux-arm64/bin/secmarkc-boot' } as const;
+for (const arch of ['x64', 'arm64'] as const) {
+  builtTest(`the ${arch} prebuild has secmarkc-boot: a static ${MACHINE[arch]} executable${notBuilt}`, (t) => {
+    const header = readelf(['-h'], LOADERS[arch]);
+    t.regex(header, /Type:\s+EXEC /, 'a static executable, not a PIE needing a loader');
+    t.regex(header, new RegExp(`Machine:\\s+${MACHINE[arch]}\\n`));
+    t.notRegex(readelf(['-l'], LOADERS[arch]), /Requesting program interpreter/, 'no dynamic loader');
+  });
+}
+
+(built && (process.arch === 'x64' || QEMU) ? test : test.skip)(`each prebuilt secmarkc-boot passes its SHA-256 self-test (the foreign one under qemu-user)${notBuilt}`, (t) => {
+  for (const arch of ['x64', 'arm64'] as const) {
+    const file = join(ROOT, LOADERS[arch]);
+    const r = arch === process.arch ? spawnSync(file, ['--self-test'], { encoding: 'utf8' }) : QEMU ? spawnSync(QEMU, [file, '--self-test'], { encoding: 'utf8' }) : undefined;
+    if (!r) continue;
+    t.is(r.status, 0, `${arch}: ${r.stdout}${r.stderr}`);
+    t.is(r.stdout.split('\n').filter((l) => l.startsWith('ok ')).length, 4, `${arch}: ${r.stdout}`);
+  }
+});

@@ -11,6 +11,7 @@ import type { ApplyResult } from './apply.js';
 import { fallBack, type OnInvalid } from './fallback.js';
 import { faultPoint } from './fault-point.js';
 import { intentInputs } from './intent.js';
+import { BootFileWriter } from './boot-writer.js';
 import { begin, load, openSession, syncLabels, type LoadRunOptions } from './load.js';
 
 /** A compiled POLICY and what its compile depended on (for the intent). */
@@ -23,6 +24,11 @@ export interface PolicyToApply {
   readonly compiled: CompiledPolicy;
   /** The port labels of `ports: policy`, as the compile read them. */
   readonly portTable: PortTable | undefined;
+  /**
+   * Why this apply leaves no boot file for secmarkc-boot (an option the unit's own apply does not
+   * have, so the full apply at boot would load something else), or undefined.
+   */
+  readonly notBootable?: string;
 }
 
 /**
@@ -65,14 +71,18 @@ export async function applyPolicy(policy: PolicyToApply, onInvalid: OnInvalid, o
         return;
       }
     }
+    // Apps by program path: their files' labels would need checking at boot too (not done: declined).
+    const boot = new BootFileWriter(options.stateDir, options.lsm, report, policy.notBootable ?? (recordFirst ? 'apps by program path' : undefined));
     let applied: ApplyResult;
     try {
-      const meanwhile = () => {
+      const meanwhile = (batch: Uint8Array) => {
         faultPoint('sent');
         if (!recordFirst) stage();
+        if (staged) boot.stage(staged.record, batch);
       };
       applied = await load(compiled.ruleset, compiled.module, options, meanwhile, audit);
     } catch (error) {
+      boot.drop();
       session.failed(error);
       if (error instanceof NotExclusiveError) {
         report.invalid(
@@ -90,11 +100,12 @@ export async function applyPolicy(policy: PolicyToApply, onInvalid: OnInvalid, o
     report.json.loaded = 'policy';
     try {
       if (!staged) throw stagingError ?? new Error('internal error: the record was not built during the batch');
-      session.commit();
+      boot.finish(session.commit());
       const { record } = staged;
       report.recordLive(record);
       session.history('apply', { source: record.source.path, digest: record.digest, generation: applied.generation });
     } catch (error) {
+      boot.drop();
       // Loaded, but not recorded: the index still says what is pending, and the next writer
       // records what the kernel shows. Say what is live, exit 1.
       report.fail(

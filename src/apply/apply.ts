@@ -22,10 +22,12 @@ export interface ApplyOptions {
   readonly retries?: number;
   /**
    * Work for this thread while the kernel processes the first batch (sent from a worker thread
-   * then, unless it is small: see INLINE_SEND_MAX_BYTES): e.g. building the applied-policy record, which does not depend on the outcome. Runs
-   * once, whatever the outcome; must not throw (see NetfilterSession.batch).
+   * then, unless it is small: see INLINE_SEND_MAX_BYTES): e.g. building the applied-policy
+   * record, which does not depend on the outcome. Runs once, whatever the outcome; must not throw
+   * (see NetfilterSession.batch). It is given the batch's bytes as they were sent (read them
+   * only, and only during the call).
    */
-  readonly meanwhile?: () => void;
+  readonly meanwhile?: (batch: Uint8Array) => void;
   /** With `meanwhile`: a first batch up to this size is sent inline, then `meanwhile` runs (default INLINE_SEND_MAX_BYTES). */
   readonly inlineSendMaxBytes?: number;
   /** Told before each retry: the kernel refused attempt `attempt` (checked against `generation`) because the ruleset changed. */
@@ -100,7 +102,8 @@ async function transact(ruleset: Ruleset, mode: 'replace' | 'delete', options: A
       const encoded = encodeRuleset(ruleset, { mode, genId: generation, seqStart: session.nextSeq(0), ...(buffer ? { reuse: buffer } : {}) });
       buffer = new Uint8Array(encoded.bytes.buffer, 0, encoded.bytes.buffer.byteLength);
       session.nextSeq(encoded.messages.length);
-      const outcome = await session.batch(encoded, attempt === 1 ? options.meanwhile : undefined, options.inlineSendMaxBytes);
+      const meanwhile = attempt === 1 ? options.meanwhile : undefined;
+      const outcome = await session.batch(encoded, meanwhile && (() => meanwhile(encoded.bytes)), options.inlineSendMaxBytes);
       if (outcome.errors.length === 0) {
         return { generation, attempts: attempt, messages: encoded.messages.length, bytes: encoded.bytes.length, existed };
       }

@@ -124,7 +124,7 @@ export async function load(
   ruleset: Ruleset,
   module: CilModule | undefined,
   options: LoadRunOptions,
-  meanwhile?: () => void,
+  meanwhile?: (batch: Uint8Array) => void,
   audit?: (module: CilModule) => void,
 ): Promise<ApplyResult> {
   if (module && options.lsm) {

@@ -41,6 +41,7 @@ import { lockdownRuleset } from '../compile/lockdown.js';
 import { withCounterObjects } from '../compile/substitute.js';
 import { ModuleError } from '../selinux/semodule.js';
 import { NotExclusiveError } from '../audit/exclusive.js';
+import { removeBootFile } from '../records/boot-file.js';
 import { faultPoint } from './fault-point.js';
 import { rebuildFromIntent } from './intent.js';
 import { NetnsError, withNetns, type KernelOptions } from './kernel-target.js';
@@ -324,6 +325,8 @@ export class WriterSession {
 
   /** Before the batch: the index says what is being loaded (fails here, before anything is sent, when the directory is not writable). */
   begin(command: LoadCommand, load: Load | NewRecord): void {
+    // The boot file describes the index as it is now: from here on it would not (apply writes a new one).
+    removeBootFile(this.options.stateDir, this.table);
     const netns = netnsId(this.options);
     this.index = beginLoad(this.options.stateDir, netns === undefined ? this.index : { ...this.index, netns }, command, load);
     faultPoint('intent');

@@ -176,8 +176,23 @@ export function registerApply(program: Command): void {
     const { compiled, policy, portTable } = loaded.result;
     if (options.dryRun) return dryRun(rulesetFor(compiled.ruleset, options), compiled.module, options, 'policy');
     const audit = options.audit ? (module: CilModule) => auditLoaded(policy, module, options) : undefined;
-    await applyPolicy({ path: policyPath, text: loaded.text, file: loaded.file, compiled, portTable }, onInvalid, options, audit);
+    const notBootable = notBootableWhy(options);
+    await applyPolicy({ path: policyPath, text: loaded.text, file: loaded.file, compiled, portTable, ...(notBootable ? { notBootable } : {}) }, onInvalid, options, audit);
   });
+}
+
+/**
+ * The options under which the unit's own apply (`apply --on-invalid MODE --state-dir DIR POLICY`)
+ * could load something else than this apply: then it leaves no boot file for secmarkc-boot.
+ */
+function notBootableWhy(options: ApplyOptions): string | undefined {
+  if (options.portsFrom !== undefined) return '--ports-from';
+  if (options.netns !== undefined) return '--netns';
+  if (!options.lsm) return undefined;
+  if (!options.module) return '--no-module';
+  if (!options.audit) return '--no-audit';
+  if (options.allowSharedLabels) return '--allow-shared-labels';
+  return undefined;
 }
 
 function usage(message: string): void {

@@ -12,6 +12,7 @@ import { hasRecord, ON_INVALID, type OnInvalid } from '../apply/fallback.js';
 import { compilePolicy } from '../compile/compile.js';
 import { DEFAULT_STATE_DIR } from '../records/state-dir.js';
 import { runTool } from '../selinux/tools.js';
+import { findBootLoader } from '../systemd/boot-loader.js';
 import { renderUnit, UnitError } from '../systemd/unit.js';
 import { EXIT } from './exit-codes.js';
 import { writeFileAtomic } from './io.js';
@@ -59,6 +60,8 @@ export interface InstallUnitReport {
   /** systemctl argument lists, in order: run, or with --dry-run to be run. */
   readonly commands: readonly (readonly string[])[];
   readonly dryRun: boolean;
+  /** secmarkc-boot, which ExecStart runs first (the fast boot path); null: not found, ExecStart is the full apply. */
+  readonly bootLoader: string | null;
   /** With --dry-run: the unit text that would be written. */
   readonly text?: string;
 }
@@ -74,12 +77,16 @@ export function registerInstallUnit(program: Command): void {
         'our table), with --on-invalid deciding what to load if the policy is invalid, missing or refused; ' +
         '`systemctl reload secmarkc` re-applies atomically; stopping it leaves the filter in place. ' +
         'It is not started: run `systemctl start secmarkc` (or reboot) when the policy is ready.\n\n' +
+        'At boot the unit runs secmarkc-boot first (the prebuilt one for this machine, else a source build; ' +
+        'without one, the unit runs the full apply and install-unit says so): it loads the batch the last apply ' +
+        'recorded, without Node and without compiling, when the policy file, the records and the SELinux policy ' +
+        'are still what that apply had, and runs the full apply otherwise (README, "At boot").\n\n' +
         'Installing the unit before the policy is safe with keep (the default): with no policy file and no ' +
         'policy ever applied, the unit applies nothing, stays active and says so. It says on stderr what the ' +
         'next boot will do with the policy as it is now; with lockdown and no valid policy, that is a host cut ' +
         'off from everything but loopback.\n\n' +
         'Reports what it wrote and ran on stdout (--json: one object with unit, written, enabled, policy ' +
-        '{path, exists, valid}, table, onInvalid, stateDir, recorded, atBoot, commands, dryRun), notes on stderr.',
+        '{path, exists, valid}, table, onInvalid, stateDir, recorded, atBoot, commands, bootLoader, dryRun), notes on stderr.',
     )
     .option('--unit-dir <dir>', 'where to write the unit', DEFAULT_UNIT_DIR)
     .option('--policy <path>', 'the policy the unit applies', DEFAULT_POLICY)
@@ -144,6 +151,8 @@ function installUnit(options: InstallUnitOptions): void {
   const onInvalid = options.onInvalid as OnInvalid;
   const stateDir = resolve(options.stateDir);
   const policy = policyState(policyPath);
+  const found = findBootLoader(PACKAGE_DIR);
+  const bootLoader = found === undefined ? undefined : realpathSync(found);
   const text = renderUnit(readFileSync(join(PACKAGE_DIR, 'packaging', 'systemd', UNIT_NAME), 'utf8'), {
     node: realpathSync(process.execPath),
     secmarkc: realpathSync(join(PACKAGE_DIR, 'bin', 'secmarkc.js')),
@@ -153,6 +162,7 @@ function installUnit(options: InstallUnitOptions): void {
     onInvalid,
     ...(policy.table === 'secmarkc' ? {} : { table: policy.table }),
     ...(options.selinuxContext ? { selinuxContext: options.selinuxContext } : {}),
+    ...(bootLoader ? { bootLoader } : {}),
   });
   const unitDir = resolve(options.unitDir);
   const unitPath = join(unitDir, UNIT_NAME);
@@ -174,6 +184,7 @@ function installUnit(options: InstallUnitOptions): void {
     recorded,
     atBoot: bootAction(onInvalid, policy, recorded),
     commands: commands.map((c) => ['systemctl', ...c]),
+    bootLoader: bootLoader ?? null,
     dryRun: options.dryRun === true,
     ...(options.dryRun ? { text } : {}),
   };
@@ -182,6 +193,12 @@ function installUnit(options: InstallUnitOptions): void {
   };
   const note = bootNote(report);
   if (note) process.stderr.write(`secmarkc: ${note}\n`);
+  if (!bootLoader) {
+    process.stderr.write(
+      `secmarkc: note: no secmarkc-boot for ${process.platform}-${process.arch} in ${PACKAGE_DIR} (prebuilds/ or build/bin/): the unit runs the full apply (node) at every boot. ` +
+        'Build it with a C++ compiler: npm rebuild secmarkc, then install-unit again\n',
+    );
+  }
 
   if (options.dryRun) {
     out(`# would write ${unitPath}\n${text.replace(/\n$/, '')}`);

@@ -230,7 +230,12 @@ export function sweepTemporaries(stateDir: string, table: string): string[] {
   const swept: string[] = [];
   for (const name of readdirSync(stateDir)) {
     if (!name.startsWith(`${table}.`) || !TEMP.test(name)) continue;
-    rmSync(join(stateDir, name), { force: true });
+    try {
+      rmSync(join(stateDir, name), { force: true });
+    } catch {
+      // A read-only state directory: left for a writer that can remove it (readers skip temporaries).
+      continue;
+    }
     swept.push(name);
   }
   return swept;

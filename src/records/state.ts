@@ -390,8 +390,14 @@ function adoptLegacy(stateDir: string, table: string): StateIndex {
   return { ...emptyIndex(table), current, previous: adopt(paths.legacyPrevious), live: 'current' };
 }
 
-function writeIndex(stateDir: string, index: StateIndex): void {
-  writeFileDurably(statePaths(stateDir, index.table).index, [Buffer.from(JSON.stringify(index) + '\n')], stateDir);
+/** The index file's bytes. */
+export function indexBytes(index: StateIndex): Buffer {
+  return Buffer.from(JSON.stringify(index) + '\n');
+}
+
+/** Returns the sha256 of the bytes written (secmarkc-boot checks that the index is still these). */
+function writeIndex(stateDir: string, index: StateIndex): string {
+  return writeFileDurably(statePaths(stateDir, index.table).index, [indexBytes(index)], stateDir).sha256;
 }
 
 /** The record an entry names, checked against the sha256 the index holds for it. */
@@ -537,6 +543,8 @@ export interface Committed {
   readonly rotated: boolean;
   /** A damaged current record that was replaced (not rotated), kept under this name. */
   readonly damaged?: string;
+  /** sha256 of the index file as written (commitLoad; not committedIndex, which writes nothing). */
+  readonly indexSha256?: string;
 }
 
 /**
@@ -548,10 +556,10 @@ export interface Committed {
 export function commitLoad(stateDir: string, index: StateIndex, staged?: StagedRecord, now = new Date().toISOString()): Committed {
   const committed = committedIndex(stateDir, index, staged, now);
   if (committed.damaged && index.current) renameSync(join(stateDir, index.current.file), join(stateDir, committed.damaged));
-  writeIndex(stateDir, committed.index);
+  const indexSha256 = writeIndex(stateDir, committed.index);
   removeUnnamed(stateDir, index, committed.index);
   if (committed.damaged) pruneDamaged(stateDir, index.table);
-  return committed;
+  return { ...committed, indexSha256 };
 }
 
 /** How many `.damaged` copies of a table's records are kept (the newest: a repeated fault must not fill the disk). */
@@ -638,7 +646,8 @@ export function recordRollback(stateDir: string, table: string, lsm = true): App
   return readEntry(stateDir, table, committed.index.current!);
 }
 
-export type HistoryEvent = LoadCommand | 'repair';
+/** 'boot': written by native/secmarkc-boot when it loaded the boot file. */
+export type HistoryEvent = LoadCommand | 'repair' | 'boot';
 
 /** One JSON line per load, fallback or repair, for audits: `<table>.history` (never through a symlink). */
 export function appendHistory(stateDir: string, table: string, event: HistoryEvent, detail: Record<string, unknown>): void {

@@ -18,6 +18,11 @@ export interface UnitSettings {
   readonly table?: string;
   /** `SELinuxContext=` for the service, when the policy's default transition does not fit. */
   readonly selinuxContext?: string;
+  /**
+   * Absolute path of secmarkc-boot, the fast boot path (README, "At boot"): ExecStart runs it
+   * with the full apply as its fallback. Undefined: ExecStart is the full apply.
+   */
+  readonly bootLoader?: string;
 }
 
 /**
@@ -40,6 +45,7 @@ export function renderUnit(template: string, s: UnitSettings): string {
     ['installation folder', s.installDir],
     ['policy path', s.policy],
     ['state directory', s.stateDir],
+    ...(s.bootLoader === undefined ? [] : [['boot loader', s.bootLoader] as const]),
   ] as const) {
     if (!PLAIN_PATH.test(path)) throw new UnitError(`${what} "${path}" must be an absolute path of letters, digits and ._+-/ only (a unit file would need it quoted)`);
   }
@@ -52,6 +58,9 @@ export function renderUnit(template: string, s: UnitSettings): string {
     POLICY_DIR: dirname(s.policy),
     STATE_DIR: s.stateDir,
     ON_INVALID: s.table ? `${s.onInvalid} --table ${s.table}` : s.onInvalid,
+    BOOT_LOADER: s.bootLoader
+      ? `${s.bootLoader} --state-dir ${s.stateDir}${s.table ? ` --table ${s.table}` : ''} ${s.policy} -- `
+      : '',
     SELINUX_CONTEXT: s.selinuxContext
       ? `SELinuxContext=${s.selinuxContext}`
       : '# No SELinuxContext=: the loaded policy picks the domain (Debian refpolicy: init_t runs bin_t as initrc_t).',

@@ -24,13 +24,14 @@ class Setup {
     this.results = {};
   }
 
-  run(argv, input) {
-    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', input, timeout: 120_000 });
+  run(argv, input, timeout = 120_000) {
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', input, timeout });
     return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
   }
 
-  secmarkc(args) {
-    return this.run([NODE, join(PROJECT, 'bin', 'secmarkc.js'), ...args]);
+  /** `timeout`: an apply that runs semodule and the audit's setools takes minutes under TCG. */
+  secmarkc(args, timeout) {
+    return this.run([NODE, join(PROJECT, 'bin', 'secmarkc.js'), ...args], undefined, timeout);
   }
 
   writeFile(path, text) {

@@ -1,6 +1,6 @@
 // Helpers of the systemd scenarios (11-15): installing secmarkc's unit in a setup, reading unit
 // state and the journal once the system is up.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { GUEST_DIR, NODE } from './lib.mjs';
@@ -85,6 +85,31 @@ export function recordP1(s) {
   s.run(['ip', 'netns', 'add', 'scratch']);
   s.record('lastGood', s.secmarkc(['apply', ETC_POLICY, '--no-lsm', '--netns', '/run/netns/scratch']));
   s.run(['ip', 'netns', 'del', 'scratch']);
+}
+
+/**
+ * Setup: a full apply of `text` from ETC_POLICY as an administrator runs it (module, exclusivity
+ * audit, batch, record and the boot file for secmarkc-boot), then the table deleted again, so
+ * that what loads it at boot is the unit. Records the apply and whether the boot file is there.
+ */
+export function appliedBefore(s, text) {
+  s.writeFile(ETC_POLICY, text);
+  s.record('applied', s.secmarkc(['apply', ETC_POLICY], 600_000));
+  s.record('bootFile', existsSync(BOOT_FILE));
+  s.record('deleted', s.run(['nft', 'delete', 'table', 'inet', 'secmarkc']));
+}
+
+export const BOOT_FILE = '/var/lib/secmarkc/secmarkc.boot';
+/** secmarkc-boot's line when it loaded the record (the fast path), and the start of its fallback line. */
+export const FAST_PATH = /^secmarkc: loaded table inet secmarkc from the record applied at \S+ \(\d+ bytes, generation \d+\) without compiling$/m;
+export const FELL_BACK = /^secmarkc-boot: (.*): running the full apply$/m;
+
+/** The unit's main process, start to exit, from systemd's own monotonic timestamps (ms), and its exit. */
+export function mainProcess(t, unit) {
+  const p = unitProps(t, unit, ['ExecMainStartTimestampMonotonic', 'ExecMainExitTimestampMonotonic', 'ActiveEnterTimestampMonotonic', 'ExecMainStatus']);
+  const start = Number(p.ExecMainStartTimestampMonotonic);
+  const exit = Number(p.ExecMainExitTimestampMonotonic);
+  return { startUs: start, exitUs: exit, activeUs: Number(p.ActiveEnterTimestampMonotonic), ms: start > 0 && exit >= start ? (exit - start) / 1000 : undefined, status: p.ExecMainStatus };
 }
 
 /** Poll `fn` every 250 ms until it returns true or `limitMs` passed: the ms it took, or undefined. */

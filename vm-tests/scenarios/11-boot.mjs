@@ -1,19 +1,37 @@
-// Boot under systemd with secmarkc.service installed by `secmarkc install-unit` and a valid
-// policy in /etc/secmarkc/policy.yaml: the table is loaded before network-pre.target (systemd's
-// own monotonic timestamps), and an early unit ordered between the two finds it in place: an
-// allowed loopback connection works, a forbidden one is refused. The service runs in the domain
-// the loaded policy gives a unit that executes node (Debian: initrc_t).
+// Boot under systemd with secmarkc.service installed by `secmarkc install-unit`, a valid policy in
+// /etc/secmarkc/policy.yaml and the record (and boot file) of its apply by the administrator
+// before the reboot: secmarkc-boot loads the recorded batch (the fast path: its journal line, no
+// node), the table is in place before network-pre.target (systemd's own monotonic timestamps),
+// and an early unit ordered between the two finds it: an allowed loopback connection works, a
+// forbidden one is refused. The loader runs in a loader domain (init_t runs bin_t as initrc_t:
+// creating secmark objects needs `packet relabelto`), as does a unit that executes node (Debian:
+// initrc_t). 21-boot-edited is the other half: a policy edited before the boot takes the full apply.
 import { readFileSync } from 'node:fs';
 import { NODE, deniedPacket } from '../guest/lib.mjs';
-import { ETC_POLICY, earlyProbeUnit, installSecmarkc, journal, setupResults, unitProps } from '../guest/systemd.mjs';
+import { FAST_PATH, FELL_BACK, appliedBefore, earlyProbeUnit, installSecmarkcJson, journal, mainProcess, setupResults, unitProps } from '../guest/systemd.mjs';
 import { P1 } from '../guest/fixtures.mjs';
 
-export const meta = { boot: 'systemd-valid', init: 'systemd', budgetSec: 120, needs: ['apply', 'install-unit'], title: 'boot: table before network-pre.target, early unit allowed/refused' };
+export const meta = { boot: 'systemd-valid', init: 'systemd', budgetSec: 480, needs: ['apply', 'install-unit'], title: 'boot: fast path from the record, table before network-pre.target, early unit allowed/refused' };
 
 export function setup(s) {
-  s.writeFile(ETC_POLICY, P1);
-  installSecmarkc(s, 'keep');
+  appliedBefore(s, P1);
+  const install = installSecmarkcJson(s, 'keep');
   earlyProbeUnit(s);
+  // Started by the scenario: the domain secmarkc-boot runs in. Given a state directory that does
+  // not exist it falls back at once, exec'ing /bin/sh (shell_exec_t: no transition), which
+  // writes the domain it inherited.
+  let loader;
+  try {
+    loader = JSON.parse(install.stdout).bootLoader;
+  } catch {
+    loader = undefined;
+  }
+  if (loader) {
+    s.unit(
+      'smc-loader-domain.service',
+      `[Service]\nType=oneshot\nExecStart=${loader} --state-dir /nonexistent /nonexistent.yaml -- /bin/sh -c "cat /proc/self/attr/current > /run/smc-loader-domain"\n`,
+    );
+  }
   // Started by the scenario: reports the domain a unit running node gets without SELinuxContext=.
   s.unit(
     'smc-domain.service',
@@ -24,14 +42,21 @@ export function setup(s) {
 export async function run(t) {
   const setup = setupResults('11-boot');
   const install = setup.installUnit ?? {};
-  t.check('install-unit', install.code === 0 && /ran systemctl enable secmarkc.service/.test(install.stdout), { expected: 'exit 0, enabled', got: `exit ${install.code}: ${(install.stdout + install.stderr).trim().slice(0, 300)}${setup.error ?? ''}` });
+  const report = install.report ?? {};
+  t.check('setup-applied', setup.applied?.code === 0 && setup.bootFile === true && setup.deleted?.code === 0, { expected: 'apply exit 0, boot file written, table deleted again', got: JSON.stringify({ applied: setup.applied?.code, stderr: setup.applied?.stderr?.slice(-300), bootFile: setup.bootFile, deleted: setup.deleted }) });
+  t.check('install-unit', install.code === 0 && report.enabled === true && typeof report.bootLoader === 'string', { expected: 'exit 0, enabled, bootLoader found', got: `exit ${install.code}: ${(install.stdout + install.stderr).trim().slice(0, 300)}${setup.error ?? ''}` });
+  const execStart = t.run(['systemctl', 'show', '-p', 'ExecStart', 'secmarkc.service'], { allowFail: true }).stdout;
+  t.check('exec-start-loader', /secmarkc-boot --state-dir \S+ \/etc\/secmarkc\/policy\.yaml -- \S+node --jitless/.test(execStart), { expected: 'ExecStart: secmarkc-boot ... -- node --jitless ... apply', got: execStart.slice(0, 400) });
   const enabled = t.run(['systemctl', 'is-enabled', 'secmarkc.service'], { allowFail: true }).stdout.trim();
   t.check('unit-enabled', enabled === 'enabled', { expected: 'enabled', got: enabled });
 
   const unit = unitProps(t, 'secmarkc.service', ['ActiveState', 'Result', 'ExecMainStatus', 'ActiveEnterTimestampMonotonic', 'InactiveExitTimestampMonotonic']);
   t.check('unit-active', unit.ActiveState === 'active' && unit.Result === 'success', { expected: 'active, success', got: JSON.stringify(unit) });
   const log = journal(t, 'secmarkc.service');
-  t.check('journal-applied', /applied table inet secmarkc/.test(log), { expected: 'journal: applied table inet secmarkc', got: log.trim().split('\n').slice(-4).join(' | ') });
+  t.check('journal-fast-path', FAST_PATH.test(log) && !FELL_BACK.test(log) && !/applied table inet secmarkc/.test(log), { expected: 'journal: secmarkc-boot loaded the record (no fallback, no node apply)', got: log.trim().split('\n').slice(-4).join(' | ') });
+  const main = mainProcess(t, 'secmarkc.service');
+  t.log(`TIMING fast path: secmarkc.service main process start to exit ${main.ms} ms (systemd monotonic timestamps ${main.startUs} -> ${main.exitUs})`);
+  t.check('fast-path-exit-0', main.status === '0' && main.ms !== undefined, { expected: 'exit 0, timestamps', got: JSON.stringify(main) });
 
   const netPre = Number(unitProps(t, 'network-pre.target', ['ActiveEnterTimestampMonotonic']).ActiveEnterTimestampMonotonic);
   let early;
@@ -50,6 +75,16 @@ export async function run(t) {
   t.check('early-forbidden-refused', r.forbidden?.outcome === 'refused', { expected: 'refused', got: JSON.stringify(r.forbidden ?? early.error) });
   const denial = t.kmsg.lines.find((l) => deniedPacket('send', 'smc_b_t', 'secmarkc_srv_client_packet_t').test(l));
   t.check('early-forbidden-avc', denial !== undefined, { expected: 'avc: denied { send } for smc_b_t at boot', got: denial?.replace(/^.*avc:/, 'avc:').slice(0, 200) ?? 'none' });
+
+  // The domain secmarkc-boot runs in, started by systemd as secmarkc.service starts it.
+  const loaderStarted = t.run(['systemctl', 'start', 'smc-loader-domain.service'], { allowFail: true });
+  let loaderDomain;
+  try {
+    loaderDomain = readFileSync('/run/smc-loader-domain', 'utf8').replace(/\0/g, '');
+  } catch (e) {
+    loaderDomain = `${e.message}; systemctl start: ${loaderStarted.stderr.trim()}`;
+  }
+  t.check('loader-domain', /:initrc_t:/.test(loaderDomain), { expected: 'system_u:system_r:initrc_t:s0 (init_t runs bin_t as initrc_t)', got: loaderDomain.slice(0, 200) });
 
   // The domain systemd gives a service that runs node as secmarkc.service does (smc-domain.service).
   const started = t.run(['systemctl', 'start', 'smc-domain.service'], { allowFail: true });
