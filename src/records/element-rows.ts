@@ -242,8 +242,15 @@ export function forEachRowElement(rows: MapRows, file: string, visit: (element: 
   const { keys, spans } = rows;
   const count = rowCount(keys);
   if (count !== rowCount(spans)) throw new RowError(`${count} key rows but ${rowCount(spans)} span rows`);
+  // Parts and spans are decoded once per distinct text and shared, as the compiler shares them.
+  // Rows are read in place: a part whose text is the one at its place in the row before (rows
+  // are sorted, so a peer's address runs on) is taken without a substring, and the rest with one
+  // substring each (no per-row slice, split or array of texts: the CLI reads a record back in
+  // V8's baseline tiers at every apply, where each of those allocations is garbage to collect).
   const parts = new Map<string, KeyPart>();
-  // The elements of one policy entry share a span row (see mapToRowBytes): one object for them all.
+  const spanOf = new Map<string, Span>();
+  const lastTexts: string[] = [];
+  const lastParts: KeyPart[] = [];
   let lastSpanText = '';
   let lastSpan: Span | undefined;
   let k = 0;
@@ -251,21 +258,31 @@ export function forEachRowElement(rows: MapRows, file: string, visit: (element: 
   for (let i = 0; i < count; i++) {
     const keyEnd = i + 1 < count ? keys.indexOf('\n', k) : keys.length;
     const spanEnd = i + 1 < count ? spans.indexOf('\n', s) : spans.length;
-    const row = keys.slice(k, keyEnd);
-    const space = row.lastIndexOf(' ');
-    const object = rows.objects[Number(row.slice(space + 1))];
-    if (space < 0 || object === undefined) throw new RowError(`row ${i + 1}: no object`);
-    const elementParts = row
-      .slice(0, space)
-      .split(',')
-      .map((text) => {
-        let part = parts.get(text);
+    const space = keyEnd > k ? keys.lastIndexOf(' ', keyEnd - 1) : -1;
+    const object = space < k ? undefined : rows.objects[Number(keys.slice(space + 1, keyEnd))];
+    if (space < k || object === undefined) throw new RowError(`row ${i + 1}: no object`);
+    const elementParts: KeyPart[] = [];
+    for (let from = k, p = 0; ; p++) {
+      let to = keys.indexOf(',', from);
+      if (to < 0 || to > space) to = space;
+      const last = lastTexts[p];
+      let part: KeyPart | undefined;
+      if (last !== undefined && last.length === to - from && keys.startsWith(last, from)) part = lastParts[p]!;
+      else {
+        const text = keys.slice(from, to);
+        part = parts.get(text);
         if (!part) parts.set(text, (part = decodePart(text, i)));
-        return part;
-      });
+        lastTexts[p] = text;
+        lastParts[p] = part;
+      }
+      elementParts.push(part);
+      if (to === space) break;
+      from = to + 1;
+    }
     if (!lastSpan || spanEnd - s !== lastSpanText.length || !spans.startsWith(lastSpanText, s)) {
       lastSpanText = spans.slice(s, spanEnd);
-      lastSpan = decodeSpan(lastSpanText, file, i);
+      lastSpan = spanOf.get(lastSpanText);
+      if (!lastSpan) spanOf.set(lastSpanText, (lastSpan = decodeSpan(lastSpanText, file, i)));
     }
     visit({ parts: elementParts, object, span: lastSpan });
     k = keyEnd + 1;
