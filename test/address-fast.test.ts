@@ -1,9 +1,10 @@
 // The policy's own readers of common address spellings (src/policy/address.ts) against ipaddr.js,
-// which decides everything else: same accept or refuse, same family, same value.
+// which decides everything else: same accept or refuse, same family, same value; and its
+// conversion of an address to bytes against the plain byte loop.
 
 import test from 'ava';
 import fc from 'fast-check';
-import { parseSingle, parseSingleByIpaddr } from '../src/policy/address.js';
+import { bigintToBytes, parseSingle, parseSingleByIpaddr } from '../src/policy/address.js';
 
 const same = (text: string): boolean => {
   const fast = parseSingle(text);
@@ -37,4 +38,23 @@ test('well-formed and nearly well-formed addresses read as ipaddr.js reads them'
   const ipv4 = fc.array(octet, { minLength: 3, maxLength: 5 }).map((parts) => parts.join('.'));
   fc.assert(fc.property(fc.oneof(ipv6, ipv4), same), { numRuns: 20_000 });
   t.pass();
+});
+
+test('bigintToBytes writes what a byte-by-byte conversion writes, in range and out of it', (t) => {
+  const reference = (length: number, value: bigint): Uint8Array => {
+    const out = new Uint8Array(length);
+    let v = value;
+    for (let i = length - 1; i >= 0; i--) {
+      out[i] = Number(v & 0xffn);
+      v >>= 8n;
+    }
+    return out;
+  };
+  const check = (family: 'ipv4' | 'ipv6', value: bigint): boolean => Buffer.from(bigintToBytes(family, value)).equals(Buffer.from(reference(family === 'ipv4' ? 4 : 16, value)));
+  for (const value of [0n, 1n, 0xffn, 0x100n, (1n << 32n) - 1n, 1n << 32n, -1n, (1n << 128n) - 1n, 1n << 128n, 0x20010db8n << 96n]) {
+    t.true(check('ipv4', value), `ipv4 ${value}`);
+    t.true(check('ipv6', value), `ipv6 ${value}`);
+  }
+  fc.assert(fc.property(fc.bigInt({ min: -(1n << 130n), max: 1n << 130n }), fc.constantFrom('ipv4' as const, 'ipv6' as const), (value, family) => check(family, value)), { numRuns: 5000 });
+  fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (value) => check('ipv6', value) && check('ipv4', value & 0xffffffffn)), { numRuns: 5000 });
 });

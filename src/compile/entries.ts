@@ -143,14 +143,15 @@ function sortKeys(table: EntryTable) {
  * port, the ones overlapping a new entry form one run found by binary search: O(n log n) even
  * when thousands of ports share one address.
  */
-export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, direction: 'connect' | 'serve'): number[] {
+export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, direction: 'connect' | 'serve'): Int32Array {
   const { startRank, intervalRank, proto, from, to } = sortKeys(table);
   const compare = (i: number, j: number): number =>
     startRank[i]! - startRank[j]! || proto[i]! - proto[j]! || from[i]! - from[j]! || intervalRank[i]! - intervalRank[j]! || to[j]! - to[i]!;
   const order = sortedOrder(table.length, { startRank, proto, from }, compare);
 
   const peers = table.peers;
-  const kept: number[] = [];
+  const kept = new Int32Array(order.length);
+  let keptCount = 0;
   const active = new Map<number, number[]>();
   let sweep = -1;
   for (let k = 0; k < order.length; k++) {
@@ -177,7 +178,7 @@ export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, directi
     if (other < 0) {
       if (lo === list.length) list.push(i);
       else list.splice(lo, 0, i);
-      kept.push(i);
+      kept[keptCount++] = i;
       continue;
     }
     // Sorted by start (and, at equal start, larger first), so only `entry ⊆ other` can be a containment.
@@ -196,7 +197,7 @@ export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, directi
       );
     }
   }
-  return kept;
+  return kept.subarray(0, keptCount);
 }
 
 /** Drops, in place, the entries whose address interval ends before the sweep point. */

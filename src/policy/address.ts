@@ -173,16 +173,36 @@ export function bytesToBigint(bytes: readonly number[] | Uint8Array): bigint {
   return value;
 }
 
-/** Network byte order, 4 or 16 bytes. */
+/**
+ * Network byte order, 4 or 16 bytes. An address is read from its hex text: a BigInt operation per
+ * byte allocates a BigInt in V8's interpreter and baseline tiers (~0.9 KB an IPv6 address, 17 MB of
+ * garbage for 10,000 prefixes). Values outside the family's range (none of ours) keep the low
+ * bytes, two's complement for a negative one, as the byte loop gives them.
+ */
 export function bigintToBytes(family: 'ipv4' | 'ipv6', value: bigint): Uint8Array {
   const length = family === 'ipv4' ? 4 : 16;
   const out = new Uint8Array(length);
+  if (value >= 0n && value < (family === 'ipv4' ? IPV4_END : IPV6_END)) {
+    const hex = value.toString(16);
+    for (let i = 0, digit = hex.length - 2 * length; i < length; i++, digit += 2) {
+      out[i] = (digit >= 0 ? hexValue(hex.charCodeAt(digit)) << 4 : 0) | (digit + 1 >= 0 ? hexValue(hex.charCodeAt(digit + 1)) : 0);
+    }
+    return out;
+  }
   let v = value;
   for (let i = length - 1; i >= 0; i--) {
     out[i] = Number(v & 0xffn);
     v >>= 8n;
   }
   return out;
+}
+
+const IPV4_END = 1n << 32n;
+const IPV6_END = 1n << 128n;
+
+/** A lower-case hex digit's value (BigInt's toString(16) writes no other). */
+function hexValue(code: number): number {
+  return code <= 0x39 ? code - 0x30 : code - 0x57;
 }
 
 /** Canonical text (RFC 5952 for IPv6), as nft prints it. */
