@@ -6,7 +6,7 @@ import { DiagnosticSink, type Diagnostic } from '../policy/diagnostics.js';
 import { generatedSpan, type Span } from '../policy/span.js';
 import { PROTOCOL_NUMBERS } from '../policy/ports.js';
 import type { PeerRange, Policy, PortEntry } from '../policy/types.js';
-import { EntryTable, expandRules, resolveOverlaps } from './entries.js';
+import { countEntries, EntryTable, expandRules, resolveOverlaps } from './entries.js';
 import { lowerPrograms, type ProgramInputs } from './programs.js';
 import type {
   AddrPart,
@@ -61,7 +61,12 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
   const objects: NamedObject[] = [];
   const types: PacketType[] = [];
   const allows: Grant[] = [];
-  const entries = { connect: { ipv4: new EntryTable(), ipv6: new EntryTable() }, serve: { ipv4: new EntryTable(), ipv6: new EntryTable() } };
+  const counts = { connect: { ipv4: 0, ipv6: 0 }, serve: { ipv4: 0, ipv6: 0 } };
+  for (const app of policy.apps) for (const direction of ['connect', 'serve'] as const) countEntries(app[direction], counts[direction]);
+  const entries = {
+    connect: { ipv4: new EntryTable(counts.connect.ipv4), ipv6: new EntryTable(counts.connect.ipv6) },
+    serve: { ipv4: new EntryTable(counts.serve.ipv4), ipv6: new EntryTable(counts.serve.ipv6) },
+  };
 
   const addType = (name: string, object: string, role: PacketType['role'], span: Span, domains: Policy['loader']): void => {
     types.push({ name, role, span });
@@ -106,6 +111,7 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
     for (const family of ['ipv4', 'ipv6'] as const) {
       // Overlaps are checked on the union, so at most one of the two maps matches a packet.
       const table = entries[direction][family];
+      table.seal();
       const kept = resolveOverlaps(table, sink, direction);
       maps.push(...splitExact(table, kept, direction, family, parts));
     }

@@ -261,7 +261,10 @@ export function forEachRowElement(rows: MapRows, file: string, visit: (element: 
     const space = keyEnd > k ? keys.lastIndexOf(' ', keyEnd - 1) : -1;
     const object = space < k ? undefined : rows.objects[Number(keys.slice(space + 1, keyEnd))];
     if (space < k || object === undefined) throw new RowError(`row ${i + 1}: no object`);
-    const elementParts: KeyPart[] = [];
+    // Made at its size (a push onto [] would give it room for 17).
+    let partCount = 1;
+    for (let c = keys.indexOf(',', k); c >= 0 && c < space; c = keys.indexOf(',', c + 1)) partCount++;
+    const elementParts = new Array<KeyPart>(partCount);
     for (let from = k, p = 0; ; p++) {
       let to = keys.indexOf(',', from);
       if (to < 0 || to > space) to = space;
@@ -275,7 +278,7 @@ export function forEachRowElement(rows: MapRows, file: string, visit: (element: 
         lastTexts[p] = text;
         lastParts[p] = part;
       }
-      elementParts.push(part);
+      elementParts[p] = part;
       if (to === space) break;
       from = to + 1;
     }
@@ -311,8 +314,8 @@ function decodePart(text: string, i: number): KeyPart {
     const part: AddrPart = {
       kind: 'addr',
       family: start.length === 8 ? 'ipv4' : 'ipv6',
-      start: Uint8Array.from(Buffer.from(start, 'hex')),
-      end: Uint8Array.from(Buffer.from(end, 'hex')),
+      start: hexBytes(start),
+      end: hexBytes(end),
       ...(m[3] === undefined ? {} : { prefixLength: Number(m[3]) }),
     };
     return part;
@@ -320,6 +323,17 @@ function decodePart(text: string, i: number): KeyPart {
   if ((m = PROTO.exec(text))) return { kind: 'proto', value: Number(m[1]) };
   if ((m = PORT.exec(text))) return { kind: 'port', from: Number(m[1]), to: Number(m[2] ?? m[1]) };
   throw new RowError(`row ${i + 1}: "${text}" is not a key part`);
+}
+
+/** Hex digits (checked by ADDR: lower case, an even number) as bytes. */
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = (hexDigit(hex.charCodeAt(2 * i)) << 4) | hexDigit(hex.charCodeAt(2 * i + 1));
+  return out;
+}
+
+function hexDigit(code: number): number {
+  return code <= 0x39 ? code - 0x30 : code - 0x57;
 }
 
 function decodeSpan(text: string, file: string, i: number): Span {
