@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { mapToRowBytes, RowError, rowsToElements, type EscapedRows, type MapRowBytes, type MapRows } from '../src/records/element-rows.js';
+import { checkRows, mapToRowBytes, RowError, rowsToElements, type EscapedRows, type MapRowBytes, type MapRows } from '../src/records/element-rows.js';
 import { compilePolicy } from '../src/compile/compile.js';
 import type { ObjectMap } from '../src/compile/ir.js';
 import { cases, readPolicy } from './helpers/fixtures.js';
@@ -42,6 +42,9 @@ test('malformed rows are refused with the row number', (t) => {
     [{ spans: '3:x:3:17' }, /row 1: bad span "3:x:3:17"/],
   ];
   for (const [change, message] of bad) t.throws(() => rowsToElements({ ...ok, ...change }, 'p.yaml'), { instanceOf: RowError, message });
+  // checkRows (an apply's check of the current record) refuses what reading refuses.
+  t.notThrows(() => checkRows(ok, 'p.yaml'));
+  for (const [change, message] of bad) t.throws(() => checkRows({ ...ok, ...change }, 'p.yaml'), { instanceOf: RowError, message });
 });
 
 test('written key rows: one row per element, and the text the digest hashes is that of the rows as read', (t) => {

@@ -239,6 +239,19 @@ export function rowsToElements(rows: MapRows, file: string): MapElement[] {
  * row is reached; the row counts are checked before the first.
  */
 export function forEachRowElement(rows: MapRows, file: string, visit: (element: MapElement) => void): void {
+  walkRows(rows, file, visit);
+}
+
+/**
+ * Rows checked as forEachRowElement reads them (RowError on the first malformed one), with no
+ * element made: a record is checked at every apply, and 100,000 elements made only to be
+ * dropped are garbage to collect.
+ */
+export function checkRows(rows: MapRows, file: string): void {
+  walkRows(rows, file, undefined);
+}
+
+function walkRows(rows: MapRows, file: string, visit: ((element: MapElement) => void) | undefined): void {
   const { keys, spans } = rows;
   const count = rowCount(keys);
   if (count !== rowCount(spans)) throw new RowError(`${count} key rows but ${rowCount(spans)} span rows`);
@@ -261,10 +274,13 @@ export function forEachRowElement(rows: MapRows, file: string, visit: (element: 
     const space = keyEnd > k ? keys.lastIndexOf(' ', keyEnd - 1) : -1;
     const object = space < k ? undefined : rows.objects[Number(keys.slice(space + 1, keyEnd))];
     if (space < k || object === undefined) throw new RowError(`row ${i + 1}: no object`);
-    // Made at its size (a push onto [] would give it room for 17).
-    let partCount = 1;
-    for (let c = keys.indexOf(',', k); c >= 0 && c < space; c = keys.indexOf(',', c + 1)) partCount++;
-    const elementParts = new Array<KeyPart>(partCount);
+    // Made at its size (a push onto [] would give it room for 17), and only for a visitor.
+    let elementParts: KeyPart[] | undefined;
+    if (visit) {
+      let partCount = 1;
+      for (let c = keys.indexOf(',', k); c >= 0 && c < space; c = keys.indexOf(',', c + 1)) partCount++;
+      elementParts = new Array<KeyPart>(partCount);
+    }
     for (let from = k, p = 0; ; p++) {
       let to = keys.indexOf(',', from);
       if (to < 0 || to > space) to = space;
@@ -278,7 +294,7 @@ export function forEachRowElement(rows: MapRows, file: string, visit: (element: 
         lastTexts[p] = text;
         lastParts[p] = part;
       }
-      elementParts[p] = part;
+      if (elementParts) elementParts[p] = part;
       if (to === space) break;
       from = to + 1;
     }
@@ -287,7 +303,7 @@ export function forEachRowElement(rows: MapRows, file: string, visit: (element: 
       lastSpan = spanOf.get(lastSpanText);
       if (!lastSpan) spanOf.set(lastSpanText, (lastSpan = decodeSpan(lastSpanText, file, i)));
     }
-    visit({ parts: elementParts, object, span: lastSpan });
+    if (visit) visit({ parts: elementParts!, object, span: lastSpan });
     k = keyEnd + 1;
     s = spanEnd + 1;
   }
