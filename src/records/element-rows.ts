@@ -272,7 +272,7 @@ function walkRows(rows: MapRows, file: string, visit: ((element: MapElement) => 
     const keyEnd = i + 1 < count ? keys.indexOf('\n', k) : keys.length;
     const spanEnd = i + 1 < count ? spans.indexOf('\n', s) : spans.length;
     const space = keyEnd > k ? keys.lastIndexOf(' ', keyEnd - 1) : -1;
-    const object = space < k ? undefined : rows.objects[Number(keys.slice(space + 1, keyEnd))];
+    const object = space < k ? undefined : rows.objects[rowIndex(keys, space + 1, keyEnd)];
     if (space < k || object === undefined) throw new RowError(`row ${i + 1}: no object`);
     // Made at its size (a push onto [] would give it room for 17), and only for a visitor.
     let elementParts: KeyPart[] | undefined;
@@ -298,15 +298,48 @@ function walkRows(rows: MapRows, file: string, visit: ((element: MapElement) => 
       if (to === space) break;
       from = to + 1;
     }
-    if (!lastSpan || spanEnd - s !== lastSpanText.length || !spans.startsWith(lastSpanText, s)) {
+    if (!visit) {
+      // Checking only: a span row of plain numbers needs no text and no object.
+      if (!plainSpan(spans, s, spanEnd)) decodeSpan(spans.slice(s, spanEnd), file, i);
+    } else if (!lastSpan || spanEnd - s !== lastSpanText.length || !spans.startsWith(lastSpanText, s)) {
       lastSpanText = spans.slice(s, spanEnd);
       lastSpan = spanOf.get(lastSpanText);
       if (!lastSpan) spanOf.set(lastSpanText, (lastSpan = decodeSpan(lastSpanText, file, i)));
     }
-    if (visit) visit({ parts: elementParts!, object, span: lastSpan });
+    if (visit) visit({ parts: elementParts!, object, span: lastSpan! });
     k = keyEnd + 1;
     s = spanEnd + 1;
   }
+}
+
+const MAX_PLAIN_DIGITS = 15; // below 2^53: every such number is a safe integer
+
+/** Number(text.slice(from, to)), without the substring when it is plain digits (the rows as written). */
+function rowIndex(text: string, from: number, to: number): number {
+  if (to - from < 1 || to - from > MAX_PLAIN_DIGITS) return Number(text.slice(from, to));
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return Number(text.slice(from, to));
+    n = n * 10 + (c - 0x30);
+  }
+  return n;
+}
+
+/** Is text[from, to) four fields of 1-15 digits separated by `:`? (decodeSpan accepts every such row.) */
+function plainSpan(text: string, from: number, to: number): boolean {
+  let fields = 1;
+  let digits = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3a) {
+      if (digits === 0 || ++fields > 4) return false;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (++digits > MAX_PLAIN_DIGITS) return false;
+    } else return false;
+  }
+  return fields === 4 && digits > 0;
 }
 
 /** Rows in `text`, one per line; none in ''. */
