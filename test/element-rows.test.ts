@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { mapToRowBytes, RowError, rowsToElements, type EscapedRows, type MapRowBytes, type MapRows } from '../src/records/element-rows.js';
+import { checkRows, mapToRowBytes, RowError, rowsToElements, type EscapedRows, type MapRowBytes, type MapRows } from '../src/records/element-rows.js';
 import { compilePolicy } from '../src/compile/compile.js';
 import type { ObjectMap } from '../src/compile/ir.js';
 import { cases, readPolicy } from './helpers/fixtures.js';
@@ -40,8 +40,20 @@ test('malformed rows are refused with the row number', (t) => {
     [{ keys: 'ac0000201-20010db8000000000000000000000001,p6 0' }, /row 1: address .* mixes families/],
     [{ keys: 'ac0000201,p6,s80 0\nac0000202,p6,s81 0' }, /2 key rows but 1 span rows/],
     [{ spans: '3:x:3:17' }, /row 1: bad span "3:x:3:17"/],
+    [{ spans: '3:7:3' }, /row 1: bad span "3:7:3"/],
+    [{ spans: '3:7:3:17:1' }, /row 1: bad span "3:7:3:17:1"/],
+    [{ keys: 'ac0000201,p6,s80 x' }, /row 1: no object/],
   ];
   for (const [change, message] of bad) t.throws(() => rowsToElements({ ...ok, ...change }, 'p.yaml'), { instanceOf: RowError, message });
+  // Rows not as written that reading accepts (Number() reads `00`, `0x0`, an empty or spaced
+  // field): checkRows accepts them too.
+  for (const odd of [{ keys: 'ac0000201,p6,s80 00' }, { spans: '3::3:17' }, { spans: ' 3:7:3:17' }, { keys: 'ac0000201,p6,s80 0x0' }]) {
+    t.is(rowsToElements({ ...ok, ...odd }, 'p.yaml').length, 1, JSON.stringify(odd));
+    t.notThrows(() => checkRows({ ...ok, ...odd }, 'p.yaml'), JSON.stringify(odd));
+  }
+  // checkRows (an apply's check of the current record) refuses what reading refuses.
+  t.notThrows(() => checkRows(ok, 'p.yaml'));
+  for (const [change, message] of bad) t.throws(() => checkRows({ ...ok, ...change }, 'p.yaml'), { instanceOf: RowError, message });
 });
 
 test('written key rows: one row per element, and the text the digest hashes is that of the rows as read', (t) => {

@@ -22,13 +22,37 @@ export interface Owner {
  * (peers[i], ports[i], owners[ownerOf[i]]); peers and ports are the policy's own objects.
  */
 export class EntryTable {
-  readonly peers: PeerRange[] = [];
-  readonly ports: PortEntry[] = [];
-  readonly ownerOf: number[] = [];
+  readonly peers: PeerRange[];
+  readonly ports: PortEntry[];
+  readonly ownerOf: number[];
   readonly owners: Owner[] = [];
+  private count = 0;
+
+  /**
+   * `capacity`: the number of entries to come (countEntries), so that the columns are made at
+   * their size: pushing 100,000 entries leaves megabytes of outgrown arrays to the collector.
+   * More entries than that still fit (the columns grow).
+   */
+  constructor(capacity = 0) {
+    this.peers = new Array<PeerRange>(capacity);
+    this.ports = new Array<PortEntry>(capacity);
+    this.ownerOf = new Array<number>(capacity);
+  }
 
   get length(): number {
-    return this.peers.length;
+    return this.count;
+  }
+
+  add(peer: PeerRange, port: PortEntry, owner: number): void {
+    const i = this.count++;
+    this.peers[i] = peer;
+    this.ports[i] = port;
+    this.ownerOf[i] = owner;
+  }
+
+  /** Done adding: columns of a capacity above the count are cut to it. */
+  seal(): void {
+    this.peers.length = this.ports.length = this.ownerOf.length = this.count;
   }
 
   owner(i: number): Owner {
@@ -57,14 +81,26 @@ const ANY: Record<'ipv4' | 'ipv6', PeerRange> = {
   ipv6: anyRange('ipv6', (1n << 128n) - 1n, 'any IPv6 address'),
 };
 
+/** How many entries expandRules makes of `rules`, per family (added to `counts`). */
+export function countEntries(rules: readonly TrafficRule[], counts: { ipv4: number; ipv6: number }): void {
+  for (const rule of rules) {
+    const ports = rule.ports;
+    for (let j = 0; j < ports.length; j++) {
+      const onlyFamily = protocolFamily(ports[j]!.protocol);
+      if (rule.peers === 'any') {
+        if (onlyFamily !== 'ipv6') counts.ipv4++;
+        if (onlyFamily !== 'ipv4') counts.ipv6++;
+        continue;
+      }
+      const peers = rule.peers;
+      for (let i = 0; i < peers.length; i++) if (!onlyFamily || onlyFamily === peers[i]!.range.family) counts[peers[i]!.range.family]++;
+    }
+  }
+}
+
 export function expandRules(rules: readonly TrafficRule[], owner: Owner, out: { ipv4: EntryTable; ipv6: EntryTable }): void {
   const ownerIndex = { ipv4: out.ipv4.owners.push(owner) - 1, ipv6: out.ipv6.owners.push(owner) - 1 };
-  const add = (peer: PeerRange, port: PortEntry): void => {
-    const table = out[peer.range.family];
-    table.peers.push(peer);
-    table.ports.push(port);
-    table.ownerOf.push(ownerIndex[peer.range.family]);
-  };
+  const add = (peer: PeerRange, port: PortEntry): void => out[peer.range.family].add(peer, port, ownerIndex[peer.range.family]);
   // Indexed loops: this runs once per entry (peers × ports), mostly in V8's baseline tiers
   // (bin/bundle-loader.js), where `for...of` allocates an iterator result per step.
   for (const rule of rules) {
@@ -143,14 +179,15 @@ function sortKeys(table: EntryTable) {
  * port, the ones overlapping a new entry form one run found by binary search: O(n log n) even
  * when thousands of ports share one address.
  */
-export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, direction: 'connect' | 'serve'): number[] {
+export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, direction: 'connect' | 'serve'): Int32Array {
   const { startRank, intervalRank, proto, from, to } = sortKeys(table);
   const compare = (i: number, j: number): number =>
     startRank[i]! - startRank[j]! || proto[i]! - proto[j]! || from[i]! - from[j]! || intervalRank[i]! - intervalRank[j]! || to[j]! - to[i]!;
   const order = sortedOrder(table.length, { startRank, proto, from }, compare);
 
   const peers = table.peers;
-  const kept: number[] = [];
+  const kept = new Int32Array(order.length);
+  let keptCount = 0;
   const active = new Map<number, number[]>();
   let sweep = -1;
   for (let k = 0; k < order.length; k++) {
@@ -177,7 +214,7 @@ export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, directi
     if (other < 0) {
       if (lo === list.length) list.push(i);
       else list.splice(lo, 0, i);
-      kept.push(i);
+      kept[keptCount++] = i;
       continue;
     }
     // Sorted by start (and, at equal start, larger first), so only `entry ⊆ other` can be a containment.
@@ -196,7 +233,7 @@ export function resolveOverlaps(table: EntryTable, sink: DiagnosticSink, directi
       );
     }
   }
-  return kept;
+  return kept.subarray(0, keptCount);
 }
 
 /** Drops, in place, the entries whose address interval ends before the sweep point. */

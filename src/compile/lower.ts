@@ -6,7 +6,7 @@ import { DiagnosticSink, type Diagnostic } from '../policy/diagnostics.js';
 import { generatedSpan, type Span } from '../policy/span.js';
 import { PROTOCOL_NUMBERS } from '../policy/ports.js';
 import type { PeerRange, Policy, PortEntry } from '../policy/types.js';
-import { EntryTable, expandRules, resolveOverlaps } from './entries.js';
+import { countEntries, EntryTable, expandRules, resolveOverlaps } from './entries.js';
 import { lowerPrograms, type ProgramInputs } from './programs.js';
 import type {
   AddrPart,
@@ -61,7 +61,12 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
   const objects: NamedObject[] = [];
   const types: PacketType[] = [];
   const allows: Grant[] = [];
-  const entries = { connect: { ipv4: new EntryTable(), ipv6: new EntryTable() }, serve: { ipv4: new EntryTable(), ipv6: new EntryTable() } };
+  const counts = { connect: { ipv4: 0, ipv6: 0 }, serve: { ipv4: 0, ipv6: 0 } };
+  for (const app of policy.apps) for (const direction of ['connect', 'serve'] as const) countEntries(app[direction], counts[direction]);
+  const entries = {
+    connect: { ipv4: new EntryTable(counts.connect.ipv4), ipv6: new EntryTable(counts.connect.ipv6) },
+    serve: { ipv4: new EntryTable(counts.serve.ipv4), ipv6: new EntryTable(counts.serve.ipv6) },
+  };
 
   const addType = (name: string, object: string, role: PacketType['role'], span: Span, domains: Policy['loader']): void => {
     types.push({ name, role, span });
@@ -106,6 +111,7 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
     for (const family of ['ipv4', 'ipv6'] as const) {
       // Overlaps are checked on the union, so at most one of the two maps matches a packet.
       const table = entries[direction][family];
+      table.seal();
       const kept = resolveOverlaps(table, sink, direction);
       maps.push(...splitExact(table, kept, direction, family, parts));
     }
@@ -145,20 +151,24 @@ export function lowerPolicy(policy: Policy, options: LowerOptions = {}): LowerRe
  * map, looked up in constant time; the rest (prefixes, ranges, ICMP's 0-65535) to the interval
  * (pipapo) map, whose lookup cost grows with its size. Empty maps are left out; exact first.
  */
-function splitExact(table: EntryTable, kept: readonly number[], direction: 'connect' | 'serve', family: 'ipv4' | 'ipv6', parts: PartCache): ObjectMap[] {
-  const exact: MapElement[] = [];
-  const interval: MapElement[] = [];
+function splitExact(table: EntryTable, kept: Int32Array, direction: 'connect' | 'serve', family: 'ipv4' | 'ipv6', parts: PartCache): ObjectMap[] {
   const fullLength = family === 'ipv4' ? 32 : 128;
+  const isExact = (i: number): boolean => table.peers[i]!.range.prefixLength === fullLength && table.ports[i]!.from === table.ports[i]!.to;
+  // Counted first, so that each array is made at its size: pushing 100,000 elements leaves
+  // megabytes of outgrown arrays to the collector.
+  let exactCount = 0;
+  for (let k = 0; k < kept.length; k++) if (isExact(kept[k]!)) exactCount++;
+  const exact = new Array<MapElement>(exactCount);
+  const interval = new Array<MapElement>(kept.length - exactCount);
   // Indexed loops over per-entry arrays: the CLI runs most code in V8's baseline tiers
   // (bin/bundle-loader.js), where `for...of` allocates an iterator result per entry.
-  for (let k = 0; k < kept.length; k++) {
+  for (let k = 0, e = 0, n = 0; k < kept.length; k++) {
     const i = kept[k]!;
-    const peer = table.peers[i]!;
     const port = table.ports[i]!;
     // The port entry made the element; its peer is a note (src/apply/refusal.ts).
-    const element = parts.element(peer, port, table.owner(i).object, port.span, table.peerSpan(i));
-    if (peer.range.prefixLength === fullLength && port.from === port.to) exact.push(element);
-    else interval.push(element);
+    const element = parts.element(table.peers[i]!, port, table.owner(i).object, port.span, table.peerSpan(i));
+    if (isExact(i)) exact[e++] = element;
+    else interval[n++] = element;
   }
   const key: KeyField[] = [family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr', 'inet_proto', 'inet_service'];
   const map = (name: string, isInterval: boolean, elements: MapElement[]): ObjectMap => ({
@@ -185,6 +195,8 @@ class PartCache {
   private readonly addrs = new Map<ParsedRange, AddrPart>();
   private readonly protos = new Map<number, ProtoPart>();
   private readonly ports = new Map<PortEntry, PortPart>();
+  private lastRange: ParsedRange | undefined;
+  private lastAddr: AddrPart | undefined;
 
   element(peer: PeerRange, port: PortEntry, object: string, span: Span, peerSpan: Span | undefined): MapElement {
     const parts = [this.addr(peer), this.proto(PROTOCOL_NUMBERS[port.protocol]), this.port(port)];
@@ -192,6 +204,8 @@ class PartCache {
   }
 
   private addr(peer: PeerRange): AddrPart {
+    // A peer's entries come in a run (sorted by address): no lookup for the second and later.
+    if (peer.range === this.lastRange) return this.lastAddr!;
     let part = this.addrs.get(peer.range);
     if (!part) {
       const { family, start, end, prefixLength } = peer.range;
@@ -204,6 +218,8 @@ class PartCache {
       };
       this.addrs.set(peer.range, part);
     }
+    this.lastRange = peer.range;
+    this.lastAddr = part;
     return part;
   }
 

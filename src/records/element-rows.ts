@@ -239,11 +239,31 @@ export function rowsToElements(rows: MapRows, file: string): MapElement[] {
  * row is reached; the row counts are checked before the first.
  */
 export function forEachRowElement(rows: MapRows, file: string, visit: (element: MapElement) => void): void {
+  walkRows(rows, file, visit);
+}
+
+/**
+ * Rows checked as forEachRowElement reads them (RowError on the first malformed one), with no
+ * element made: a record is checked at every apply, and 100,000 elements made only to be
+ * dropped are garbage to collect.
+ */
+export function checkRows(rows: MapRows, file: string): void {
+  walkRows(rows, file, undefined);
+}
+
+function walkRows(rows: MapRows, file: string, visit: ((element: MapElement) => void) | undefined): void {
   const { keys, spans } = rows;
   const count = rowCount(keys);
   if (count !== rowCount(spans)) throw new RowError(`${count} key rows but ${rowCount(spans)} span rows`);
+  // Parts and spans are decoded once per distinct text and shared, as the compiler shares them.
+  // Rows are read in place: a part whose text is the one at its place in the row before (rows
+  // are sorted, so a peer's address runs on) is taken without a substring, and the rest with one
+  // substring each (no per-row slice, split or array of texts: the CLI reads a record back in
+  // V8's baseline tiers at every apply, where each of those allocations is garbage to collect).
   const parts = new Map<string, KeyPart>();
-  // The elements of one policy entry share a span row (see mapToRowBytes): one object for them all.
+  const spanOf = new Map<string, Span>();
+  const lastTexts: string[] = [];
+  const lastParts: KeyPart[] = [];
   let lastSpanText = '';
   let lastSpan: Span | undefined;
   let k = 0;
@@ -251,26 +271,75 @@ export function forEachRowElement(rows: MapRows, file: string, visit: (element: 
   for (let i = 0; i < count; i++) {
     const keyEnd = i + 1 < count ? keys.indexOf('\n', k) : keys.length;
     const spanEnd = i + 1 < count ? spans.indexOf('\n', s) : spans.length;
-    const row = keys.slice(k, keyEnd);
-    const space = row.lastIndexOf(' ');
-    const object = rows.objects[Number(row.slice(space + 1))];
-    if (space < 0 || object === undefined) throw new RowError(`row ${i + 1}: no object`);
-    const elementParts = row
-      .slice(0, space)
-      .split(',')
-      .map((text) => {
-        let part = parts.get(text);
-        if (!part) parts.set(text, (part = decodePart(text, i)));
-        return part;
-      });
-    if (!lastSpan || spanEnd - s !== lastSpanText.length || !spans.startsWith(lastSpanText, s)) {
-      lastSpanText = spans.slice(s, spanEnd);
-      lastSpan = decodeSpan(lastSpanText, file, i);
+    const space = keyEnd > k ? keys.lastIndexOf(' ', keyEnd - 1) : -1;
+    const object = space < k ? undefined : rows.objects[rowIndex(keys, space + 1, keyEnd)];
+    if (space < k || object === undefined) throw new RowError(`row ${i + 1}: no object`);
+    // Made at its size (a push onto [] would give it room for 17), and only for a visitor.
+    let elementParts: KeyPart[] | undefined;
+    if (visit) {
+      let partCount = 1;
+      for (let c = keys.indexOf(',', k); c >= 0 && c < space; c = keys.indexOf(',', c + 1)) partCount++;
+      elementParts = new Array<KeyPart>(partCount);
     }
-    visit({ parts: elementParts, object, span: lastSpan });
+    for (let from = k, p = 0; ; p++) {
+      let to = keys.indexOf(',', from);
+      if (to < 0 || to > space) to = space;
+      const last = lastTexts[p];
+      let part: KeyPart | undefined;
+      if (last !== undefined && last.length === to - from && keys.startsWith(last, from)) part = lastParts[p]!;
+      else {
+        const text = keys.slice(from, to);
+        part = parts.get(text);
+        if (!part) parts.set(text, (part = decodePart(text, i)));
+        lastTexts[p] = text;
+        lastParts[p] = part;
+      }
+      if (elementParts) elementParts[p] = part;
+      if (to === space) break;
+      from = to + 1;
+    }
+    if (!visit) {
+      // Checking only: a span row of plain numbers needs no text and no object.
+      if (!plainSpan(spans, s, spanEnd)) decodeSpan(spans.slice(s, spanEnd), file, i);
+    } else if (!lastSpan || spanEnd - s !== lastSpanText.length || !spans.startsWith(lastSpanText, s)) {
+      lastSpanText = spans.slice(s, spanEnd);
+      lastSpan = spanOf.get(lastSpanText);
+      if (!lastSpan) spanOf.set(lastSpanText, (lastSpan = decodeSpan(lastSpanText, file, i)));
+    }
+    if (visit) visit({ parts: elementParts!, object, span: lastSpan! });
     k = keyEnd + 1;
     s = spanEnd + 1;
   }
+}
+
+const MAX_PLAIN_DIGITS = 15; // below 2^53: every such number is a safe integer
+
+/** Number(text.slice(from, to)), without the substring when it is plain digits (the rows as written). */
+function rowIndex(text: string, from: number, to: number): number {
+  if (to - from < 1 || to - from > MAX_PLAIN_DIGITS) return Number(text.slice(from, to));
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return Number(text.slice(from, to));
+    n = n * 10 + (c - 0x30);
+  }
+  return n;
+}
+
+/** Is text[from, to) four fields of 1-15 digits separated by `:`? (decodeSpan accepts every such row.) */
+function plainSpan(text: string, from: number, to: number): boolean {
+  let fields = 1;
+  let digits = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3a) {
+      if (digits === 0 || ++fields > 4) return false;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (++digits > MAX_PLAIN_DIGITS) return false;
+    } else return false;
+  }
+  return fields === 4 && digits > 0;
 }
 
 /** Rows in `text`, one per line; none in ''. */
@@ -294,8 +363,8 @@ function decodePart(text: string, i: number): KeyPart {
     const part: AddrPart = {
       kind: 'addr',
       family: start.length === 8 ? 'ipv4' : 'ipv6',
-      start: Uint8Array.from(Buffer.from(start, 'hex')),
-      end: Uint8Array.from(Buffer.from(end, 'hex')),
+      start: hexBytes(start),
+      end: hexBytes(end),
       ...(m[3] === undefined ? {} : { prefixLength: Number(m[3]) }),
     };
     return part;
@@ -303,6 +372,17 @@ function decodePart(text: string, i: number): KeyPart {
   if ((m = PROTO.exec(text))) return { kind: 'proto', value: Number(m[1]) };
   if ((m = PORT.exec(text))) return { kind: 'port', from: Number(m[1]), to: Number(m[2] ?? m[1]) };
   throw new RowError(`row ${i + 1}: "${text}" is not a key part`);
+}
+
+/** Hex digits (checked by ADDR: lower case, an even number) as bytes. */
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = (hexDigit(hex.charCodeAt(2 * i)) << 4) | hexDigit(hex.charCodeAt(2 * i + 1));
+  return out;
+}
+
+function hexDigit(code: number): number {
+  return code <= 0x39 ? code - 0x30 : code - 0x57;
 }
 
 function decodeSpan(text: string, file: string, i: number): Span {

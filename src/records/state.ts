@@ -9,7 +9,7 @@ import { readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CilModule, CompiledPolicy, ObjectMap, Ruleset } from '../compile/ir.js';
 import { emitCil } from '../emit/cil.js';
-import { EscapedRows, KeyRows, mapToRowBytes, RowError, rowsToElements, type MapRowBytes, type MapRows } from './element-rows.js';
+import { checkRows, EscapedRows, KeyRows, mapToRowBytes, RowError, rowsToElements, type MapRowBytes, type MapRows } from './element-rows.js';
 import { stringifySpliced } from './json-splice.js';
 import { appendTrusted, checkStateDir, readTrusted, sha256, StateError, sweepTemporaries, writeFileDurably, writeFileOnce, writeTemp } from './state-dir.js';
 
@@ -421,7 +421,10 @@ export function readEntryRows(stateDir: string, table: string, entry: RecordEntr
 /** Is the entry's file there, trusted and as written? (Checked before it is rotated into previous.) */
 export function entryIntact(stateDir: string, table: string, entry: RecordEntry): boolean {
   try {
-    readEntry(stateDir, table, entry);
+    // As readEntry, with every row checked but no element made: at every apply, the current
+    // record's elements would otherwise all be garbage (or survive, to be copied by the collector).
+    const record = readEntryRows(stateDir, table, entry);
+    for (const map of record.ruleset.maps) if ('rows' in map) checkRows(map.rows, map.span.file);
     return true;
   } catch {
     return false;
