@@ -16,6 +16,7 @@ import { withCounterObjects } from '../src/compile/substitute.js';
 import { emitNftText } from '../src/emit/nft-text.js';
 import { findBootLoader } from '../src/systemd/boot-loader.js';
 import { generatePolicy } from './generate.js';
+import { judge, verdictLine, type BenchReport, type TargetResult } from './verdict.js';
 import { runAsScriptInOwnNetns } from './own-netns.js';
 
 const NFT = '/usr/sbin/nft';
@@ -75,7 +76,7 @@ function peakKiB(dir: string, command: string, args: readonly string[]): number 
   return Number(readFileSync(out, 'utf8').trim().split('\n').at(-1));
 }
 
-export async function runBootBench(): Promise<string> {
+export async function runBootBench(): Promise<BenchReport> {
   const loader = findBootLoader(ROOT);
   if (!loader) throw new Error('no secmarkc-boot that runs: npm run build:native');
   if (!existsSync(TIME)) throw new Error('needs GNU time (Debian package time) for peak RSS');
@@ -93,7 +94,7 @@ export async function runBootBench(): Promise<string> {
     '| entries | batch bytes | secmarkc-boot (exit) | nft -f | ratio (per round) | ≤ 0.5× | secmarkc-boot (done) | ratio, done | peak RSS: boot / nft |',
     '|---:|---:|---:|---:|---:|:---|---:|---:|---:|',
   ];
-  const verdicts: string[] = [];
+  const targets: TargetResult[] = [];
   try {
     for (const size of SIZES) {
       const policy = join(dir, `p${size}.yaml`);
@@ -121,19 +122,20 @@ export async function runBootBench(): Promise<string> {
       const doneRatios = oursDone.map((x, i) => x / theirs[i]!);
       const ratio = median(ratios);
       const rss = (command: string, args: readonly string[]) => median([0, 1, 2].map(() => peakKiB(dir, command, args)));
-      const verdict = ratio + halfIqr(ratios) <= TARGET ? 'met' : ratio <= TARGET ? 'met (within the spread)' : 'missed';
+      const judged = judge(`boot path (secmarkc-boot, exit) / \`nft -f\`, exact, ${size.toLocaleString('en')} entries`, ratios, TARGET);
+      const verdict = judged.verdict;
+      targets.push(judged);
       lines.push(
         `| ${size.toLocaleString('en')} | ${batchBytes.toLocaleString('en')} | ${median(ours).toFixed(1)} ± ${halfIqr(ours).toFixed(1)} ms | ` +
           `${median(theirs).toFixed(1)} ± ${halfIqr(theirs).toFixed(1)} ms | ${ratio.toFixed(2)} ± ${halfIqr(ratios).toFixed(2)} | ${verdict} | ` +
           `${median(oursDone).toFixed(1)} ± ${halfIqr(oursDone).toFixed(1)} ms | ${median(doneRatios).toFixed(2)} ± ${halfIqr(doneRatios).toFixed(2)} | ` +
           `${(rss(loader, boot) / 1024).toFixed(1)} / ${(rss(NFT, ['-f', nftFile]) / 1024).toFixed(1)} MiB |`,
       );
-      verdicts.push(`${size.toLocaleString('en')}: ${ratio.toFixed(2)}× — ${verdict}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return [...lines, '', `Boot path ≤ ${TARGET}× nft -f at every size: ${verdicts.join('; ')}.`].join('\n');
+  return { text: [...lines, '', ...targets.map((t) => `- ${verdictLine(t)}`)].join('\n'), targets };
 }
 
-await runAsScriptInOwnNetns(import.meta.url, runBootBench);
+await runAsScriptInOwnNetns(import.meta.url, async () => (await runBootBench()).text);
