@@ -1,9 +1,9 @@
 // bench/boot: the boot path. The whole `secmarkc-boot` process (the fast path the unit's ExecStart
 // runs: verify the boot file, the lock, the index, the policy, then send the recorded batch) vs
-// `nft -f` of the same ruleset, alternating, at 10 … 100,000 exact entries (bench/generate.ts),
+// `nft -f` of the same ruleset, alternating, at 10 … 100,000 entries of both shapes (bench/generate.ts),
 // in one private namespace, with --no-lsm records (no SELinux on the host). Its fallback command
 // is /bin/false, so a run that did not take the fast path fails the bench instead of timing node.
-// Self-contained (its own statistics): `npx tsx bench/boot.ts`, or runBootBench() from a harness.
+// `npx tsx bench/boot.ts`, or runBootBench() from bench/run.ts (its targets go to the summary).
 // Needs the built CLI (npm run build:ts) and the loader (npm run build:native: build/bin/).
 
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,8 @@ import { compilePolicy } from '../src/compile/compile.js';
 import { withCounterObjects } from '../src/compile/substitute.js';
 import { emitNftText } from '../src/emit/nft-text.js';
 import { findBootLoader } from '../src/systemd/boot-loader.js';
-import { generatePolicy } from './generate.js';
+import { SHAPES, type Shape } from './generate.js';
+import { median, spread as halfIqr } from './system.js';
 import { judge, verdictLine, type BenchReport, type TargetResult } from './verdict.js';
 import { runAsScriptInOwnNetns } from './own-netns.js';
 
@@ -27,19 +28,6 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const BIN = join(ROOT, 'bin/secmarkc.js');
 /** Issue 16: the boot path at most half of nft -f, at every size. */
 const TARGET = 0.5;
-
-const sorted = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
-function median(values: readonly number[]): number {
-  const s = sorted(values);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-/** Half the distance between the 25th and 75th percentiles. */
-function halfIqr(values: readonly number[]): number {
-  const s = sorted(values);
-  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-  return (at(0.75) - at(0.25)) / 2;
-}
 
 /**
  * One secmarkc-boot run: when it exited (what systemd waits for), and when its background child
@@ -89,21 +77,21 @@ export async function runBootBench(): Promise<BenchReport> {
       'its fallback is /bin/false, so every timed run took the fast path (checks, then the recorded batch with a fresh generation id). ' +
       '*exit*: until the process exits, which is what systemd waits for: the batch is committed then. *done*: until its background child has also closed the socket ' +
       '(the kernel frees the table the batch replaced then, as it does when nft exits) and fsynced the history line; nft runs only after that. ' +
-      'Peak RSS: GNU time %M, median of 3 separate runs. Exact entries (bench/generate.ts); counter objects stand in for secmark objects.',
+      'Peak RSS: GNU time %M, median of 3 separate runs. Both shapes of bench/generate.ts (exact entries; prefixes × port ranges); counter objects stand in for secmark objects.',
     '',
-    '| entries | batch bytes | secmarkc-boot (exit) | nft -f | ratio (per round) | ≤ 0.5× | secmarkc-boot (done) | ratio, done | peak RSS: boot / nft |',
-    '|---:|---:|---:|---:|---:|:---|---:|---:|---:|',
+    '| shape | entries | batch bytes | secmarkc-boot (exit) | nft -f | ratio (per round) | ≤ 0.5× | secmarkc-boot (done) | ratio, done | peak RSS: boot / nft |',
+    '|---|---:|---:|---:|---:|---:|:---|---:|---:|---:|',
   ];
   const targets: TargetResult[] = [];
   try {
-    for (const size of SIZES) {
-      const policy = join(dir, `p${size}.yaml`);
-      const state = join(dir, `state${size}`);
-      const text = generatePolicy(size);
+    for (const [shape, size] of (Object.keys(SHAPES) as Shape[]).flatMap((sh) => SIZES.map((n) => [sh, n] as const))) {
+      const policy = join(dir, `${shape}${size}.yaml`);
+      const state = join(dir, `state-${shape}${size}`);
+      const text = SHAPES[shape](size);
       writeFileSync(policy, text);
       const compiled = compilePolicy(text, policy);
       if (!compiled.ok) throw new Error('benchmark policy does not compile');
-      const nftFile = join(dir, `p${size}.nft`);
+      const nftFile = join(dir, `${shape}${size}.nft`);
       writeFileSync(nftFile, emitNftText(withCounterObjects(compiled.compiled.ruleset)));
       timed(process.execPath, [BIN, 'apply', '--no-lsm', '--no-module', '--state-dir', state, policy]);
       const boot = ['--no-lsm', '--table', compiled.compiled.ruleset.table, '--state-dir', state, policy, '--', '/bin/false'];
@@ -122,11 +110,11 @@ export async function runBootBench(): Promise<BenchReport> {
       const doneRatios = oursDone.map((x, i) => x / theirs[i]!);
       const ratio = median(ratios);
       const rss = (command: string, args: readonly string[]) => median([0, 1, 2].map(() => peakKiB(dir, command, args)));
-      const judged = judge(`boot path (secmarkc-boot, exit) / \`nft -f\`, exact, ${size.toLocaleString('en')} entries`, ratios, TARGET);
+      const judged = judge(`boot path (secmarkc-boot, exit) / \`nft -f\`, ${shape}, ${size.toLocaleString('en')} entries`, ratios, TARGET);
       const verdict = judged.verdict;
       targets.push(judged);
       lines.push(
-        `| ${size.toLocaleString('en')} | ${batchBytes.toLocaleString('en')} | ${median(ours).toFixed(1)} ± ${halfIqr(ours).toFixed(1)} ms | ` +
+        `| ${shape} | ${size.toLocaleString('en')} | ${batchBytes.toLocaleString('en')} | ${median(ours).toFixed(1)} ± ${halfIqr(ours).toFixed(1)} ms | ` +
           `${median(theirs).toFixed(1)} ± ${halfIqr(theirs).toFixed(1)} ms | ${ratio.toFixed(2)} ± ${halfIqr(ratios).toFixed(2)} | ${verdict} | ` +
           `${median(oursDone).toFixed(1)} ± ${halfIqr(oursDone).toFixed(1)} ms | ${median(doneRatios).toFixed(2)} ± ${halfIqr(doneRatios).toFixed(2)} | ` +
           `${(rss(loader, boot) / 1024).toFixed(1)} / ${(rss(NFT, ['-f', nftFile]) / 1024).toFixed(1)} MiB |`,

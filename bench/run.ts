@@ -11,7 +11,7 @@
 //   BENCH_VM_SIZES / BENCH_VM_LINEAR_SIZES / BENCH_VM_SECONDS / BENCH_VM_RUNS
 //                                   per-packet in the SELinux test guest (only when BENCH_ONLY
 //                                   names vmpacket: a guest boot under TCG; last, as the slowest)
-// The boot benchmark (bench/boot.ts, the native loader vs nft -f) runs when that file exists.
+// The boot benchmark (bench/boot.ts, the native loader vs nft -f): BENCH_BOOT_SIZES, BENCH_RUNS [11].
 // The defaults take ~15-20 minutes on a 2-core machine (most of it per-packet); the quick shape
 // of the report: BENCH_ONLY=compile,apply BENCH_RUNS=3 BENCH_SMALL_RUNS=3 BENCH_SIZES=10,1000.
 import { existsSync } from 'node:fs';
