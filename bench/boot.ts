@@ -6,7 +6,6 @@
 // `npx tsx bench/boot.ts`, or runBootBench() from bench/run.ts (its targets go to the summary).
 // Needs the built CLI (npm run build:ts) and the loader (npm run build:native: build/bin/).
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +15,12 @@ import { withCounterObjects } from '../src/compile/substitute.js';
 import { emitNftText } from '../src/emit/nft-text.js';
 import { findBootLoader } from '../src/systemd/boot-loader.js';
 import { SHAPES, type Shape } from './generate.js';
+import { mib, NFT, sizesFrom, timedProcess } from './measure.js';
 import { median, spread as halfIqr } from './system.js';
 import { judge, verdictLine, type BenchReport, type TargetResult } from './verdict.js';
 import { runAsScriptInOwnNetns } from './own-netns.js';
 
-const NFT = '/usr/sbin/nft';
-const TIME = '/usr/bin/time';
-const SIZES = (process.env.BENCH_BOOT_SIZES ?? '10,100,1000,10000,100000').split(',').map(Number);
+const SIZES = sizesFrom(process.env.BENCH_BOOT_SIZES, '10,100,1000,10000,100000');
 const RUNS = Number(process.env.BENCH_RUNS ?? 11);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const BIN = join(ROOT, 'bin/secmarkc.js');
@@ -35,11 +33,11 @@ const TARGET = 0.5;
  * exit waits for) and the history line written, which is the child's last act. The next nft run
  * starts only then, so it never waits for the kernel's mutex on our behalf.
  */
-function timedBoot(loader: string, args: readonly string[], history: string): { exit: number; done: number } {
+function timedBoot(loader: string, args: readonly string[], history: string, scratch: string): { exit: number; done: number } {
   const lines = (): number => (existsSync(history) ? readFileSync(history, 'utf8').split('\n').length : 0);
   const before = lines();
   const start = process.hrtime.bigint();
-  const exit = timed(loader, args, start);
+  const exit = timedProcess(loader, args, { scratch }).ms;
   const deadline = Date.now() + 10_000;
   while (lines() === before) {
     if (Date.now() > deadline) throw new Error('secmarkc-boot wrote no history line within 10 s');
@@ -48,26 +46,9 @@ function timedBoot(loader: string, args: readonly string[], history: string): { 
   return { exit, done: Number(process.hrtime.bigint() - start) / 1e6 };
 }
 
-function timed(command: string, args: readonly string[], from?: bigint): number {
-  const start = from ?? process.hrtime.bigint();
-  const r = spawnSync(command, args, { encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return ms;
-}
-
-/** Peak RSS in KiB (GNU time %M), measured in runs of their own: time(1) around the timed runs would add its own fork to both. */
-function peakKiB(dir: string, command: string, args: readonly string[]): number {
-  const out = join(dir, 'time.out');
-  const r = spawnSync(TIME, ['-o', out, '-f', '%M', command, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${command} failed under time(1): ${r.stderr}`);
-  return Number(readFileSync(out, 'utf8').trim().split('\n').at(-1));
-}
-
 export async function runBootBench(): Promise<BenchReport> {
   const loader = findBootLoader(ROOT);
   if (!loader) throw new Error('no secmarkc-boot that runs: npm run build:native');
-  if (!existsSync(TIME)) throw new Error('needs GNU time (Debian package time) for peak RSS');
   const dir = mkdtempSync(join(tmpdir(), 'secmarkc-bench-boot-'));
   const lines = [
     '### Boot path: secmarkc-boot (whole process) vs nft -f, same ruleset, same namespace',
@@ -93,7 +74,7 @@ export async function runBootBench(): Promise<BenchReport> {
       if (!compiled.ok) throw new Error('benchmark policy does not compile');
       const nftFile = join(dir, `${shape}${size}.nft`);
       writeFileSync(nftFile, emitNftText(withCounterObjects(compiled.compiled.ruleset)));
-      timed(process.execPath, [BIN, 'apply', '--no-lsm', '--no-module', '--state-dir', state, policy]);
+      timedProcess(process.execPath, [BIN, 'apply', '--no-lsm', '--no-module', '--state-dir', state, policy], { scratch: dir });
       const boot = ['--no-lsm', '--table', compiled.compiled.ruleset.table, '--state-dir', state, policy, '--', '/bin/false'];
       const batchBytes = Number(/^batch-length (\d+)$/m.exec(readFileSync(join(state, `${compiled.compiled.ruleset.table}.boot`), 'latin1'))?.[1]);
       const history = join(state, `${compiled.compiled.ruleset.table}.history`);
@@ -101,15 +82,15 @@ export async function runBootBench(): Promise<BenchReport> {
       const oursDone: number[] = [];
       const theirs: number[] = [];
       for (let i = 0; i < RUNS; i++) {
-        const run = timedBoot(loader, boot, history);
+        const run = timedBoot(loader, boot, history, dir);
         ours.push(run.exit);
         oursDone.push(run.done);
-        theirs.push(timed(NFT, ['-f', nftFile]));
+        theirs.push(timedProcess(NFT, ['-f', nftFile], { scratch: dir }).ms);
       }
       const ratios = ours.map((x, i) => x / theirs[i]!);
       const doneRatios = oursDone.map((x, i) => x / theirs[i]!);
       const ratio = median(ratios);
-      const rss = (command: string, args: readonly string[]) => median([0, 1, 2].map(() => peakKiB(dir, command, args)));
+      const rss = (command: string, args: readonly string[]) => median([0, 1, 2].map(() => timedProcess(command, args, { scratch: dir, peak: true }).peakKiB));
       const judged = judge(`boot path (secmarkc-boot, exit) / \`nft -f\`, ${shape}, ${size.toLocaleString('en')} entries`, ratios, TARGET);
       const verdict = judged.verdict;
       targets.push(judged);
@@ -117,7 +98,7 @@ export async function runBootBench(): Promise<BenchReport> {
         `| ${shape} | ${size.toLocaleString('en')} | ${batchBytes.toLocaleString('en')} | ${median(ours).toFixed(1)} ± ${halfIqr(ours).toFixed(1)} ms | ` +
           `${median(theirs).toFixed(1)} ± ${halfIqr(theirs).toFixed(1)} ms | ${ratio.toFixed(2)} ± ${halfIqr(ratios).toFixed(2)} | ${verdict} | ` +
           `${median(oursDone).toFixed(1)} ± ${halfIqr(oursDone).toFixed(1)} ms | ${median(doneRatios).toFixed(2)} ± ${halfIqr(doneRatios).toFixed(2)} | ` +
-          `${(rss(loader, boot) / 1024).toFixed(1)} / ${(rss(NFT, ['-f', nftFile]) / 1024).toFixed(1)} MiB |`,
+          `${mib(rss(loader, boot))} / ${mib(rss(NFT, ['-f', nftFile]))} MiB |`,
       );
     }
   } finally {
