@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, existsSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { HOST_LITTLE_ENDIAN } from '../netlink/wire/byte-order.js';
 import { NFNL_BATCH_GENID } from '../netlink/wire/constants.js';
 import type { FileIdentity } from '../selinux/policy-file.js';
 import { sha256 } from './state-dir.js';
@@ -53,7 +54,7 @@ const GENID_ATTR = 20;
 /** Where the batch's generation id is (its value's offset), checked against the bytes. */
 export function genIdOffset(batch: Uint8Array): number {
   const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-  const le = true; // netlink headers are host order; the targets (x64, arm64) are little-endian
+  const le = HOST_LITTLE_ENDIAN; // netlink headers are in host order
   if (batch.length < GENID_ATTR + 8 || view.getUint16(GENID_ATTR, le) !== 8 || view.getUint16(GENID_ATTR + 2, le) !== NFNL_BATCH_GENID) {
     throw new Error('internal error: the batch does not begin with a generation id');
   }
